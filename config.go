@@ -1,0 +1,309 @@
+package optio
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting Optio reads, loaded once from the environment by
+// LoadConfig. Each field's comment names its variable and default.
+type Config struct {
+	// Addr is where HTTP listens. OPTIO_ADDR, default 127.0.0.1:8080.
+	Addr string
+	// BaseURL is Optio's public URL; https turns on Secure cookies.
+	// OPTIO_BASE_URL, default http://<Addr>.
+	BaseURL string
+	// DataDir holds the SQLite database and file blobs. OPTIO_DATA_DIR, default ./optio-data.
+	DataDir string
+	// DatabaseURL selects the store: a postgres:// URL means PostgreSQL,
+	// anything else (or empty) SQLite in DataDir. OPTIO_DATABASE_URL.
+	DatabaseURL string
+	// BlobURL is a gocloud.dev/blob URL for evidence files.
+	// OPTIO_BLOB_URL, default file://<DataDir>/blobs.
+	BlobURL string
+	// MaxUploadBytes caps one uploaded evidence file. OPTIO_MAX_UPLOAD_BYTES, default 100 MB.
+	MaxUploadBytes int64
+	// SessionTTL is how long a sign-in lasts. OPTIO_SESSION_TTL, default 720h.
+	SessionTTL time.Duration
+	// CookieSameSiteNone makes the session cookie SameSite=None; Secure so
+	// Optio works inside a Spark iframe (needs an https BaseURL).
+	// OPTIO_COOKIE_SAMESITE_NONE, default false.
+	CookieSameSiteNone bool
+	// Workers is the number of background job workers in serve. OPTIO_WORKERS, default 4.
+	Workers int
+	// LogLevel is debug, info, warn or error. OPTIO_LOG_LEVEL, default info.
+	LogLevel string
+
+	// SparkSSOSecrets verify HS256 SSO tokens; several for rotation.
+	// SPARK_SSO_SECRET, comma-separated.
+	SparkSSOSecrets []string
+	// SparkSSOJWKSURL enables RS256/ES256 SSO tokens from a JWKS. SPARK_SSO_JWKS_URL.
+	SparkSSOJWKSURL string
+	// SparkSSOIssuer is the required iss claim. SPARK_SSO_ISSUER, default spark-lms.
+	SparkSSOIssuer string
+	// SparkSSOAudience, when set, is the required aud claim. SPARK_SSO_AUDIENCE.
+	SparkSSOAudience string
+	// SparkSSOAllowAdmin lets a Spark token make an Optio admin. SPARK_SSO_ALLOW_ADMIN, default false.
+	SparkSSOAllowAdmin bool
+	// SparkWebhookSecrets verify webhook signatures (raw or whsec_; several for
+	// rotation). SPARK_WEBHOOK_SECRET, comma-separated.
+	SparkWebhookSecrets []string
+	// SparkWebhookMaxBytes caps a webhook body. SPARK_WEBHOOK_MAX_BYTES, default 25 MB.
+	SparkWebhookMaxBytes int64
+	// SparkWebhookRate is the sustained webhooks per second allowed per Spark
+	// instance. SPARK_WEBHOOK_RATE, default 500.
+	SparkWebhookRate float64
+	// SparkWebhookBurst is the token-bucket size. SPARK_WEBHOOK_BURST, default 2000.
+	SparkWebhookBurst int
+	// SparkAutoMap creates quests from course webhooks. SPARK_AUTO_MAP, default true.
+	SparkAutoMap bool
+	// SparkAPIURL is Spark's API base, for polling and grade passback. SPARK_API_URL.
+	SparkAPIURL string
+	// SparkAPIKey is the bearer key for SparkAPIURL. SPARK_API_KEY.
+	SparkAPIKey string
+	// SparkPollInterval is how often the polling fallback runs. SPARK_POLL_INTERVAL, default 5m.
+	SparkPollInterval time.Duration
+	// SparkGradePassback posts grades back to Spark. SPARK_GRADE_PASSBACK, default true when SPARK_API_URL is set.
+	SparkGradePassback bool
+	// SparkFileHosts, when set, are the only hosts files are downloaded from. SPARK_FILE_HOSTS.
+	SparkFileHosts []string
+	// SparkFileAllowPrivate permits downloads from private and loopback
+	// addresses (the sandbox only). SPARK_FILE_ALLOW_PRIVATE, default false.
+	SparkFileAllowPrivate bool
+	// SparkFileMaxBytes caps one downloaded file. SPARK_FILE_MAX_BYTES, default 500 MB.
+	SparkFileMaxBytes int64
+	// SparkAllowedOrigins may frame the embed page and read the public JSON. SPARK_ALLOWED_ORIGINS.
+	SparkAllowedOrigins []string
+	// SparkCatalogURL links a missing course to the OnFire catalog; {course_id}
+	// is replaced. SPARK_CATALOG_URL, default https://onfire.spark.example/courses/{course_id}.
+	SparkCatalogURL string
+
+	// GeminiAPIKey enables the AI tutor. GEMINI_API_KEY.
+	GeminiAPIKey string
+	// GeminiModel is the model name. GEMINI_MODEL, default gemini-2.5-flash.
+	GeminiModel string
+	// GeminiBaseURL overrides the Gemini endpoint (tests). GEMINI_BASE_URL.
+	GeminiBaseURL string
+	// TutorDailyLimit is messages per student per day. OPTIO_TUTOR_DAILY_LIMIT, default 50.
+	TutorDailyLimit int
+}
+
+// IsPostgres reports whether the configured store is PostgreSQL.
+func (c *Config) IsPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// SQLitePath is the SQLite database file used when the store is not PostgreSQL.
+func (c *Config) SQLitePath() string {
+	if c.DatabaseURL != "" && !c.IsPostgres() {
+		return strings.TrimPrefix(c.DatabaseURL, "sqlite://")
+	}
+	return filepath.Join(c.DataDir, "optio.db")
+}
+
+// SecureCookies reports whether cookies must carry Secure.
+func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+// LoadConfig reads the configuration from getenv (os.Getenv in production) and
+// validates it. The error names the variable at fault.
+func LoadConfig(getenv func(string) string) (*Config, error) {
+	l := loader{getenv: getenv}
+	c := &Config{
+		Addr:                  l.str("OPTIO_ADDR", "127.0.0.1:8080"),
+		DataDir:               l.str("OPTIO_DATA_DIR", "./optio-data"),
+		DatabaseURL:           l.str("OPTIO_DATABASE_URL", ""),
+		MaxUploadBytes:        l.int64("OPTIO_MAX_UPLOAD_BYTES", 100<<20),
+		SessionTTL:            l.duration("OPTIO_SESSION_TTL", 720*time.Hour),
+		CookieSameSiteNone:    l.bool("OPTIO_COOKIE_SAMESITE_NONE", false),
+		Workers:               int(l.int64("OPTIO_WORKERS", 4)),
+		LogLevel:              l.str("OPTIO_LOG_LEVEL", "info"),
+		SparkSSOSecrets:       l.list("SPARK_SSO_SECRET"),
+		SparkSSOJWKSURL:       l.str("SPARK_SSO_JWKS_URL", ""),
+		SparkSSOIssuer:        l.str("SPARK_SSO_ISSUER", "spark-lms"),
+		SparkSSOAudience:      l.str("SPARK_SSO_AUDIENCE", ""),
+		SparkSSOAllowAdmin:    l.bool("SPARK_SSO_ALLOW_ADMIN", false),
+		SparkWebhookSecrets:   l.list("SPARK_WEBHOOK_SECRET"),
+		SparkWebhookMaxBytes:  l.int64("SPARK_WEBHOOK_MAX_BYTES", 25<<20),
+		SparkWebhookRate:      l.float("SPARK_WEBHOOK_RATE", 500),
+		SparkWebhookBurst:     int(l.int64("SPARK_WEBHOOK_BURST", 2000)),
+		SparkAutoMap:          l.bool("SPARK_AUTO_MAP", true),
+		SparkAPIURL:           l.str("SPARK_API_URL", ""),
+		SparkAPIKey:           l.str("SPARK_API_KEY", ""),
+		SparkPollInterval:     l.duration("SPARK_POLL_INTERVAL", 5*time.Minute),
+		SparkFileHosts:        l.list("SPARK_FILE_HOSTS"),
+		SparkFileAllowPrivate: l.bool("SPARK_FILE_ALLOW_PRIVATE", false),
+		SparkFileMaxBytes:     l.int64("SPARK_FILE_MAX_BYTES", 500<<20),
+		SparkAllowedOrigins:   l.list("SPARK_ALLOWED_ORIGINS"),
+		SparkCatalogURL:       l.str("SPARK_CATALOG_URL", "https://onfire.spark.example/courses/{course_id}"),
+		GeminiAPIKey:          l.str("GEMINI_API_KEY", ""),
+		GeminiModel:           l.str("GEMINI_MODEL", "gemini-2.5-flash"),
+		GeminiBaseURL:         l.str("GEMINI_BASE_URL", ""),
+		TutorDailyLimit:       int(l.int64("OPTIO_TUTOR_DAILY_LIMIT", 50)),
+	}
+	c.SparkGradePassback = l.bool("SPARK_GRADE_PASSBACK", c.SparkAPIURL != "")
+	c.BaseURL = l.str("OPTIO_BASE_URL", "http://"+c.Addr)
+	c.BlobURL = l.str("OPTIO_BLOB_URL", "")
+	if l.err != nil {
+		return nil, l.err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if c.BlobURL == "" {
+		abs, err := filepath.Abs(filepath.Join(c.DataDir, "blobs"))
+		if err != nil {
+			return nil, fmt.Errorf("OPTIO_DATA_DIR: %w", err)
+		}
+		c.BlobURL = "file://" + filepath.ToSlash(abs) + "?create_dir=true"
+	}
+	return c, nil
+}
+
+// Validate checks the values LoadConfig cannot check one by one.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("OPTIO_ADDR: %q is not host:port", c.Addr)
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("OPTIO_BASE_URL: %q is not an http(s) URL", c.BaseURL)
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("OPTIO_DATA_DIR: must not be empty")
+	}
+	if c.DatabaseURL != "" && !c.IsPostgres() && !strings.HasPrefix(c.DatabaseURL, "sqlite://") {
+		return fmt.Errorf("OPTIO_DATABASE_URL: %q must start with postgres:// or sqlite://", c.DatabaseURL)
+	}
+	if c.MaxUploadBytes <= 0 {
+		return fmt.Errorf("OPTIO_MAX_UPLOAD_BYTES: must be positive")
+	}
+	if c.SessionTTL < time.Minute {
+		return fmt.Errorf("OPTIO_SESSION_TTL: must be at least 1m")
+	}
+	if c.CookieSameSiteNone && !c.SecureCookies() {
+		return fmt.Errorf("OPTIO_COOKIE_SAMESITE_NONE: needs an https OPTIO_BASE_URL (browsers drop SameSite=None cookies without Secure)")
+	}
+	if c.Workers < 0 || c.Workers > 256 {
+		return fmt.Errorf("OPTIO_WORKERS: must be between 0 and 256")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("OPTIO_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.SparkSSOJWKSURL != "" {
+		if u, err := url.Parse(c.SparkSSOJWKSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			return fmt.Errorf("SPARK_SSO_JWKS_URL: %q is not an http(s) URL", c.SparkSSOJWKSURL)
+		}
+	}
+	if c.SparkWebhookMaxBytes <= 0 {
+		return fmt.Errorf("SPARK_WEBHOOK_MAX_BYTES: must be positive")
+	}
+	if c.SparkWebhookRate <= 0 || c.SparkWebhookBurst <= 0 {
+		return fmt.Errorf("SPARK_WEBHOOK_RATE and SPARK_WEBHOOK_BURST: must be positive")
+	}
+	if c.SparkAPIURL != "" {
+		if u, err := url.Parse(c.SparkAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("SPARK_API_URL: %q is not an http(s) URL", c.SparkAPIURL)
+		}
+	}
+	if c.SparkPollInterval < 10*time.Second {
+		return fmt.Errorf("SPARK_POLL_INTERVAL: must be at least 10s")
+	}
+	if c.SparkFileMaxBytes <= 0 {
+		return fmt.Errorf("SPARK_FILE_MAX_BYTES: must be positive")
+	}
+	for _, o := range c.SparkAllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			return fmt.Errorf("SPARK_ALLOWED_ORIGINS: %q is not an origin like https://spark.example", o)
+		}
+	}
+	if !strings.Contains(c.SparkCatalogURL, "{course_id}") {
+		return fmt.Errorf("SPARK_CATALOG_URL: must contain {course_id}")
+	}
+	if c.TutorDailyLimit < 0 {
+		return fmt.Errorf("OPTIO_TUTOR_DAILY_LIMIT: must not be negative")
+	}
+	return nil
+}
+
+type loader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (l *loader) str(name, def string) string {
+	if v := strings.TrimSpace(l.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (l *loader) list(name string) []string {
+	var out []string
+	for _, p := range strings.Split(l.getenv(name), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (l *loader) fail(name, v, want string) {
+	if l.err == nil {
+		l.err = fmt.Errorf("%s: %q is not %s", name, v, want)
+	}
+}
+
+func (l *loader) bool(name string, def bool) bool {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		l.fail(name, v, "true or false")
+	}
+	return b
+}
+
+func (l *loader) int64(name string, def int64) int64 {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		l.fail(name, v, "a whole number")
+	}
+	return n
+}
+
+func (l *loader) float(name string, def float64) float64 {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		l.fail(name, v, "a number")
+	}
+	return f
+}
+
+func (l *loader) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(l.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		l.fail(name, v, "a duration like 30s or 5m")
+	}
+	return d
+}

@@ -1,0 +1,100 @@
+// Package optio holds Optio's domain: the types every other package shares,
+// the error codes they speak, and the interfaces implementations satisfy.
+// It imports nothing of this repository.
+package optio
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Error codes. Each is stable: clients and the Spark team match on them.
+const (
+	EINVALID      = "invalid"          // input failed validation
+	EPAYLOAD      = "invalid_payload"  // a webhook or JSON body failed validation
+	EMALFORMED    = "malformed_json"   // the body is not JSON of the expected shape
+	ENOTFOUND     = "not_found"        // the thing does not exist or the caller may not know it does
+	ECONFLICT     = "conflict"         // the request clashes with current state (duplicate, already done)
+	EUNAUTHORIZED = "unauthorized"     // no valid credentials
+	EFORBIDDEN    = "forbidden"        // credentials valid but not allowed
+	ETOOLARGE     = "too_large"        // body or file over its size limit
+	EUNSUPPORTED  = "unsupported_type" // a file whose bytes are not an allowed type
+	ERATELIMIT    = "rate_limited"     // too many requests
+	EUNAVAILABLE  = "unavailable"      // a dependency is down; try again later
+	ENOTCONFIG    = "not_configured"   // the feature needs configuration the operator has not given
+	EINTERNAL     = "internal"         // a bug or an unexpected failure; never shown in detail
+)
+
+// Error is the one error type that crosses package boundaries with a code a
+// user or client can act on. Fields names individual bad inputs.
+type Error struct {
+	Code    string
+	Message string
+	Fields  map[string]string
+}
+
+func (e *Error) Error() string {
+	if len(e.Fields) == 0 {
+		return fmt.Sprintf("optio: %s: %s", e.Code, e.Message)
+	}
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + e.Fields[k]
+	}
+	return fmt.Sprintf("optio: %s: %s (%s)", e.Code, e.Message, strings.Join(parts, "; "))
+}
+
+// Errorf builds an *Error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for
+// any other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	default:
+		return EINTERNAL
+	}
+}
+
+// ErrorMessage returns the human message of the first *Error in err's chain;
+// for anything else it returns a generic message, never internal detail.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}
+
+// FieldErrors collects validation failures by field name and turns them into
+// one *Error naming every bad field.
+type FieldErrors map[string]string
+
+// Add records a problem with field unless one is already recorded.
+func (f FieldErrors) Add(field, problem string) {
+	if _, ok := f[field]; !ok {
+		f[field] = problem
+	}
+}
+
+// Err returns nil when no field failed, otherwise an *Error with code.
+func (f FieldErrors) Err(code, message string) error {
+	if len(f) == 0 {
+		return nil
+	}
+	return &Error{Code: code, Message: message, Fields: map[string]string(f)}
+}

@@ -1,0 +1,117 @@
+package optio
+
+import (
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Role is what a user is to Optio. It decides which pages and data they reach;
+// relationships (parent of, observer of) decide whose data.
+type Role string
+
+// The four roles.
+const (
+	RoleStudent  Role = "student"
+	RoleParent   Role = "parent"
+	RoleObserver Role = "observer"
+	RoleAdmin    Role = "admin"
+)
+
+// Valid reports whether r is one of the four roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleStudent, RoleParent, RoleObserver, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// Visibility is who may see a student's portfolio.
+type Visibility string
+
+// Portfolio visibilities.
+const (
+	VisibilityPublic   Visibility = "public"   // listed and viewable by anyone (minors: after parent consent)
+	VisibilityUnlisted Visibility = "unlisted" // viewable by anyone with the link
+	VisibilityPrivate  Visibility = "private"  // only the student, linked family, observers and admins
+)
+
+// Valid reports whether v is a known visibility.
+func (v Visibility) Valid() bool {
+	switch v {
+	case VisibilityPublic, VisibilityUnlisted, VisibilityPrivate:
+		return true
+	}
+	return false
+}
+
+// User is anyone who signs in to Optio, or a student Optio has heard of from
+// Spark but who has not signed in yet (Provisional: no email, no password).
+type User struct {
+	ID            string     `json:"id"`
+	Email         string     `json:"email,omitempty"`
+	GivenName     string     `json:"given_name"`
+	FamilyName    string     `json:"family_name"`
+	Role          Role       `json:"role"`
+	PortfolioSlug string     `json:"portfolio_slug,omitempty"`
+	Visibility    Visibility `json:"portfolio_visibility"`
+	BirthDate     *time.Time `json:"birth_date,omitempty"`
+	ParentConsent bool       `json:"parent_consent"`
+	Provisional   bool       `json:"provisional"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+// DisplayName is the name shown on pages.
+func (u *User) DisplayName() string {
+	n := strings.TrimSpace(u.GivenName + " " + u.FamilyName)
+	if n == "" {
+		return "Student"
+	}
+	return n
+}
+
+// IsMinor reports whether the user is under 18 at now. Unknown age counts as
+// a minor, so a portfolio is never public by accident.
+func (u *User) IsMinor(now time.Time) bool {
+	if u.BirthDate == nil {
+		return true
+	}
+	return u.BirthDate.AddDate(18, 0, 0).After(now)
+}
+
+var nonAlnum = regexp.MustCompile(`[^a-z0-9]+`)
+
+// SlugBase turns a name into the base of a portfolio slug: first and last name,
+// lower-case, accents folded, everything but letters and digits removed. The
+// store appends -2, -3… on collision.
+func SlugBase(given, family string) string {
+	s := strings.ToLower(norm.NFKD.String(given + family))
+	s = strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Mn, r) {
+			return -1
+		}
+		return r
+	}, s)
+	s = nonAlnum.ReplaceAllString(s, "")
+	if s == "" {
+		s = "student"
+	}
+	if len(s) > 48 {
+		s = s[:48]
+	}
+	return s
+}
+
+// Session is a signed-in browser. The cookie carries a random token; the store
+// keeps only its hash, so a database leak does not leak sessions.
+type Session struct {
+	ID        string
+	UserID    string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+}

@@ -2,6 +2,9 @@ package optio
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -93,4 +96,36 @@ type BlockInput struct {
 	BlockType BlockType
 	Content   BlockContent
 	Private   bool
+}
+
+// ValidateBlocks checks evidence blocks before they are stored, naming every
+// bad field.
+func ValidateBlocks(blocks []BlockInput) error {
+	f := FieldErrors{}
+	if len(blocks) > 100 {
+		f.Add("evidence", "at most 100 blocks")
+	}
+	for i, b := range blocks {
+		p := fmt.Sprintf("evidence[%d].", i)
+		switch b.BlockType {
+		case BlockText:
+			if strings.TrimSpace(b.Content.Text) == "" {
+				f.Add(p+"text", "is required for a text block")
+			} else if len(b.Content.Text) > 100000 {
+				f.Add(p+"text", "must be at most 100000 characters")
+			}
+		case BlockLink:
+			u, err := url.Parse(b.Content.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(b.Content.URL) > 2048 {
+				f.Add(p+"url", "must be an http(s) URL")
+			}
+		case BlockImage, BlockVideo, BlockDocument:
+			if b.Content.FileID == "" {
+				f.Add(p+"file_id", "is required for a file block")
+			}
+		default:
+			f.Add(p+"block_type", "must be text, image, video, link or document")
+		}
+	}
+	return f.Err(EINVALID, "The evidence is not valid.")
 }

@@ -1,6 +1,9 @@
 package optio
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Pillar is one of the five areas XP is earned in.
 type Pillar string
@@ -45,6 +48,7 @@ type Quest struct {
 	Active      bool      `json:"active"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	TaskCount   int       `json:"task_count"`
 	Tasks       []Task    `json:"tasks,omitempty"`
 }
 
@@ -97,4 +101,92 @@ type TaskCompletion struct {
 type XPSummary struct {
 	Total    int            `json:"total"`
 	ByPillar map[Pillar]int `json:"by_pillar"`
+}
+
+// QuestInput creates or edits a quest. Tasks are created with it on create.
+type QuestInput struct {
+	Title       string      `json:"title"`
+	Description string      `json:"description"`
+	Active      *bool       `json:"active"`
+	Tasks       []TaskInput `json:"tasks"`
+}
+
+// TaskInput creates or edits a task.
+type TaskInput struct {
+	Title       string     `json:"title"`
+	Description string     `json:"description"`
+	Pillar      Pillar     `json:"pillar"`
+	XPValue     *int       `json:"xp_value"`
+	Position    *int       `json:"position"`
+	DueAt       *time.Time `json:"due_at"`
+}
+
+// Validate checks a QuestInput, naming every bad field.
+func (q QuestInput) Validate() error {
+	f := FieldErrors{}
+	if s := len([]rune(q.Title)); s == 0 || s > 200 {
+		f.Add("title", "is required and must be at most 200 characters")
+	}
+	if len(q.Description) > 10000 {
+		f.Add("description", "must be at most 10000 characters")
+	}
+	if len(q.Tasks) > 200 {
+		f.Add("tasks", "at most 200 tasks")
+	}
+	for i, t := range q.Tasks {
+		t.validate(f, fmt.Sprintf("tasks[%d].", i))
+	}
+	return f.Err(EINVALID, "The quest is not valid.")
+}
+
+// Validate checks a TaskInput, naming every bad field.
+func (t TaskInput) Validate() error {
+	f := FieldErrors{}
+	t.validate(f, "")
+	return f.Err(EINVALID, "The task is not valid.")
+}
+
+func (t TaskInput) validate(f FieldErrors, prefix string) {
+	if s := len([]rune(t.Title)); s == 0 || s > 200 {
+		f.Add(prefix+"title", "is required and must be at most 200 characters")
+	}
+	if len(t.Description) > 10000 {
+		f.Add(prefix+"description", "must be at most 10000 characters")
+	}
+	if !t.Pillar.Valid() {
+		f.Add(prefix+"pillar", "must be one of stem, wellness, communication, civics, art")
+	}
+	if t.XPValue == nil {
+		f.Add(prefix+"xp_value", "is required")
+	} else if *t.XPValue < 0 || *t.XPValue > 100000 {
+		f.Add(prefix+"xp_value", "must be between 0 and 100000")
+	}
+}
+
+// QuestProgress is a quest as one student sees it.
+type QuestProgress struct {
+	Quest      Quest     `json:"quest"`
+	Status     string    `json:"status"`
+	StartedAt  time.Time `json:"started_at"`
+	TasksDone  int       `json:"tasks_done"`
+	TasksTotal int       `json:"tasks_total"`
+	XPEarned   int       `json:"xp_earned"`
+}
+
+// CompletionInput finishes a task for a user with evidence.
+type CompletionInput struct {
+	UserID string
+	TaskID string
+	Blocks []BlockInput
+	Grade  *string
+	Source string // "optio" or "spark"
+}
+
+// CompletionView is a finished task with its evidence, for dashboards and
+// portfolios.
+type CompletionView struct {
+	Completion TaskCompletion    `json:"completion"`
+	Task       Task              `json:"task"`
+	QuestTitle string            `json:"quest_title"`
+	Evidence   *EvidenceDocument `json:"evidence,omitempty"`
 }

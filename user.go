@@ -115,3 +115,57 @@ type Session struct {
 	ExpiresAt time.Time
 	CreatedAt time.Time
 }
+
+// NewUser is what it takes to create a user. PasswordHash is empty for users
+// who only sign in through Spark; Provisional users (first seen in a webhook)
+// have neither email nor password until SSO completes them.
+type NewUser struct {
+	Email        string
+	PasswordHash string
+	GivenName    string
+	FamilyName   string
+	Role         Role
+	Provisional  bool
+}
+
+var emailRe = regexp.MustCompile(`^[^@\s<>"]+@[^@\s<>"]+\.[^@\s<>"]+$`)
+
+// ValidEmail reports whether s looks like an email address.
+func ValidEmail(s string) bool { return len(s) <= 254 && emailRe.MatchString(s) }
+
+// Validate checks a NewUser.
+func (n NewUser) Validate() error {
+	f := FieldErrors{}
+	if !n.Role.Valid() {
+		f.Add("role", "must be student, parent, observer or admin")
+	}
+	if n.Email != "" && !ValidEmail(n.Email) {
+		f.Add("email", "is not a valid email address")
+	}
+	if n.Email == "" && !n.Provisional {
+		f.Add("email", "is required")
+	}
+	if len(n.GivenName) > 100 {
+		f.Add("given_name", "must be at most 100 characters")
+	}
+	if len(n.FamilyName) > 100 {
+		f.Add("family_name", "must be at most 100 characters")
+	}
+	return f.Err(EINVALID, "The user is not valid.")
+}
+
+// ProfileUpdate is a change a student makes to their portfolio settings; nil
+// fields are left alone.
+type ProfileUpdate struct {
+	Visibility *Visibility `json:"portfolio_visibility"`
+	BirthDate  *time.Time  `json:"birth_date"`
+}
+
+// Validate checks a ProfileUpdate.
+func (p ProfileUpdate) Validate() error {
+	f := FieldErrors{}
+	if p.Visibility != nil && !p.Visibility.Valid() {
+		f.Add("portfolio_visibility", "must be public, unlisted or private")
+	}
+	return f.Err(EINVALID, "The profile change is not valid.")
+}

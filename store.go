@@ -1,0 +1,46 @@
+package optio
+
+import (
+	"context"
+	"time"
+)
+
+// Job is background work enqueued in the same transaction as its data. Kind
+// names the worker that runs it (River's JobArgs interface).
+type Job interface {
+	Kind() string
+}
+
+// Store is Optio's persistence. The store package implements it for SQLite
+// and PostgreSQL; one conformance suite runs against both.
+type Store interface {
+	Ping(ctx context.Context) error
+
+	CreateUser(ctx context.Context, in NewUser) (*User, error)
+	UserByID(ctx context.Context, id string) (*User, error)
+	UserBySlug(ctx context.Context, slug string) (*User, error)
+	UserCredentials(ctx context.Context, email string) (*User, string, error)
+	UpdateProfile(ctx context.Context, userID string, p ProfileUpdate) (*User, error)
+
+	CreateSession(ctx context.Context, userID, tokenHash string, ttl time.Duration) (*Session, error)
+	SessionUser(ctx context.Context, tokenHash string) (*User, error)
+	DeleteSession(ctx context.Context, tokenHash string) error
+
+	CreateQuest(ctx context.Context, in QuestInput) (*Quest, error)
+	UpdateQuest(ctx context.Context, id string, in QuestInput) (*Quest, error)
+	QuestByID(ctx context.Context, id string) (*Quest, error)
+	ListQuests(ctx context.Context, activeOnly bool) ([]Quest, error)
+	CreateTask(ctx context.Context, questID string, in TaskInput) (*Task, error)
+	UpdateTask(ctx context.Context, id string, in TaskInput) (*Task, error)
+	TaskByID(ctx context.Context, id string) (*Task, error)
+	StartQuest(ctx context.Context, userID, questID string) (*Enrollment, error)
+	QuestProgressFor(ctx context.Context, userID string) ([]QuestProgress, error)
+
+	CompleteTask(ctx context.Context, in CompletionInput) (*CompletionView, error)
+	CompletionByID(ctx context.Context, id string) (*CompletionView, error)
+	RecentCompletions(ctx context.Context, userID string, limit, offset int) ([]CompletionView, error)
+	XPSummary(ctx context.Context, userID string) (*XPSummary, error)
+
+	CreateFile(ctx context.Context, f *File) error
+	FileByID(ctx context.Context, id string) (*File, error)
+}

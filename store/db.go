@@ -1,0 +1,182 @@
+// Package store is Optio's database: one implementation of optio.Store over
+// database/sql for both SQLite (modernc.org/sqlite, the embedded default) and
+// PostgreSQL (pgx), with embedded migrations per dialect.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/optio-edu/optio"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+// The two supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is the store. Writes go through W; on SQLite W has a single connection
+// (SQLite allows one writer, and River's SQLite driver needs it), while reads
+// use R, a pool of readers that WAL lets run beside the writer. On PostgreSQL
+// W and R are the same pool.
+type DB struct {
+	W       *sql.DB
+	R       *sql.DB
+	Dialect Dialect
+	Clock   optio.Clock
+	// Enqueue, when set, inserts background jobs inside the caller's
+	// transaction so a job exists exactly when its data does.
+	Enqueue Enqueuer
+}
+
+// Enqueuer inserts a job inside tx. The jobs package provides it (River).
+type Enqueuer interface {
+	EnqueueTx(ctx context.Context, tx *sql.Tx, job optio.Job) error
+}
+
+var _ optio.Store = (*DB)(nil)
+
+// Open connects to the database named by databaseURL: postgres:// URLs open
+// PostgreSQL, anything else is a SQLite file path (sqlite:// prefix optional).
+// It does not migrate; call Migrate.
+func Open(ctx context.Context, databaseURL string, clock optio.Clock) (*DB, error) {
+	if clock == nil {
+		clock = optio.SystemClock{}
+	}
+	u, _ := url.Parse(databaseURL)
+	if u != nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		return openPostgres(ctx, databaseURL, clock)
+	}
+	return openSQLite(ctx, databaseURL, clock)
+}
+
+func openPostgres(ctx context.Context, dsn string, clock optio.Clock) (*DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 5 * time.Second
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	return &DB{W: db, R: db, Dialect: Postgres, Clock: clock}, nil
+}
+
+func openSQLite(ctx context.Context, path string, clock optio.Clock) (*DB, error) {
+	if u, err := url.Parse(path); err == nil && u.Scheme == "sqlite" {
+		path = u.Host + u.Path
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	return &DB{W: w, R: r, Dialect: SQLite, Clock: clock}, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.W.Close()
+	if db.R != db.W {
+		err = errors.Join(err, db.R.Close())
+	}
+	return err
+}
+
+// Migrate applies every embedded migration not yet applied.
+func (db *DB) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
+	if err != nil {
+		return err
+	}
+	gd := goose.DialectSQLite3
+	if db.Dialect == Postgres {
+		gd = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(gd, db.W, sub)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Ping checks the database answers (readiness).
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := db.W.PingContext(ctx); err != nil {
+		return &optio.Error{Code: optio.EUNAVAILABLE, Message: "The database is not answering."}
+	}
+	return nil
+}
+
+// now is the store's clock, truncated to what both engines keep.
+func (db *DB) now() time.Time { return db.Clock.Now().UTC().Truncate(time.Microsecond) }
+
+// newID returns a time-ordered UUID (v7).
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// inTx runs fn in a write transaction, committing when fn returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return translate(tx.Commit())
+}

@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/optio-edu/optio"
+)
+
+// translate turns driver errors into domain errors at the store boundary:
+// no rows → ENOTFOUND, a unique violation → ECONFLICT, a lost connection →
+// EUNAVAILABLE. Other errors pass through unchanged (internal).
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var oe *optio.Error
+	if errors.As(err, &oe) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &optio.Error{Code: optio.ENOTFOUND, Message: "Not found."}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch {
+		case pg.Code == "23505":
+			return &optio.Error{Code: optio.ECONFLICT, Message: "Already exists."}
+		case strings.HasPrefix(pg.Code, "08"), pg.Code == "57P01", pg.Code == "57P03":
+			return &optio.Error{Code: optio.EUNAVAILABLE, Message: "The database is not available; try again shortly."}
+		}
+		return err
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "UNIQUE constraint failed"):
+		return &optio.Error{Code: optio.ECONFLICT, Message: "Already exists."}
+	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "bad connection"),
+		strings.Contains(msg, "broken pipe"), strings.Contains(msg, "failed to connect"):
+		return &optio.Error{Code: optio.EUNAVAILABLE, Message: "The database is not available; try again shortly."}
+	}
+	return err
+}
+
+// notFound is the ENOTFOUND error for a kind of thing.
+func notFound(what string) error {
+	return &optio.Error{Code: optio.ENOTFOUND, Message: what + " not found."}
+}
+
+// isConflict reports whether err is a unique violation after translation.
+func isConflict(err error) bool { return optio.ErrorCode(translate(err)) == optio.ECONFLICT }

@@ -1,0 +1,160 @@
+package store_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/store"
+	"github.com/optio-edu/optio/store/storetest"
+)
+
+func count(t *testing.T, db *store.DB, table string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.R.QueryRow(`SELECT COUNT(*) FROM `+table).Scan(&n))
+	return n
+}
+
+func TestUsersAndSlugs(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, err := db.CreateUser(ctx, optio.NewUser{Email: "Ana@Example.com", GivenName: "Ana", FamilyName: "García", Role: optio.RoleStudent})
+		require.NoError(t, err)
+		require.Equal(t, "anagarcia", a.PortfolioSlug)
+		require.Equal(t, "ana@example.com", a.Email)
+		b, err := db.CreateUser(ctx, optio.NewUser{Email: "ana2@example.com", GivenName: "Ana", FamilyName: "Garcia", Role: optio.RoleStudent})
+		require.NoError(t, err)
+		require.Equal(t, "anagarcia-2", b.PortfolioSlug)
+		p, err := db.CreateUser(ctx, optio.NewUser{Email: "mum@example.com", GivenName: "Mum", Role: optio.RoleParent})
+		require.NoError(t, err)
+		require.Empty(t, p.PortfolioSlug, "only students have portfolios")
+
+		_, err = db.CreateUser(ctx, optio.NewUser{Email: "ANA@example.com", GivenName: "X", Role: optio.RoleStudent})
+		require.Equal(t, optio.ECONFLICT, optio.ErrorCode(err))
+		_, err = db.CreateUser(ctx, optio.NewUser{Email: "bad", Role: "king"})
+		require.Equal(t, optio.EINVALID, optio.ErrorCode(err))
+		require.Equal(t, 3, count(t, db, "users"), "failed creates leave no rows")
+
+		got, err := db.UserBySlug(ctx, "anagarcia-2")
+		require.NoError(t, err)
+		require.Equal(t, b.ID, got.ID)
+		_, err = db.UserByID(ctx, "not-a-uuid")
+		require.Equal(t, optio.ENOTFOUND, optio.ErrorCode(err))
+	})
+}
+
+func TestSessions(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			clock := optio.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			db := storetest.Open(t, d, clock)
+			ctx := context.Background()
+			u := storetest.MustCreateUser(t, db, optio.RoleStudent, "Sam", "Lee")
+			_, err := db.CreateSession(ctx, u.ID, "hash1", time.Hour)
+			require.NoError(t, err)
+			got, err := db.SessionUser(ctx, "hash1")
+			require.NoError(t, err)
+			require.Equal(t, u.ID, got.ID)
+			clock.Advance(2 * time.Hour)
+			_, err = db.SessionUser(ctx, "hash1")
+			require.Equal(t, optio.EUNAUTHORIZED, optio.ErrorCode(err), "expired session")
+			_, err = db.CreateSession(ctx, u.ID, "hash2", time.Hour)
+			require.NoError(t, err)
+			require.NoError(t, db.DeleteSession(ctx, "hash2"))
+			_, err = db.SessionUser(ctx, "hash2")
+			require.Equal(t, optio.EUNAUTHORIZED, optio.ErrorCode(err), "revoked session")
+		})
+	}
+}
+
+func TestQuestLifecycleAndXP(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := storetest.MustCreateUser(t, db, optio.RoleStudent, "Kai", "Moana")
+		q := storetest.MustCreateQuest(t, db, "Build a birdhouse", 100, optio.PillarArt, optio.PillarSTEM)
+		require.Len(t, q.Tasks, 2)
+		require.Equal(t, optio.SourceOptio, q.Source)
+
+		_, err := db.StartQuest(ctx, s.ID, q.ID)
+		require.NoError(t, err)
+		_, err = db.StartQuest(ctx, s.ID, q.ID)
+		require.NoError(t, err, "starting twice is harmless")
+
+		v, err := db.CompleteTask(ctx, optio.CompletionInput{UserID: s.ID, TaskID: q.Tasks[0].ID, Blocks: []optio.BlockInput{
+			{BlockType: optio.BlockText, Content: optio.BlockContent{Text: "I sanded it."}},
+			{BlockType: optio.BlockLink, Content: optio.BlockContent{URL: "https://example.com/photos"}},
+		}})
+		require.NoError(t, err)
+		require.Equal(t, 100, v.Completion.XPAwarded)
+		require.Len(t, v.Evidence.Blocks, 2)
+		require.Equal(t, "I sanded it.", v.Evidence.Blocks[0].Content.Text)
+		require.Equal(t, optio.BlockLink, v.Evidence.Blocks[1].BlockType)
+
+		_, err = db.CompleteTask(ctx, optio.CompletionInput{UserID: s.ID, TaskID: q.Tasks[0].ID,
+			Blocks: []optio.BlockInput{{BlockType: optio.BlockText, Content: optio.BlockContent{Text: "again"}}}})
+		require.Equal(t, optio.ECONFLICT, optio.ErrorCode(err))
+
+		_, err = db.CompleteTask(ctx, optio.CompletionInput{UserID: s.ID, TaskID: q.Tasks[1].ID,
+			Blocks: []optio.BlockInput{{BlockType: optio.BlockLink, Content: optio.BlockContent{URL: "javascript:alert(1)"}}}})
+		require.Equal(t, optio.EINVALID, optio.ErrorCode(err))
+
+		xp, err := db.XPSummary(ctx, s.ID)
+		require.NoError(t, err)
+		require.Equal(t, 100, xp.Total)
+		require.Equal(t, 100, xp.ByPillar[optio.PillarArt])
+		require.Equal(t, 0, xp.ByPillar[optio.PillarSTEM])
+		require.Equal(t, 1, count(t, db, "quest_task_completions"))
+		require.Equal(t, 1, count(t, db, "evidence_documents"))
+		require.Equal(t, 2, count(t, db, "evidence_document_blocks"))
+
+		prog, err := db.QuestProgressFor(ctx, s.ID)
+		require.NoError(t, err)
+		require.Len(t, prog, 1)
+		require.Equal(t, 1, prog[0].TasksDone)
+		require.Equal(t, 2, prog[0].TasksTotal)
+		require.Equal(t, 100, prog[0].XPEarned)
+
+		_, err = db.TaskByID(ctx, "00000000-0000-0000-0000-000000000000")
+		require.Equal(t, optio.ENOTFOUND, optio.ErrorCode(err))
+	})
+}
+
+func TestConcurrentCompletionAwardsOnce(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := storetest.MustCreateUser(t, db, optio.RoleStudent, "Ria", "Das")
+		q := storetest.MustCreateQuest(t, db, "Run a 5k", 50, optio.PillarWellness)
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Go(func() {
+				_, errs[i] = db.CompleteTask(ctx, optio.CompletionInput{UserID: s.ID, TaskID: q.Tasks[0].ID,
+					Blocks: []optio.BlockInput{{BlockType: optio.BlockText, Content: optio.BlockContent{Text: "done"}}}})
+			})
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			if err == nil {
+				ok++
+			} else {
+				require.Equal(t, optio.ECONFLICT, optio.ErrorCode(err), "%v", err)
+			}
+		}
+		require.Equal(t, 1, ok)
+		xp, err := db.XPSummary(ctx, s.ID)
+		require.NoError(t, err)
+		require.Equal(t, 50, xp.Total)
+		require.Equal(t, 1, count(t, db, "evidence_document_blocks"))
+	})
+}

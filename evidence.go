@@ -91,11 +91,14 @@ type File struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// BlockInput is one block to attach to a completion.
+// BlockInput is one block to attach to a completion. When File is set, the
+// file's record is written in the same transaction as the block and
+// Content.FileID is filled in.
 type BlockInput struct {
 	BlockType BlockType
 	Content   BlockContent
 	Private   bool
+	File      *File
 }
 
 // ValidateBlocks checks evidence blocks before they are stored, naming every
@@ -120,7 +123,7 @@ func ValidateBlocks(blocks []BlockInput) error {
 				f.Add(p+"url", "must be an http(s) URL")
 			}
 		case BlockImage, BlockVideo, BlockDocument:
-			if b.Content.FileID == "" {
+			if b.Content.FileID == "" && b.File == nil {
 				f.Add(p+"file_id", "is required for a file block")
 			}
 		default:

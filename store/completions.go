@@ -100,6 +100,12 @@ func (db *DB) enrollIfMissingTx(ctx context.Context, tx *sql.Tx, userID, questID
 func (db *DB) insertBlocksTx(ctx context.Context, tx *sql.Tx, docID string, blocks []optio.BlockInput) error {
 	now := db.now()
 	for i, b := range blocks {
+		if b.File != nil {
+			if err := db.createFileTx(ctx, tx, b.File); err != nil {
+				return err
+			}
+			b.Content.FileID = b.File.ID
+		}
 		var fileID any
 		if b.Content.FileID != "" {
 			fileID = b.Content.FileID
@@ -272,9 +278,13 @@ func (db *DB) XPSummary(ctx context.Context, userID string) (*optio.XPSummary, e
 
 // CreateFile records a stored blob as a file owned by a user.
 func (db *DB) CreateFile(ctx context.Context, f *optio.File) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error { return db.createFileTx(ctx, tx, f) })
+}
+
+func (db *DB) createFileTx(ctx context.Context, tx *sql.Tx, f *optio.File) error {
 	f.ID = newID()
 	f.CreatedAt = db.now()
-	_, err := db.W.ExecContext(ctx, `INSERT INTO files (id, owner_id, blob_key, sha256, filename, content_type, size, created_at)
+	_, err := tx.ExecContext(ctx, `INSERT INTO files (id, owner_id, blob_key, sha256, filename, content_type, size, created_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, f.ID, f.OwnerID, f.BlobKey, f.SHA256, f.Filename, f.ContentType, f.Size, f.CreatedAt)
 	return translate(err)
 }

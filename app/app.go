@@ -1,0 +1,118 @@
+// Package app assembles Optio from its parts — configuration, store, file
+// storage, background jobs and HTTP — so the CLI and end-to-end tests start
+// exactly the same program.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/store"
+	"github.com/optio-edu/optio/web"
+)
+
+// App is a running Optio: the store, the web server and the workers.
+type App struct {
+	Config   *optio.Config
+	Store    *store.DB
+	Web      *web.Server
+	Logger   *slog.Logger
+	Clock    optio.Clock
+	Registry *prometheus.Registry
+
+	httpSrv  *http.Server
+	listener net.Listener
+	closers  []func() error
+}
+
+// Options adjust how an App is built; the zero value is production.
+type Options struct {
+	Clock  optio.Clock
+	Logger *slog.Logger
+}
+
+// New opens the store (migrating it), file storage and jobs, and builds the
+// web server. It does not listen yet; call Start.
+func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
+	if opts.Clock == nil {
+		opts.Clock = optio.SystemClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	a := &App{Config: cfg, Logger: opts.Logger, Clock: opts.Clock, Registry: prometheus.NewRegistry()}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	dbURL := cfg.DatabaseURL
+	if !cfg.IsPostgres() {
+		dbURL = cfg.SQLitePath()
+	}
+	db, err := store.Open(ctx, dbURL, opts.Clock)
+	if err != nil {
+		return nil, err
+	}
+	a.Store = db
+	a.closers = append(a.closers, db.Close)
+	if err := db.Migrate(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	files, err := openFiles(ctx, cfg.BlobURL)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("OPTIO_BLOB_URL: %w", err)
+	}
+	a.closers = append(a.closers, files.Close)
+	a.Web = web.New(cfg, db, files, opts.Logger, opts.Clock, a.Registry)
+	return a, nil
+}
+
+// Start listens on ln (or on Config.Addr when ln is nil) and serves HTTP in
+// the background.
+func (a *App) Start(ln net.Listener) error {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", a.Config.Addr); err != nil {
+			return fmt.Errorf("OPTIO_ADDR: %w", err)
+		}
+	}
+	a.listener = ln
+	a.httpSrv = &http.Server{Handler: a.Web, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	go func() {
+		if err := a.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Logger.Error("http server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// URL is where the App is listening, e.g. http://127.0.0.1:41234.
+func (a *App) URL() string { return "http://" + a.listener.Addr().String() }
+
+// Shutdown stops HTTP gracefully (in-flight requests finish), then the
+// workers, then closes the store.
+func (a *App) Shutdown(ctx context.Context) error {
+	var err error
+	if a.httpSrv != nil {
+		err = a.httpSrv.Shutdown(ctx)
+	}
+	return errors.Join(err, a.Close())
+}
+
+// Close releases everything New opened, last opened first.
+func (a *App) Close() error {
+	var err error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		err = errors.Join(err, a.closers[i]())
+	}
+	a.closers = nil
+	return err
+}

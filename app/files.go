@@ -1,0 +1,34 @@
+package app
+
+import (
+	"context"
+	"io"
+
+	"github.com/optio-edu/optio/filestore"
+	"github.com/optio-edu/optio/web"
+)
+
+// fileStore adapts filestore.Store to what the web side needs.
+type fileStore struct{ *filestore.Store }
+
+func openFiles(ctx context.Context, blobURL string) (*fileStore, error) {
+	st, err := filestore.Open(ctx, blobURL)
+	if err != nil {
+		return nil, err
+	}
+	return &fileStore{st}, nil
+}
+
+func (f *fileStore) Put(ctx context.Context, r io.Reader, filename string, maxBytes int64) (*web.StoredObject, error) {
+	o, err := f.Store.Put(ctx, r, filename, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	return &web.StoredObject{Key: o.Key, SHA256: o.SHA256, Size: o.Size, ContentType: o.ContentType, Kind: o.Kind}, nil
+}
+
+func (f *fileStore) Open(ctx context.Context, key string) (io.ReadSeekCloser, error) {
+	return f.Store.Open(ctx, key)
+}
+
+func (f *fileStore) Close() error { return f.Store.Close() }

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/app"
+	"github.com/optio-edu/optio/store"
+	"github.com/optio-edu/optio/web"
+)
+
+func newRootCmd(getenv func(string) string) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "optio",
+		Short:         "Optio turns schoolwork into a living portfolio.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(serveCmd(getenv), migrateCmd(getenv), adminCmd(getenv), versionCmd())
+	return root
+}
+
+// loadConfig reads the environment; a bad value stops the command.
+func loadConfig(getenv func(string) string) (*optio.Config, error) {
+	cfg, err := optio.LoadConfig(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg *optio.Config) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+func serveCmd(getenv func(string) string) *cobra.Command {
+	var workers int
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Optio web server and background workers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(getenv)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("workers") {
+				cfg.Workers = workers
+			}
+			logger := newLogger(cfg)
+			a, err := app.New(cmd.Context(), cfg, app.Options{Logger: logger})
+			if err != nil {
+				return err
+			}
+			if err := a.Start(nil); err != nil {
+				a.Close()
+				return err
+			}
+			logger.Info("optio listening", "url", a.URL(), "store", a.Store.Dialect)
+			fmt.Fprintf(cmd.OutOrStdout(), "Optio is running at %s\n", cfg.BaseURL)
+			<-cmd.Context().Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			return a.Shutdown(ctx)
+		},
+	}
+	cmd.Flags().IntVar(&workers, "workers", 4, "background job workers in this process (0: none)")
+	return cmd
+}
+
+func migrateCmd(getenv func(string) string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply database migrations to the configured store",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(getenv)
+			if err != nil {
+				return err
+			}
+			db, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := db.Migrate(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "migrated %s store\n", db.Dialect)
+			return nil
+		},
+	}
+}
+
+func openStore(ctx context.Context, cfg *optio.Config) (*store.DB, error) {
+	u := cfg.DatabaseURL
+	if !cfg.IsPostgres() {
+		u = cfg.SQLitePath()
+	}
+	return store.Open(ctx, u, nil)
+}
+
+func adminCmd(getenv func(string) string) *cobra.Command {
+	admin := &cobra.Command{Use: "admin", Short: "Administer users"}
+	var email, password, given, family string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create an admin in the configured database",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(getenv)
+			if err != nil {
+				return err
+			}
+			db, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := db.Migrate(cmd.Context()); err != nil {
+				return err
+			}
+			u, err := createAdmin(cmd.Context(), db, email, password, given, family)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created admin %s (%s)\n", u.Email, u.ID)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&email, "email", "", "admin email (required)")
+	create.Flags().StringVar(&password, "password", "", "admin password, 8 to 72 characters (required)")
+	create.Flags().StringVar(&given, "given-name", "Admin", "first name")
+	create.Flags().StringVar(&family, "family-name", "", "last name")
+	_ = create.MarkFlagRequired("email")
+	_ = create.MarkFlagRequired("password")
+	admin.AddCommand(create)
+	return admin
+}
+
+// createAdmin makes an admin account; it is the code path `optio admin create` runs.
+func createAdmin(ctx context.Context, st optio.Store, email, password, given, family string) (*optio.User, error) {
+	hash, err := web.HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	return st.CreateUser(ctx, optio.NewUser{Email: email, PasswordHash: hash, GivenName: given, FamilyName: family, Role: optio.RoleAdmin})
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Run: func(cmd *cobra.Command, args []string) {
+			v := "devel"
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				v = bi.Main.Version
+				for _, s := range bi.Settings {
+					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+						v += " " + s.Value[:12]
+					}
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "optio %s\n", v)
+		},
+	}
+}

@@ -1,0 +1,121 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/optio-edu/optio"
+)
+
+// statusOf maps an error code to its HTTP status. Codes not listed here are
+// more specific forms registered by the feature that owns them (codeStatus).
+func statusOf(code string) int {
+	if s, ok := codeStatus[code]; ok {
+		return s
+	}
+	switch code {
+	case optio.EINVALID, optio.EPAYLOAD, optio.EMALFORMED:
+		return http.StatusBadRequest
+	case optio.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case optio.EFORBIDDEN:
+		return http.StatusForbidden
+	case optio.ENOTFOUND:
+		return http.StatusNotFound
+	case optio.ECONFLICT:
+		return http.StatusConflict
+	case optio.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case optio.EUNSUPPORTED:
+		return http.StatusUnsupportedMediaType
+	case optio.ERATELIMIT:
+		return http.StatusTooManyRequests
+	case optio.EUNAVAILABLE, optio.ENOTCONFIG:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// codeStatus holds the statuses of feature-specific codes (SSO, webhooks…).
+var codeStatus = map[string]int{}
+
+// errorBody is the JSON shape of every error answer.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+// Error answers a request with err: JSON for API clients, a short page for
+// browsers. Internal errors are logged and shown only as a generic message.
+func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
+	code := optio.ErrorCode(err)
+	status := statusOf(code)
+	detail := errorDetail{Code: code, Message: optio.ErrorMessage(err)}
+	var oe *optio.Error
+	if errors.As(err, &oe) {
+		detail.Fields = oe.Fields
+	}
+	if status >= 500 && code != optio.EUNAVAILABLE && code != optio.ENOTCONFIG {
+		s.Logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Any("error", err))
+	}
+	if wantsJSON(r) {
+		writeJSON(w, status, errorBody{Error: detail})
+		return
+	}
+	s.renderStatus(w, r, status, "errorpage", pageData{Title: http.StatusText(status), Data: detail})
+}
+
+// wantsJSON reports whether the client is an API client rather than a browser
+// navigating to a page.
+func wantsJSON(r *http.Request) bool {
+	if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/spark/webhook/") {
+		return true
+	}
+	a := r.Header.Get("Accept")
+	return strings.Contains(a, "application/json") && !strings.Contains(a, "text/html")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}
+
+// decodeJSON reads a JSON body of at most max bytes into v, answering
+// malformed input with a 400 that names the field or position.
+func decodeJSON(w http.ResponseWriter, r *http.Request, max int64, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, max)
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			return optio.Errorf(optio.ETOOLARGE, "The request body is larger than %d bytes.", max)
+		case errors.As(err, &te):
+			return &optio.Error{Code: optio.EMALFORMED, Message: "A field has the wrong type.",
+				Fields: map[string]string{te.Field: "must be " + te.Type.String()}}
+		case errors.As(err, &se):
+			return optio.Errorf(optio.EMALFORMED, "The body is not valid JSON (at byte %d).", se.Offset)
+		default:
+			return optio.Errorf(optio.EMALFORMED, "The body is not valid JSON: %s.", strings.TrimPrefix(err.Error(), "json: "))
+		}
+	}
+	if dec.More() {
+		return optio.Errorf(optio.EMALFORMED, "The body has data after the JSON value.")
+	}
+	return nil
+}

@@ -1,0 +1,319 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+
+	"github.com/optio-edu/optio"
+)
+
+func (s *Server) handleListQuests(w http.ResponseWriter, r *http.Request) {
+	qs, err := s.Store.ListQuests(r.Context(), userOf(r).Role != optio.RoleAdmin)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if qs == nil {
+		qs = []optio.Quest{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"quests": qs})
+}
+
+func (s *Server) handleGetQuest(w http.ResponseWriter, r *http.Request) {
+	q, err := s.Store.QuestByID(r.Context(), r.PathValue("id"))
+	if err == nil && !q.Active && userOf(r).Role != optio.RoleAdmin {
+		err = &optio.Error{Code: optio.ENOTFOUND, Message: "Quest not found."}
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, q)
+}
+
+func (s *Server) handleCreateQuest(w http.ResponseWriter, r *http.Request) {
+	var in optio.QuestInput
+	if err := decodeJSON(w, r, 1<<20, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	q, err := s.Store.CreateQuest(r.Context(), in)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, q)
+}
+
+func (s *Server) handleUpdateQuest(w http.ResponseWriter, r *http.Request) {
+	var in optio.QuestInput
+	if err := decodeJSON(w, r, 1<<20, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	q, err := s.Store.UpdateQuest(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, q)
+}
+
+func (s *Server) handleCreateTask(w http.ResponseWriter, r *http.Request) {
+	var in optio.TaskInput
+	if err := decodeJSON(w, r, 64<<10, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	t, err := s.Store.CreateTask(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, t)
+}
+
+func (s *Server) handleUpdateTask(w http.ResponseWriter, r *http.Request) {
+	var in optio.TaskInput
+	if err := decodeJSON(w, r, 64<<10, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	t, err := s.Store.UpdateTask(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) handleStartQuest(w http.ResponseWriter, r *http.Request) {
+	e, err := s.Store.StartQuest(r.Context(), userOf(r).ID, r.PathValue("id"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+// evidenceItem is one piece of evidence in a completion request: text, a
+// link, or a file uploaded first through POST /api/uploads.
+type evidenceItem struct {
+	Type    string `json:"type"`
+	Text    string `json:"text,omitempty"`
+	URL     string `json:"url,omitempty"`
+	Title   string `json:"title,omitempty"`
+	FileID  string `json:"file_id,omitempty"`
+	Private bool   `json:"private,omitempty"`
+}
+
+func (s *Server) handleCompleteTask(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Evidence []evidenceItem `json:"evidence"`
+	}
+	if err := decodeJSON(w, r, 1<<20, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	u := userOf(r)
+	blocks, err := s.evidenceBlocks(r.Context(), u, in.Evidence)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	v, err := s.Store.CompleteTask(r.Context(), optio.CompletionInput{UserID: u.ID, TaskID: r.PathValue("id"), Blocks: blocks, Source: "optio"})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}
+
+// evidenceBlocks turns request evidence into blocks, checking that every file
+// belongs to the student.
+func (s *Server) evidenceBlocks(ctx context.Context, u *optio.User, items []evidenceItem) ([]optio.BlockInput, error) {
+	f := optio.FieldErrors{}
+	if len(items) == 0 {
+		f.Add("evidence", "add at least one piece of evidence")
+	}
+	var blocks []optio.BlockInput
+	for i, it := range items {
+		p := fmt.Sprintf("evidence[%d].", i)
+		switch it.Type {
+		case "text":
+			blocks = append(blocks, optio.BlockInput{BlockType: optio.BlockText, Content: optio.BlockContent{Text: it.Text}, Private: it.Private})
+		case "link":
+			blocks = append(blocks, optio.BlockInput{BlockType: optio.BlockLink, Content: optio.BlockContent{URL: it.URL, Title: it.Title}, Private: it.Private})
+		case "file":
+			file, err := s.Store.FileByID(ctx, it.FileID)
+			if err != nil || file.OwnerID != u.ID {
+				f.Add(p+"file_id", "is not a file you uploaded")
+				continue
+			}
+			blocks = append(blocks, optio.BlockInput{BlockType: blockTypeFor(file.ContentType), Private: it.Private,
+				Content: optio.BlockContent{FileID: file.ID, Filename: file.Filename, ContentType: file.ContentType, Size: file.Size}})
+		default:
+			f.Add(p+"type", "must be text, link or file")
+		}
+	}
+	if err := f.Err(optio.EINVALID, "The evidence is not valid."); err != nil {
+		return nil, err
+	}
+	if err := optio.ValidateBlocks(blocks); err != nil {
+		return nil, err
+	}
+	return blocks, nil
+}
+
+// blockTypeFor picks the evidence block type for a sniffed content type.
+func blockTypeFor(contentType string) optio.BlockType {
+	switch {
+	case strings.HasPrefix(contentType, "image/"):
+		return optio.BlockImage
+	case strings.HasPrefix(contentType, "video/"):
+		return optio.BlockVideo
+	default:
+		return optio.BlockDocument
+	}
+}
+
+// storeUpload streams one multipart file into the file store. The record is
+// returned unsaved so the caller can write it with the data that uses it.
+func (s *Server) storeUpload(ctx context.Context, u *optio.User, part io.Reader, filename string) (*optio.File, error) {
+	if s.Files == nil {
+		return nil, &optio.Error{Code: optio.ENOTCONFIG, Message: "File storage is not configured."}
+	}
+	obj, err := s.Files.Put(ctx, part, filename, s.Config.MaxUploadBytes)
+	if err != nil {
+		return nil, err
+	}
+	return &optio.File{OwnerID: u.ID, BlobKey: obj.Key, SHA256: obj.SHA256, Filename: filename, ContentType: obj.ContentType, Size: obj.Size}, nil
+}
+
+// handleUpload stores one file (multipart field "file") and returns its id
+// for use as evidence.
+func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.Config.MaxUploadBytes+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		s.Error(w, r, optio.Errorf(optio.EINVALID, "Send the file as multipart/form-data in a field named \"file\"."))
+		return
+	}
+	u := userOf(r)
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			s.Error(w, r, uploadErr(err, s.Config.MaxUploadBytes))
+			return
+		}
+		if part.FormName() != "file" || part.FileName() == "" {
+			part.Close()
+			continue
+		}
+		f, err := s.storeUpload(r.Context(), u, part, safeName(part.FileName()))
+		part.Close()
+		if err != nil {
+			s.Error(w, r, uploadErr(err, s.Config.MaxUploadBytes))
+			return
+		}
+		if err := s.Store.CreateFile(r.Context(), f); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, f)
+		return
+	}
+	s.Error(w, r, &optio.Error{Code: optio.EINVALID, Message: "No file was sent.", Fields: map[string]string{"file": "is required"}})
+}
+
+// uploadErr turns a body-size overrun into a 413 with the limit.
+func uploadErr(err error, limit int64) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return optio.Errorf(optio.ETOOLARGE, "The file is larger than the %d MB limit.", limit>>20)
+	}
+	return err
+}
+
+// safeName keeps only the base name of an uploaded file.
+func safeName(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.TrimLeft(name, "."))
+	if len(name) > 200 {
+		name = name[len(name)-200:]
+	}
+	if name == "" {
+		return "file"
+	}
+	return name
+}
+
+var _ = multipart.ErrMessageTooLarge
+
+func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
+	d, err := s.dashboard(r.Context(), userOf(r))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// Dashboard is a student's home: quests in progress, recent work and XP.
+type Dashboard struct {
+	User        *optio.User            `json:"user"`
+	XP          *optio.XPSummary       `json:"xp"`
+	Quests      []optio.QuestProgress  `json:"quests"`
+	Completions []optio.CompletionView `json:"recent_completions"`
+}
+
+func (s *Server) dashboard(ctx context.Context, u *optio.User) (*Dashboard, error) {
+	xp, err := s.Store.XPSummary(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	qs, err := s.Store.QuestProgressFor(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := s.Store.RecentCompletions(ctx, u.ID, 10, 0)
+	if err != nil {
+		return nil, err
+	}
+	if qs == nil {
+		qs = []optio.QuestProgress{}
+	}
+	if cs == nil {
+		cs = []optio.CompletionView{}
+	}
+	return &Dashboard{User: u, XP: xp, Quests: qs, Completions: cs}, nil
+}
+
+// handleFile serves an evidence file to its owner or an admin, with ranges.
+func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
+	f, err := s.Store.FileByID(r.Context(), r.PathValue("id"))
+	u := userOf(r)
+	if err == nil && f.OwnerID != u.ID && u.Role != optio.RoleAdmin {
+		err = &optio.Error{Code: optio.ENOTFOUND, Message: "File not found."}
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.serveFile(w, r, f, "private, max-age=300")
+}

@@ -1,0 +1,160 @@
+// Package web is Optio's HTTP side: routes, middleware, the JSON API and the
+// server-rendered pages, with templates and assets embedded.
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/optio-edu/optio"
+)
+
+// FileStore keeps evidence files (the filestore package over gocloud blob).
+type FileStore interface {
+	// Put streams r into storage, sniffing its type and enforcing maxBytes.
+	Put(ctx context.Context, r io.Reader, filename string, maxBytes int64) (*StoredObject, error)
+	// Open reads a stored object by key; seeking serves range requests.
+	Open(ctx context.Context, key string) (io.ReadSeekCloser, error)
+}
+
+// StoredObject is what FileStore.Put reports about a stored file.
+type StoredObject struct {
+	Key         string
+	SHA256      string
+	Size        int64
+	ContentType string
+	Kind        string // image, video, audio, document, text
+}
+
+// Server holds what the handlers need. Create it with New.
+type Server struct {
+	Store   optio.Store
+	Files   FileStore
+	Config  *optio.Config
+	Logger  *slog.Logger
+	Clock   optio.Clock
+	Metrics *Metrics
+
+	pages   *pages
+	handler http.Handler
+}
+
+// New builds a Server and its routes. reg receives the HTTP metrics.
+func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger, clock optio.Clock, reg prometheus.Registerer) *Server {
+	if clock == nil {
+		clock = optio.SystemClock{}
+	}
+	s := &Server{Store: st, Files: files, Config: cfg, Logger: logger, Clock: clock, Metrics: NewMetrics(reg)}
+	s.pages = mustParsePages()
+	mux := http.NewServeMux()
+	s.routes(mux)
+	gatherer, _ := reg.(prometheus.Gatherer)
+	if gatherer == nil {
+		gatherer = prometheus.DefaultGatherer
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+
+	csrf := http.NewCrossOriginProtection()
+	var h http.Handler = mux
+	h = csrf.Handler(h)
+	h = s.withSession(h)
+	h = securityHeaders(h)
+	h = s.Metrics.instrument(h)
+	h = s.recoverer(h)
+	s.handler = h
+	return s
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler()))
+
+	// Auth.
+	mux.HandleFunc("POST /api/auth/register", s.handleRegister)
+	mux.HandleFunc("POST /api/auth/login", s.handleLogin)
+	mux.HandleFunc("POST /api/auth/logout", s.handleLogout)
+	mux.HandleFunc("GET /api/me", s.requireUser(s.handleMe))
+	mux.HandleFunc("PATCH /api/me", s.requireUser(s.handleUpdateMe))
+
+	// Quests (capability 8).
+	mux.HandleFunc("GET /api/quests", s.requireUser(s.handleListQuests))
+	mux.HandleFunc("GET /api/quests/{id}", s.requireUser(s.handleGetQuest))
+	mux.HandleFunc("POST /api/quests/{id}/start", s.requireRole(s.handleStartQuest, optio.RoleStudent))
+	mux.HandleFunc("POST /api/tasks/{id}/complete", s.requireRole(s.handleCompleteTask, optio.RoleStudent))
+	mux.HandleFunc("POST /api/uploads", s.requireRole(s.handleUpload, optio.RoleStudent))
+	mux.HandleFunc("GET /api/dashboard", s.requireRole(s.handleDashboard, optio.RoleStudent))
+	mux.HandleFunc("GET /api/files/{id}", s.requireUser(s.handleFile))
+	mux.HandleFunc("POST /api/admin/quests", s.requireRole(s.handleCreateQuest, optio.RoleAdmin))
+	mux.HandleFunc("PATCH /api/admin/quests/{id}", s.requireRole(s.handleUpdateQuest, optio.RoleAdmin))
+	mux.HandleFunc("POST /api/admin/quests/{id}/tasks", s.requireRole(s.handleCreateTask, optio.RoleAdmin))
+	mux.HandleFunc("PATCH /api/admin/tasks/{id}", s.requireRole(s.handleUpdateTask, optio.RoleAdmin))
+
+	// Pages.
+	mux.HandleFunc("GET /{$}", s.handleHome)
+	mux.HandleFunc("GET /login", s.handleLoginPage)
+	mux.HandleFunc("POST /login", s.handleLoginForm)
+	mux.HandleFunc("GET /register", s.handleRegisterPage)
+	mux.HandleFunc("POST /register", s.handleRegisterForm)
+	mux.HandleFunc("POST /logout", s.handleLogoutForm)
+	mux.HandleFunc("GET /dashboard", s.requirePageRole(s.handleDashboardPage, optio.RoleStudent))
+	mux.HandleFunc("GET /quests", s.requirePageUser(s.handleQuestsPage))
+	mux.HandleFunc("GET /quests/{id}", s.requirePageUser(s.handleQuestPage))
+	mux.HandleFunc("POST /quests/{id}/start", s.requirePageRole(s.handleStartQuestForm, optio.RoleStudent))
+	mux.HandleFunc("POST /tasks/{id}/complete", s.requirePageRole(s.handleCompleteTaskForm, optio.RoleStudent))
+	mux.HandleFunc("GET /admin", s.requirePageRole(s.handleAdminPage, optio.RoleAdmin))
+	mux.HandleFunc("POST /admin/quests", s.requirePageRole(s.handleAdminCreateQuestForm, optio.RoleAdmin))
+	mux.HandleFunc("POST /admin/quests/{id}/tasks", s.requirePageRole(s.handleAdminCreateTaskForm, optio.RoleAdmin))
+	mux.HandleFunc("POST /admin/quests/{id}/toggle", s.requirePageRole(s.handleAdminToggleQuestForm, optio.RoleAdmin))
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.Store.Ping(r.Context()); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// securityHeaders sets the headers every answer carries. Pages Spark may
+// embed override frame-ancestors themselves.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.ErrorContext(r.Context(), "panic", slog.Any("panic", v), slog.String("path", r.URL.Path))
+				s.Error(w, r, optio.Errorf(optio.EINTERNAL, "panic"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// now is the server's clock.
+func (s *Server) now() time.Time { return s.Clock.Now() }

@@ -24,7 +24,7 @@ func (f *fileStore) Put(ctx context.Context, r io.Reader, filename string, maxBy
 	if err != nil {
 		return nil, err
 	}
-	return &web.StoredObject{Key: o.Key, SHA256: o.SHA256, Size: o.Size, ContentType: o.ContentType, Kind: o.Kind}, nil
+	return &web.StoredObject{Key: o.Key, SHA256: o.SHA256, Size: o.Size, ContentType: o.ContentType, Kind: string(o.Kind)}, nil
 }
 
 func (f *fileStore) Open(ctx context.Context, key string) (io.ReadSeekCloser, error) {

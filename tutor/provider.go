@@ -1,8 +1,3 @@
-// Package tutor is the AI tutor's core: the provider interface and its Gemini
-// implementation, the safety checks every message in and out passes, the
-// system prompt built from a student's coursework, and the Service that ties
-// them together for an HTTP handler to stream. It holds no database or HTTP
-// handler code; the caller loads the student's context and stores the exchange.
 package tutor
 
 import (

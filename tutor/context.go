@@ -75,7 +75,7 @@ type Quest struct {
 }
 
 // StudentContext is what the tutor knows about a student, loaded by the
-// caller. It deliberately holds no email, ids sent to the model, or last name.
+// caller. It holds no email or last name, and course ids never reach the model.
 type StudentContext struct {
 	// FirstName is used to greet the student; only its first word is used.
 	FirstName string

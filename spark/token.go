@@ -58,7 +58,7 @@ func SignTokenWithKey(key jwk.Key, c Claims, ttl time.Duration, now time.Time) (
 }
 
 // GenerateSigningKey makes a private key for alg "RS256" (2048-bit RSA) or
-// "ES256" (P-256) with kid set, for the sandbox's JWKS and for tests.
+// "ES256" (P-256) with kid set (unless empty), for the sandbox's JWKS and for tests.
 func GenerateSigningKey(alg, kid string) (jwk.Key, error) {
 	var raw any
 	var err error
@@ -77,7 +77,11 @@ func GenerateSigningKey(alg, kid string) (jwk.Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spark: generate key: %w", err)
 	}
-	for name, v := range map[string]any{jwk.KeyIDKey: kid, jwk.AlgorithmKey: alg, jwk.KeyUsageKey: "sig"} {
+	attrs := map[string]any{jwk.AlgorithmKey: alg, jwk.KeyUsageKey: "sig"}
+	if kid != "" {
+		attrs[jwk.KeyIDKey] = kid
+	}
+	for name, v := range attrs {
 		if err := key.Set(name, v); err != nil {
 			return nil, fmt.Errorf("spark: generate key: set %s: %w", name, err)
 		}

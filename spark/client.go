@@ -64,6 +64,7 @@ type APIError struct {
 	RetryAfter time.Duration
 }
 
+// Error names the request and status, and Spark's message when there is one.
 func (e *APIError) Error() string {
 	s := fmt.Sprintf("spark api: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Message != "" {

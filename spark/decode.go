@@ -164,11 +164,18 @@ func (c *fieldChecker) time(field, v string) time.Time {
 		return time.Time{}
 	}
 	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
+	if err != nil || !saneYear(t) {
 		c.f.Add(field, "must be an RFC 3339 time like 2025-03-01T14:00:00Z")
 		return time.Time{}
 	}
 	return t.UTC()
+}
+
+// saneYear keeps times within years 1900–9999 in UTC, which also keeps
+// them encodable as RFC 3339.
+func saneYear(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1900 && y <= 9999
 }
 
 // httpURL checks an absolute http(s) URL without credentials.

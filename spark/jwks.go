@@ -81,8 +81,8 @@ func (ks *keySource) cached(ctx context.Context) jwk.Set {
 }
 
 // cachedHas reports whether the fetched key set has a key with kid.
-func (ks *keySource) cachedHas(kid string) bool {
-	set := ks.cached(context.Background())
+func (ks *keySource) cachedHas(ctx context.Context, kid string) bool {
+	set := ks.cached(ctx)
 	if set == nil {
 		return false
 	}

@@ -338,11 +338,11 @@ func decodeDueDate(c *fieldChecker, key, v string) (*time.Time, bool) {
 	if v == "" {
 		return nil, false
 	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
+	if t, err := time.Parse(time.RFC3339, v); err == nil && saneYear(t) {
 		t = t.UTC()
 		return &t, false
 	}
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
+	if d, err := time.Parse(time.DateOnly, v); err == nil && saneYear(d) {
 		t := d.Add(24*time.Hour - time.Second)
 		return &t, true
 	}

@@ -229,7 +229,7 @@ func (v *SSOVerifier) run(ctx context.Context, token string, rec *recorder) (*Cl
 	}
 	rec.pass(CheckStructure, "three base64url parts, JSON header and payload")
 
-	if err := v.checkAlgorithm(hdr); err != nil {
+	if err := v.checkAlgorithm(ctx, hdr); err != nil {
 		return nil, rec.fail(CheckAlgorithm, err)
 	}
 	rec.pass(CheckAlgorithm, hdr.alg+" is accepted")
@@ -373,7 +373,7 @@ func shortQuote(s string) string {
 
 // checkAlgorithm pins the algorithm: HS256 needs a secret, RS256/ES256 need
 // a JWKS, and an HS256 token naming a JWKS key is a key-confusion attempt.
-func (v *SSOVerifier) checkAlgorithm(h tokenHeader) error {
+func (v *SSOVerifier) checkAlgorithm(ctx context.Context, h tokenHeader) error {
 	switch h.alg {
 	case "":
 		return tokenErr(ETokenAlgorithmRefused, "The token header has no alg.")
@@ -381,7 +381,7 @@ func (v *SSOVerifier) checkAlgorithm(h tokenHeader) error {
 		if len(v.secrets) == 0 {
 			return tokenErr(ETokenAlgorithmRefused, "HS256 tokens are refused: no shared secret is configured.")
 		}
-		if h.hasKid && v.keys != nil && v.keys.cachedHas(h.kid) {
+		if h.hasKid && v.keys != nil && v.keys.cachedHas(ctx, h.kid) {
 			return tokenErr(ETokenAlgorithmRefused, "HS256 token names asymmetric key %s; refused.", shortQuote(h.kid))
 		}
 		return nil

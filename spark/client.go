@@ -1,0 +1,474 @@
+package spark
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/optio-edu/optio"
+)
+
+// Client limits.
+const (
+	maxResponseBytes = 10 << 20
+	maxPages         = 10_000
+	userAgent        = "optio-spark-client/1"
+)
+
+// Client calls Spark's REST API: Optio polls it as the fallback when
+// webhooks are missing or lost, and posts grades back. Every request sends
+// "Authorization: Bearer <APIKey>" and "Accept: application/json".
+//
+// Endpoints (all JSON; times RFC 3339 UTC; ids are strings):
+//
+//	GET  /api/courses?cursor=…
+//	     → {"courses":[{"id","title","description","updated_at"}], "next_cursor":""}
+//	GET  /api/courses/{id}/assignments
+//	     → {"assignments":[{"id","course_id","title","description","due_date","max_points"}]}
+//	GET  /api/students/{id}/enrollments
+//	     → {"enrollments":[{"course_id","status","updated_at"}]}
+//	GET  /api/assignments/{id}/submissions?since=RFC3339&cursor=…
+//	     → {"submissions":[<submission webhook payload> + "id"], "next_cursor":""}
+//	POST /api/grades  {"spark_user_id","spark_assignment_id","grade","optio_task_completion_id","graded_at"}
+//	     → 200 or 201; the Idempotency-Key header carries optio_task_completion_id
+//
+// Paged lists end when next_cursor is empty or absent. A non-2xx answer is
+// an *APIError; 408, 429 and 5xx are retryable (see IsRetryable).
+type Client struct {
+	// BaseURL is Spark's API origin, optionally with a path prefix (SPARK_API_URL).
+	BaseURL string
+	// APIKey is the bearer token (SPARK_API_KEY).
+	APIKey string
+	// HTTP sends the requests. Default: a client with a 30s timeout.
+	HTTP *http.Client
+}
+
+// APIError is a non-2xx answer from Spark. Message is Spark's error message
+// when it sent one, otherwise the start of the body.
+type APIError struct {
+	Method     string
+	Path       string
+	StatusCode int
+	Message    string
+	// RetryAfter is Spark's Retry-After in seconds, zero when absent.
+	RetryAfter time.Duration
+}
+
+// Error names the request and status, and Spark's message when there is one.
+func (e *APIError) Error() string {
+	s := fmt.Sprintf("spark api: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// IsRetryable reports whether a Client error is worth retrying later: Spark
+// overloaded or failing (408, 429, 5xx), a network failure or a timeout. A
+// 4xx, a malformed answer or a cancelled context is not.
+func IsRetryable(err error) bool {
+	var ae *APIError
+	var ne net.Error
+	switch {
+	case err == nil, errors.Is(err, context.Canceled):
+		return false
+	case errors.As(err, &ae):
+		return ae.StatusCode == http.StatusRequestTimeout || ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode >= 500
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return true
+	case errors.As(err, &ne):
+		return true
+	}
+	return false
+}
+
+// RemoteCourse is a course as Spark's API lists it.
+type RemoteCourse struct {
+	ID          string    `json:"id"`
+	Title       string    `json:"title"`
+	Description string    `json:"description"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// CoursePage is one page of ListCourses.
+type CoursePage struct {
+	Courses    []RemoteCourse `json:"courses"`
+	NextCursor string         `json:"next_cursor"`
+}
+
+// RemoteAssignment is an assignment as Spark's API lists it. due_date may be
+// RFC 3339 or YYYY-MM-DD, as in the course webhook.
+type RemoteAssignment struct {
+	ID          string     `json:"id"`
+	CourseID    string     `json:"course_id"`
+	Title       string     `json:"title"`
+	Description string     `json:"description"`
+	DueAt       *time.Time `json:"due_date,omitempty"`
+	DueDateOnly bool       `json:"-"`
+	MaxPoints   *float64   `json:"max_points,omitempty"`
+}
+
+// RemoteEnrollment is one of a student's course enrolments in Spark.
+// Status is "active", "dropped" or "completed".
+type RemoteEnrollment struct {
+	CourseID  string    `json:"course_id"`
+	Status    string    `json:"status"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// RemoteSubmission is a submission from the polling API: the webhook
+// payload plus Spark's submission id.
+type RemoteSubmission struct {
+	ID string `json:"id"`
+	Submission
+}
+
+// RejectedSubmission is a listed submission that failed validation; polling
+// skips it and reports Err (an *optio.Error) instead of failing the page.
+type RejectedSubmission struct {
+	ID  string
+	Err error
+}
+
+// SubmissionPage is one page of ListSubmissions.
+type SubmissionPage struct {
+	Submissions []RemoteSubmission
+	Rejected    []RejectedSubmission
+	NextCursor  string
+}
+
+// GradePassback is a grade Optio reports to Spark after a task completion.
+type GradePassback struct {
+	SparkUserID           string    `json:"spark_user_id"`
+	SparkAssignmentID     string    `json:"spark_assignment_id"`
+	Grade                 string    `json:"grade"`
+	OptioTaskCompletionID string    `json:"optio_task_completion_id"`
+	GradedAt              time.Time `json:"graded_at"`
+}
+
+// ListCourses returns one page of courses; pass "" for the first page and
+// the page's NextCursor for the next.
+func (c *Client) ListCourses(ctx context.Context, cursor string) (*CoursePage, error) {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	var page CoursePage
+	if err := c.do(ctx, http.MethodGet, "/api/courses", q, nil, &page); err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// Courses iterates over every course, following next_cursor. Iteration
+// stops at the first error, which is yielded.
+func (c *Client) Courses(ctx context.Context) iter.Seq2[RemoteCourse, error] {
+	return func(yield func(RemoteCourse, error) bool) {
+		for page, err := range paginate(func(cursor string) (*CoursePage, string, error) {
+			p, err := c.ListCourses(ctx, cursor)
+			if err != nil {
+				return nil, "", err
+			}
+			return p, p.NextCursor, nil
+		}) {
+			if err != nil {
+				yield(RemoteCourse{}, err)
+				return
+			}
+			for _, co := range page.Courses {
+				if !yield(co, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// ListAssignments returns a course's assignments.
+func (c *Client) ListAssignments(ctx context.Context, courseID string) ([]RemoteAssignment, error) {
+	if courseID == "" {
+		return nil, errors.New("spark api: list assignments: empty course id")
+	}
+	var body struct {
+		Assignments []struct {
+			ID          string          `json:"id"`
+			CourseID    string          `json:"course_id"`
+			Title       string          `json:"title"`
+			Description string          `json:"description"`
+			DueDate     string          `json:"due_date"`
+			MaxPoints   json.RawMessage `json:"max_points"`
+		} `json:"assignments"`
+	}
+	p := "/api/courses/" + url.PathEscape(courseID) + "/assignments"
+	if err := c.do(ctx, http.MethodGet, p, nil, nil, &body); err != nil {
+		return nil, err
+	}
+	out := make([]RemoteAssignment, 0, len(body.Assignments))
+	fc := newFieldChecker()
+	for i, a := range body.Assignments {
+		key := fmt.Sprintf("assignments[%d]", i)
+		fc.id(key+".id", a.ID)
+		ra := RemoteAssignment{ID: a.ID, CourseID: a.CourseID, Title: a.Title, Description: a.Description}
+		ra.DueAt, ra.DueDateOnly = decodeDueDate(fc, key+".due_date", a.DueDate)
+		ra.MaxPoints = decodeMaxPoints(fc, key+".max_points", a.MaxPoints)
+		out = append(out, ra)
+	}
+	if err := fc.err("assignments"); err != nil {
+		return nil, fmt.Errorf("spark api: GET %s: %w", p, err)
+	}
+	return out, nil
+}
+
+// ListEnrollments returns a student's course enrolments, for the parent
+// dashboard and for reconciling missed roster webhooks.
+func (c *Client) ListEnrollments(ctx context.Context, studentID string) ([]RemoteEnrollment, error) {
+	if studentID == "" {
+		return nil, errors.New("spark api: list enrollments: empty student id")
+	}
+	var body struct {
+		Enrollments []RemoteEnrollment `json:"enrollments"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/api/students/"+url.PathEscape(studentID)+"/enrollments", nil, nil, &body); err != nil {
+		return nil, err
+	}
+	return body.Enrollments, nil
+}
+
+// ListSubmissions returns one page of an assignment's submissions made at
+// or after since (zero: all). Each is validated like a webhook payload;
+// invalid ones land in Rejected rather than failing the page.
+func (c *Client) ListSubmissions(ctx context.Context, assignmentID string, since time.Time, cursor string) (*SubmissionPage, error) {
+	if assignmentID == "" {
+		return nil, errors.New("spark api: list submissions: empty assignment id")
+	}
+	q := url.Values{}
+	if !since.IsZero() {
+		q.Set("since", since.UTC().Format(time.RFC3339))
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	var body struct {
+		Submissions []json.RawMessage `json:"submissions"`
+		NextCursor  string            `json:"next_cursor"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/api/assignments/"+url.PathEscape(assignmentID)+"/submissions", q, nil, &body); err != nil {
+		return nil, err
+	}
+	page := &SubmissionPage{NextCursor: body.NextCursor}
+	for i, raw := range body.Submissions {
+		var idOnly struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(raw, &idOnly)
+		s, err := DecodeSubmission(raw)
+		if err == nil && idOnly.ID == "" {
+			err = &optio.Error{Code: optio.EPAYLOAD, Message: "The submission has no id.", Fields: map[string]string{"id": "required"}}
+		}
+		if err != nil {
+			id := idOnly.ID
+			if id == "" {
+				id = fmt.Sprintf("#%d", i)
+			}
+			page.Rejected = append(page.Rejected, RejectedSubmission{ID: id, Err: err})
+			continue
+		}
+		page.Submissions = append(page.Submissions, RemoteSubmission{ID: idOnly.ID, Submission: *s})
+	}
+	return page, nil
+}
+
+// Submissions iterates over every submission of an assignment since a
+// time, following next_cursor. A rejected submission is yielded with its ID
+// and an *optio.Error (code optio.EPAYLOAD) and iteration goes on; any other
+// error is yielded last.
+func (c *Client) Submissions(ctx context.Context, assignmentID string, since time.Time) iter.Seq2[RemoteSubmission, error] {
+	return func(yield func(RemoteSubmission, error) bool) {
+		for page, err := range paginate(func(cursor string) (*SubmissionPage, string, error) {
+			p, err := c.ListSubmissions(ctx, assignmentID, since, cursor)
+			if err != nil {
+				return nil, "", err
+			}
+			return p, p.NextCursor, nil
+		}) {
+			if err != nil {
+				yield(RemoteSubmission{}, err)
+				return
+			}
+			for _, r := range page.Rejected {
+				if !yield(RemoteSubmission{ID: r.ID}, r.Err) {
+					return
+				}
+			}
+			for _, s := range page.Submissions {
+				if !yield(s, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// PostGrade reports a grade to Spark. Repeating it is safe: the completion
+// id is sent as the Idempotency-Key.
+func (c *Client) PostGrade(ctx context.Context, g GradePassback) error {
+	if g.SparkUserID == "" || g.SparkAssignmentID == "" || g.OptioTaskCompletionID == "" {
+		return errors.New("spark api: post grade: spark_user_id, spark_assignment_id and optio_task_completion_id are required")
+	}
+	if g.GradedAt.IsZero() {
+		return errors.New("spark api: post grade: graded_at is required")
+	}
+	g.GradedAt = g.GradedAt.UTC()
+	body, err := json.Marshal(g)
+	if err != nil {
+		return fmt.Errorf("spark api: post grade: %w", err)
+	}
+	return c.doHeader(ctx, http.MethodPost, "/api/grades", nil, body, nil, http.Header{"Idempotency-Key": {g.OptioTaskCompletionID}})
+}
+
+// paginate yields pages from fetch until the cursor is empty, guarding
+// against a server that repeats a cursor or never stops.
+func paginate[P any](fetch func(cursor string) (*P, string, error)) iter.Seq2[*P, error] {
+	return func(yield func(*P, error) bool) {
+		cursor := ""
+		seen := map[string]bool{}
+		for range maxPages {
+			page, next, err := fetch(cursor)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(page, nil) || next == "" {
+				return
+			}
+			if seen[next] {
+				yield(nil, fmt.Errorf("spark api: cursor %q repeated; stopping", next))
+				return
+			}
+			seen[next] = true
+			cursor = next
+		}
+		yield(nil, fmt.Errorf("spark api: more than %d pages; stopping", maxPages))
+	}
+}
+
+var defaultHTTP = &http.Client{Timeout: 30 * time.Second}
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte, out any) error {
+	return c.doHeader(ctx, method, path, q, body, out, nil)
+}
+
+func (c *Client) doHeader(ctx context.Context, method, path string, q url.Values, body []byte, out any, extra http.Header) error {
+	base, err := url.Parse(c.BaseURL)
+	if c.BaseURL == "" || err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return &optio.Error{Code: optio.ENOTCONFIG, Message: "SPARK_API_URL is not set to an http(s) URL."}
+	}
+	u := strings.TrimRight(c.BaseURL, "/") + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return fmt.Errorf("spark api: %s %s: %w", method, path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	if c.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.APIKey)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range extra {
+		req.Header[k] = v
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = defaultHTTP
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("spark api: %s %s: %w", method, path, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes+1))
+	if err != nil {
+		return fmt.Errorf("spark api: %s %s: read response: %w", method, path, err)
+	}
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return &APIError{
+			Method: method, Path: path, StatusCode: res.StatusCode,
+			Message:    errorMessage(data),
+			RetryAfter: retryAfter(res.Header.Get("Retry-After")),
+		}
+	}
+	if len(data) > maxResponseBytes {
+		return fmt.Errorf("spark api: %s %s: response larger than %d bytes", method, path, maxResponseBytes)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := decodeJSON(data, out); err != nil {
+		return fmt.Errorf("spark api: %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// errorMessage pulls a message out of an error body: {"error":{"message"}},
+// {"error":"…"}, {"message":"…"}, or the first 200 bytes of text.
+func errorMessage(data []byte) string {
+	var e struct {
+		Error   json.RawMessage `json:"error"`
+		Message string          `json:"message"`
+	}
+	if json.Unmarshal(data, &e) == nil {
+		var inner struct {
+			Message string `json:"message"`
+		}
+		var s string
+		switch {
+		case json.Unmarshal(e.Error, &inner) == nil && inner.Message != "":
+			return clip(inner.Message)
+		case json.Unmarshal(e.Error, &s) == nil && s != "":
+			return clip(s)
+		case e.Message != "":
+			return clip(e.Message)
+		}
+	}
+	return clip(strings.TrimSpace(string(data)))
+}
+
+func clip(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "…"
+	}
+	return s
+}
+
+func retryAfter(v string) time.Duration {
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	return 0
+}

@@ -1,0 +1,192 @@
+package spark
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/optio-edu/optio"
+)
+
+// MaxJSONDepth is the deepest nesting a webhook or API body may have; real
+// payloads need four levels, so anything deeper is an attack or a bug.
+const MaxJSONDepth = 32
+
+func malformed(format string, args ...any) error {
+	return optio.Errorf(optio.EMALFORMED, format, args...)
+}
+
+// decodeJSON decodes body, which must be exactly one JSON object, into dst.
+// Unknown fields are ignored so Spark can add fields without breaking Optio.
+// Failures are *optio.Error with code optio.EMALFORMED naming the offset or
+// field.
+func decodeJSON(body []byte, dst any) error {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 {
+		return malformed("The body is empty; expected a JSON object.")
+	}
+	if trimmed[0] != '{' {
+		return malformed("The body must be a JSON object.")
+	}
+	if err := checkDepth(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(dst); err != nil {
+		return translateJSONError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return malformed("Unexpected data after the JSON object at byte %d.", dec.InputOffset())
+	}
+	return nil
+}
+
+// checkDepth refuses JSON nested deeper than MaxJSONDepth without decoding it.
+func checkDepth(b []byte) error {
+	depth, inString, escaped := 0, false, false
+	for i, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > MaxJSONDepth {
+				return malformed("JSON is nested deeper than %d levels at byte %d.", MaxJSONDepth, i)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+func translateJSONError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return malformed("Invalid JSON at byte %d: %s.", syn.Offset, syn.Error())
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(top level)"
+		}
+		return malformed("Field %s must be %s, not a JSON %s (byte %d).", field, jsonKind(typ.Type), typ.Value, typ.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return malformed("The JSON ends early.")
+	default:
+		return malformed("The body is not valid JSON: %v.", err)
+	}
+}
+
+// jsonKind names the JSON form a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "a " + t.String()
+}
+
+// fieldChecker records per-field problems for one payload.
+type fieldChecker struct{ f optio.FieldErrors }
+
+func newFieldChecker() *fieldChecker { return &fieldChecker{f: optio.FieldErrors{}} }
+
+func (c *fieldChecker) err(kind string) error {
+	return c.f.Err(optio.EPAYLOAD, "The "+kind+" payload is invalid.")
+}
+
+// id checks a required Spark identifier.
+func (c *fieldChecker) id(field, v string) {
+	switch {
+	case v == "":
+		c.f.Add(field, "required")
+	case len(v) > maxIDLen || hasControl(v):
+		c.f.Add(field, fmt.Sprintf("must be at most %d printable characters", maxIDLen))
+	}
+}
+
+// text checks an optional free-text field.
+func (c *fieldChecker) text(field, v string, maxRunes int) {
+	if !utf8.ValidString(v) {
+		c.f.Add(field, "must be valid UTF-8")
+	} else if utf8.RuneCountInString(v) > maxRunes {
+		c.f.Add(field, fmt.Sprintf("must be at most %d characters", maxRunes))
+	}
+}
+
+// requiredText checks a required single-line text field.
+func (c *fieldChecker) requiredText(field, v string, maxRunes int) {
+	if strings.TrimSpace(v) == "" {
+		c.f.Add(field, "required")
+		return
+	}
+	if hasControl(v) {
+		c.f.Add(field, "must not contain control characters")
+		return
+	}
+	c.text(field, v, maxRunes)
+}
+
+// time parses a required RFC 3339 time, returned in UTC.
+func (c *fieldChecker) time(field, v string) time.Time {
+	if v == "" {
+		c.f.Add(field, "required")
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil || !saneYear(t) {
+		c.f.Add(field, "must be an RFC 3339 time like 2025-03-01T14:00:00Z")
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// saneYear keeps times within years 1900–9999 in UTC, which also keeps
+// them encodable as RFC 3339.
+func saneYear(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1900 && y <= 9999
+}
+
+// httpURL checks an absolute http(s) URL without credentials.
+func (c *fieldChecker) httpURL(field, v string) {
+	u, err := url.Parse(v)
+	switch {
+	case len(v) > 4096:
+		c.f.Add(field, "must be at most 4096 bytes")
+	case err != nil || (!strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https")) || u.Host == "":
+		c.f.Add(field, "must be an absolute http or https URL")
+	case u.User != nil:
+		c.f.Add(field, "must not contain a user name or password")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/spark"
 )
 
 // statusOf maps an error code to its HTTP status. Codes not listed here are
@@ -40,7 +41,24 @@ func statusOf(code string) int {
 }
 
 // codeStatus holds the statuses of feature-specific codes (SSO, webhooks…).
-var codeStatus = map[string]int{}
+var codeStatus = map[string]int{
+	spark.ETokenMissing:          http.StatusBadRequest,
+	spark.ETokenMalformed:        http.StatusUnauthorized,
+	spark.ETokenBadSignature:     http.StatusUnauthorized,
+	spark.ETokenAlgorithmRefused: http.StatusUnauthorized,
+	spark.ETokenExpired:          http.StatusUnauthorized,
+	spark.ETokenNotYetValid:      http.StatusUnauthorized,
+	spark.ETokenMissingClaim:     http.StatusUnauthorized,
+	spark.ETokenLifetimeTooLong:  http.StatusUnauthorized,
+	spark.ETokenWrongIssuer:      http.StatusUnauthorized,
+	spark.ETokenWrongAudience:    http.StatusUnauthorized,
+	spark.ETokenInvalidClaim:     http.StatusUnauthorized,
+	spark.ESSONotConfigured:      http.StatusServiceUnavailable,
+	spark.EWebhookNotConfigured:  http.StatusServiceUnavailable,
+	spark.EWebhookMissingHeaders: http.StatusUnauthorized,
+	spark.EWebhookBadTimestamp:   http.StatusUnauthorized,
+	spark.EWebhookBadSignature:   http.StatusUnauthorized,
+}
 
 // errorBody is the JSON shape of every error answer.
 type errorBody struct {

@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"net"
 	"strings"
 	"time"
 )
@@ -51,10 +52,31 @@ func (p Policy) withDefaults() Policy {
 	}
 	hosts := make([]string, 0, len(p.AllowedHosts))
 	for _, h := range p.AllowedHosts {
-		if h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), "."); h != "" {
+		if h = normalizeHost(h); h != "" {
 			hosts = append(hosts, h)
 		}
 	}
 	p.AllowedHosts = hosts
 	return p
+}
+
+// normalizeHost puts an allowlist entry ("host" or "host:port") in the form
+// URLs are compared in: lower-case ASCII, no trailing dot.
+func normalizeHost(entry string) string {
+	entry = strings.ToLower(strings.TrimSpace(entry))
+	host, port, err := net.SplitHostPort(entry)
+	if err != nil {
+		host, port = entry, ""
+	}
+	host = strings.TrimSuffix(host, ".")
+	if a, err := asciiHost(host); err == nil {
+		host = a
+	}
+	if host == "" {
+		return ""
+	}
+	if port != "" {
+		return net.JoinHostPort(host, port)
+	}
+	return host
 }

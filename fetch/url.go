@@ -5,6 +5,9 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 
 	"github.com/optio-edu/optio"
 )
@@ -38,7 +41,16 @@ func (p Policy) checkURL(u *url.URL) error {
 		return refuse("the port %q is not valid", port)
 	}
 
-	if ip, err := netip.ParseAddr(host); err == nil {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		// Judge the name as it will be dialled: net/http maps Unicode host
+		// names to ASCII, and "127。0。0。1" becomes "127.0.0.1".
+		if host, err = asciiHost(host); err != nil || host == "" {
+			return refuse("the host %q is not a valid host name", u.Hostname())
+		}
+		ip, err = netip.ParseAddr(host)
+	}
+	if err == nil {
 		if err := p.checkIP(ip); err != nil {
 			return err
 		}
@@ -50,7 +62,7 @@ func (p Policy) checkURL(u *url.URL) error {
 		return refuse("%s is a loopback address", host)
 	}
 
-	if len(p.AllowedHosts) > 0 && !p.hostAllowed(u) {
+	if len(p.AllowedHosts) > 0 && !p.hostAllowed(u, host) {
 		return refuse("%s is not an allowed download host", u.Host)
 	}
 	return nil
@@ -58,8 +70,8 @@ func (p Policy) checkURL(u *url.URL) error {
 
 // hostAllowed matches u against the allowlist: "host" allows any port,
 // "host:port" only that port (the scheme's default when u names none).
-func (p Policy) hostAllowed(u *url.URL) bool {
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+func (p Policy) hostAllowed(u *url.URL, host string) bool {
+	host = strings.TrimSuffix(host, ".")
 	port := u.Port()
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
@@ -68,7 +80,7 @@ func (p Policy) hostAllowed(u *url.URL) bool {
 		if entry == host || entry == "["+host+"]" {
 			return true
 		}
-		if eh, ep, err := net.SplitHostPort(entry); err == nil && strings.TrimSuffix(eh, ".") == host && ep == port {
+		if eh, ep, err := net.SplitHostPort(entry); err == nil && eh == host && ep == port {
 			return true
 		}
 	}
@@ -116,4 +128,15 @@ func validPort(port string) bool {
 		n = n*10 + int(c-'0')
 	}
 	return n > 0 && n <= 65535
+}
+
+// asciiHost is host as net/http will dial it: unchanged when ASCII, else
+// mapped by IDNA lookup rules (which also fold full-width digits and dots).
+func asciiHost(host string) (string, error) {
+	for i := 0; i < len(host); i++ {
+		if host[i] >= utf8.RuneSelf {
+			return idna.Lookup.ToASCII(host)
+		}
+	}
+	return host, nil
 }

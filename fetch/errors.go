@@ -32,6 +32,7 @@ func newStatusError(where string, status int) *StatusError {
 		err: optio.Errorf(code, "the file server answered %d %s", status, http.StatusText(status))}
 }
 
+// Error names the redacted URL and the status.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("fetch %s: %s", e.URL, e.err.Message)
 }

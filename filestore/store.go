@@ -65,8 +65,12 @@ func (s *Store) Close() error {
 	return s.bucket.Close()
 }
 
-// KeyFor is the blob key of content with the given lower-case hex SHA-256.
+// KeyFor is the blob key of content with the given lower-case hex SHA-256
+// (64 characters), as Put stores it.
 func KeyFor(sha256Hex string) string {
+	if len(sha256Hex) < 2 {
+		return "sha256/" + sha256Hex
+	}
 	return "sha256/" + sha256Hex[:2] + "/" + sha256Hex
 }
 

@@ -40,6 +40,9 @@ type Server struct {
 	Logger  *slog.Logger
 	Clock   optio.Clock
 	Metrics *Metrics
+	// BadgeProgress, when set, reports a student's badges for portfolio and
+	// dashboard pages (the badges feature provides it).
+	BadgeProgress func(ctx context.Context, userID string) ([]optio.BadgeProgress, error)
 
 	pages   *pages
 	handler http.Handler

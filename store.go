@@ -14,6 +14,8 @@ type Job interface {
 // Store is Optio's persistence. The store package implements it for SQLite
 // and PostgreSQL; one conformance suite runs against both.
 type Store interface {
+	SparkIdentityStore
+
 	Ping(ctx context.Context) error
 
 	CreateUser(ctx context.Context, in NewUser) (*User, error)

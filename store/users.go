@@ -57,7 +57,7 @@ func (db *DB) createUserTx(ctx context.Context, tx *sql.Tx, in optio.NewUser) (*
 	now := db.now()
 	id := newID()
 	var slug any
-	if in.Role == optio.RoleStudent {
+	if in.Role == optio.RoleStudent && strings.TrimSpace(in.GivenName+in.FamilyName) != "" {
 		s, err := db.allocateSlug(ctx, tx, in.GivenName, in.FamilyName)
 		if err != nil {
 			return nil, err

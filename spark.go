@@ -1,0 +1,35 @@
+package optio
+
+import "context"
+
+// PlatformSpark names Spark in lms_integrations and quests.lms_platform.
+const PlatformSpark = "spark"
+
+// How a user came to be linked to their Spark account (lms_integrations.linked_via).
+const (
+	LinkedViaSSO     = "sso"     // created by, or first seen in, an SSO login
+	LinkedViaEmail   = "email"   // an existing Optio account matched by email
+	LinkedViaWebhook = "webhook" // a provisional user created from a webhook
+)
+
+// SparkIdentity is what Spark says about one of its users, from an SSO token
+// or a webhook. Empty fields are unknown, not blank.
+type SparkIdentity struct {
+	SparkUserID string
+	Email       string
+	GivenName   string
+	FamilyName  string
+	Role        Role
+}
+
+// SparkIdentityStore resolves Spark users to Optio users.
+type SparkIdentityStore interface {
+	// ResolveSparkUser finds the Optio user for a Spark user — by their
+	// Spark link, else by email when that account has no Spark link yet —
+	// or creates one (provisional when there is no email). via says whether
+	// this is an SSO login or a webhook. Names and email are brought up to
+	// date from Spark; the role is never changed here.
+	ResolveSparkUser(ctx context.Context, id SparkIdentity, via string) (*User, error)
+	// UserBySparkID returns the user linked to a Spark user id, or ENOTFOUND.
+	UserBySparkID(ctx context.Context, sparkUserID string) (*User, error)
+}

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/optio-edu/optio"
+)
+
+// ResolveSparkUser implements optio.SparkIdentityStore in its own transaction.
+func (db *DB) ResolveSparkUser(ctx context.Context, id optio.SparkIdentity, via string) (*optio.User, error) {
+	var u *optio.User
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		u, err = db.resolveSparkUserTx(ctx, tx, id, via)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolve spark user %s: %w", id.SparkUserID, err)
+	}
+	return u, nil
+}
+
+// resolveSparkUserTx is ResolveSparkUser inside a caller's transaction, so a
+// webhook can create its provisional student together with the data it
+// brings.
+func (db *DB) resolveSparkUserTx(ctx context.Context, tx *sql.Tx, id optio.SparkIdentity, via string) (*optio.User, error) {
+	id.SparkUserID = strings.TrimSpace(id.SparkUserID)
+	id.Email = strings.ToLower(strings.TrimSpace(id.Email))
+	if id.SparkUserID == "" {
+		return nil, &optio.Error{Code: optio.EINVALID, Message: "A Spark user id is required."}
+	}
+	if id.Email != "" && !optio.ValidEmail(id.Email) {
+		id.Email = ""
+	}
+	// 1. By Spark link.
+	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+prefixed("u.", userColsT)+` FROM lms_integrations l JOIN users u ON u.id = l.user_id
+		WHERE l.platform = $1 AND l.external_user_id = $2`, optio.PlatformSpark, id.SparkUserID))
+	switch {
+	case err == nil:
+		return db.refreshSparkUserTx(ctx, tx, u, id)
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, translate(err)
+	}
+	// 2. By email, only when that account has no Spark link yet.
+	if id.Email != "" {
+		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = $1`, id.Email))
+		switch {
+		case err == nil:
+			var linked int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM lms_integrations WHERE user_id = $1 AND platform = $2`,
+				u.ID, optio.PlatformSpark).Scan(&linked); err != nil {
+				return nil, translate(err)
+			}
+			if linked == 0 {
+				if err := db.linkSparkTx(ctx, tx, u.ID, id.SparkUserID, optio.LinkedViaEmail); err != nil {
+					return nil, err
+				}
+				if err := db.auditTx(ctx, tx, nil, "spark.linked_by_email", &u.ID, map[string]any{"spark_user_id": id.SparkUserID, "via": via}); err != nil {
+					return nil, err
+				}
+				return db.refreshSparkUserTx(ctx, tx, u, id)
+			}
+			// The email belongs to an account linked to another Spark user:
+			// create this one without the email rather than merge two people.
+			id.Email = ""
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, translate(err)
+		}
+	}
+	// 3. Create. A user first seen in a webhook without an email is provisional.
+	role := id.Role
+	if role == "" || role == optio.RoleAdmin {
+		role = optio.RoleStudent
+	}
+	created, err := db.createUserTx(ctx, tx, optio.NewUser{Email: id.Email, GivenName: id.GivenName, FamilyName: id.FamilyName,
+		Role: role, Provisional: via == optio.LinkedViaWebhook && id.Email == ""})
+	if err != nil {
+		return nil, err
+	}
+	linkVia := optio.LinkedViaSSO
+	if via == optio.LinkedViaWebhook {
+		linkVia = optio.LinkedViaWebhook
+	}
+	if err := db.linkSparkTx(ctx, tx, created.ID, id.SparkUserID, linkVia); err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// refreshSparkUserTx brings names and email up to date from Spark and
+// completes a provisional user once SSO vouches for them.
+func (db *DB) refreshSparkUserTx(ctx context.Context, tx *sql.Tx, u *optio.User, id optio.SparkIdentity) (*optio.User, error) {
+	changed := false
+	if id.GivenName != "" && id.GivenName != u.GivenName {
+		u.GivenName, changed = strings.TrimSpace(id.GivenName), true
+	}
+	if id.FamilyName != "" && id.FamilyName != u.FamilyName {
+		u.FamilyName, changed = strings.TrimSpace(id.FamilyName), true
+	}
+	if id.Email != "" && id.Email != u.Email {
+		var taken int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE email = $1 AND id <> $2`, id.Email, u.ID).Scan(&taken); err != nil {
+			return nil, translate(err)
+		}
+		if taken == 0 {
+			u.Email, changed = id.Email, true
+		}
+	}
+	if u.Provisional && u.Email != "" {
+		u.Provisional, changed = false, true
+	}
+	if changed {
+		var email any
+		if u.Email != "" {
+			email = u.Email
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET given_name = $1, family_name = $2, email = $3, provisional = $4, updated_at = $5 WHERE id = $6`,
+			u.GivenName, u.FamilyName, email, u.Provisional, db.now(), u.ID); err != nil {
+			return nil, translate(err)
+		}
+	}
+	if u.GivenName != "" || u.FamilyName != "" {
+		if err := db.ensureSlugTx(ctx, tx, u); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
+}
+
+func (db *DB) linkSparkTx(ctx context.Context, tx *sql.Tx, userID, sparkUserID, via string) error {
+	now := db.now()
+	_, err := tx.ExecContext(ctx, `INSERT INTO lms_integrations (id, user_id, platform, external_user_id, linked_via, created_at, updated_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$6)`, newID(), userID, optio.PlatformSpark, sparkUserID, via, now)
+	return translate(err)
+}
+
+// UserBySparkID returns the user linked to a Spark user id.
+func (db *DB) UserBySparkID(ctx context.Context, sparkUserID string) (*optio.User, error) {
+	u, err := scanUser(db.R.QueryRowContext(ctx, `SELECT `+prefixed("u.", userColsT)+` FROM lms_integrations l JOIN users u ON u.id = l.user_id
+		WHERE l.platform = $1 AND l.external_user_id = $2`, optio.PlatformSpark, sparkUserID))
+	if err != nil {
+		return nil, translateNotFound(err, "Spark user")
+	}
+	return u, nil
+}
+
+// auditTx records who did what to whose data.
+func (db *DB) auditTx(ctx context.Context, tx *sql.Tx, actorID *string, action string, subjectID *string, detail map[string]any) error {
+	raw, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, actor_id, action, subject_id, detail, created_at) VALUES ($1,$2,$3,$4,$5,$6)`,
+		newID(), actorID, action, subjectID, string(raw), db.now())
+	return translate(err)
+}

@@ -33,3 +33,19 @@ type SparkIdentityStore interface {
 	// UserBySparkID returns the user linked to a Spark user id, or ENOTFOUND.
 	UserBySparkID(ctx context.Context, sparkUserID string) (*User, error)
 }
+
+// SyncSubmissionJob asks a worker to sync one queued Spark submission
+// (a spark_evidence_sync_queue row) into portfolio evidence. It is enqueued
+// in the same transaction that stores the submission and the queue row.
+type SyncSubmissionJob struct {
+	QueueID string `json:"queue_id"`
+}
+
+// Kind names the job for River.
+func (SyncSubmissionJob) Kind() string { return "spark_sync_submission" }
+
+// Spark submission storage, shared by the webhook (writer) and the sync job
+// (reader): spark_assignment_submissions.submission_files holds the files
+// array exactly as Spark sent it, as JSON ([]spark.SubmissionFile: url, type,
+// filename, content_base64), and revision counts resubmissions; each queue
+// row records the revision it syncs.

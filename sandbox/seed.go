@@ -37,7 +37,7 @@ type User struct {
 }
 
 // Name is the user's full name.
-func (u *User) Name() string { return u.GivenName + " " + u.FamilyName }
+func (u User) Name() string { return u.GivenName + " " + u.FamilyName }
 
 // The roles a sandbox user can have, as they appear in SSO tokens.
 const (

@@ -266,8 +266,10 @@ func (s *Sandbox) Courses() []Course {
 	return out
 }
 
-// Users returns the seeded users in display order.
+// Users returns the seeded (and simulated) users in display order.
 func (s *Sandbox) Users() []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := make([]User, len(s.users))
 	for i, u := range s.users {
 		out[i] = *u

@@ -337,6 +337,8 @@ func (s *Sandbox) handleGrades(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) userNames() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := map[string]string{}
 	for _, u := range s.users {
 		out[u.ID] = u.Name()

@@ -165,6 +165,9 @@ func (s *sender) deliver(m *message) {
 	log := s.cfg.Logger.With("webhook_id", m.d.WebhookID, "kind", m.d.Kind)
 	for attempt := 1; ; attempt++ {
 		status, resp, retryAfter, err := s.attempt(m)
+		if s.ctx.Err() != nil {
+			return // shutting down: the delivery stays pending
+		}
 		s.mu.Lock()
 		d := m.d
 		d.Attempts, d.StatusCode, d.Response, d.UpdatedAt = attempt, status, resp, s.cfg.Clock.Now()

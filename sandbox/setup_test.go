@@ -103,4 +103,3 @@ func (b *bundle) client(key string) *spark.Client {
 func verifier() *spark.WebhookVerifier {
 	return &spark.WebhookVerifier{Secrets: []string{testWebhookSecret}, Clock: optio.SystemClock{}}
 }
-

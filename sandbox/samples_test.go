@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -78,4 +79,29 @@ func TestSamplePDFCrossReference(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, strings.HasPrefix(data[off:], fmt.Sprintf("%d 0 obj\n", i)), "object %d", i)
 	}
+}
+
+// TestSampleMP4Structure walks the MP4's boxes: they tile the file, and the
+// chunk offset in stco points at the first sample, an IDR NAL unit.
+func TestSampleMP4Structure(t *testing.T) {
+	t.Parallel()
+	f, _ := sandbox.Sample("timelapse-mp4")
+	data := f.Data
+	var types []string
+	for off := 0; off < len(data); {
+		size := int(binary.BigEndian.Uint32(data[off:]))
+		require.GreaterOrEqual(t, size, 8)
+		types = append(types, string(data[off+4:off+8]))
+		off += size
+		require.LessOrEqual(t, off, len(data))
+	}
+	require.Equal(t, []string{"ftyp", "moov", "mdat"}, types)
+	i := bytes.Index(data, []byte("stco"))
+	require.Positive(t, i)
+	chunk := int(binary.BigEndian.Uint32(data[i+12:]))
+	nalLen := int(binary.BigEndian.Uint32(data[chunk:]))
+	require.Equal(t, byte(0x65), data[chunk+4], "an IDR slice, nal_ref_idc 3")
+	j := bytes.Index(data, []byte("stsz"))
+	require.Equal(t, nalLen+4, int(binary.BigEndian.Uint32(data[j+16:])), "stsz matches the first sample")
+	require.Contains(t, string(data[:4096]), "avcC")
 }

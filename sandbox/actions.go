@@ -239,7 +239,7 @@ func (s *Sandbox) SSOURL(userID, returnTo string) (string, error) {
 	}
 	q := url.Values{"token": {tok}}
 	if returnTo != "" {
-		q.Set("next", returnTo)
+		q.Set("return_to", returnTo)
 	}
 	return s.cfg.OptioURL + "/spark/sso?" + q.Encode(), nil
 }

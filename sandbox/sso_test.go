@@ -28,7 +28,7 @@ func TestSSOURLTokensVerify(t *testing.T) {
 		require.True(t, strings.HasPrefix(raw, b.optio.URL+"/spark/sso?"), raw)
 		u, err := url.Parse(raw)
 		require.NoError(t, err)
-		require.Equal(t, next, u.Query().Get("next"))
+		require.Equal(t, next, u.Query().Get("return_to"))
 		c, err := v.Verify(context.Background(), u.Query().Get("token"))
 		require.NoError(t, err)
 		return c

@@ -26,6 +26,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	root.AddCommand(serveCmd(getenv), migrateCmd(getenv), adminCmd(getenv), versionCmd())
 	root.AddCommand(sandboxCmd(getenv))
 	root.AddCommand(sparkCmd(getenv))
+	root.AddCommand(demoCmd(getenv))
 	return root
 }
 

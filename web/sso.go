@@ -178,7 +178,7 @@ func ssoReturnTo(raw string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return ""
 	}
-	if strings.HasPrefix(u.Path, "//") || strings.HasPrefix(u.Path, `/\`) || strings.Contains(u.Path, `\`) {
+	if strings.HasPrefix(u.Path, "//") || strings.Contains(u.Path, `\`) || strings.IndexFunc(u.Path, unicode.IsControl) >= 0 {
 		return ""
 	}
 	return next

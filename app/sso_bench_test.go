@@ -21,18 +21,18 @@ func BenchmarkSSOLogin(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		for _, kind := range []string{"new", "returning"} {
 			b.Run(fmt.Sprintf("%s/%s", d, kind), func(b *testing.B) {
-				a := newEnv(b, d).start(b)
+				a := newSSOEnv(b, d).start(b)
 				tokens := make([]string, b.N)
 				for i := range tokens {
 					sub := fmt.Sprintf("s-%d", i)
 					if kind == "returning" {
 						sub = "s-returning"
 					}
-					tokens[i] = sign(b, testSecret, student(sub, "bio-101"))
+					tokens[i] = signSSO(b, ssoSecret, studentClaims(sub, "bio-101"))
 				}
 				if kind == "returning" {
 					rec := httptest.NewRecorder()
-					a.Web.ServeHTTP(rec, httptest.NewRequest("GET", "/spark/sso?token="+sign(b, testSecret, student("s-returning", "bio-101")), nil))
+					a.Web.ServeHTTP(rec, httptest.NewRequest("GET", "/spark/sso?token="+signSSO(b, ssoSecret, studentClaims("s-returning", "bio-101")), nil))
 					if rec.Code != http.StatusSeeOther {
 						b.Fatalf("first sign-in: %d %s", rec.Code, rec.Body)
 					}

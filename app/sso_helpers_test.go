@@ -22,34 +22,34 @@ import (
 	"github.com/optio-edu/optio/store/storetest"
 )
 
-// testSecret is the SPARK_SSO_SECRET of the test apps.
-const testSecret = "spark-test-secret-0123456789abcdef"
+// ssoSecret is the SPARK_SSO_SECRET of the test apps.
+const ssoSecret = "spark-test-secret-0123456789abcdef"
 
-// env is the environment of one test Optio process: a fresh database of
-// dialect d (dbURL, when set, shares one), SSO configured with testSecret.
-type env struct {
+// ssoEnv is the environment of one test Optio process: a fresh database of
+// dialect d (dbURL, when set, shares one), SSO configured with ssoSecret.
+type ssoEnv struct {
 	vars   map[string]string
 	clock  optio.Clock
 	logger *slog.Logger
 }
 
-func newEnv(t testing.TB, d store.Dialect) *env {
+func newSSOEnv(t testing.TB, d store.Dialect) *ssoEnv {
 	url := storetest.URL(t, d)
 	if d == store.SQLite {
 		url = "sqlite://" + url
 	}
-	return &env{vars: map[string]string{
+	return &ssoEnv{vars: map[string]string{
 		"OPTIO_DATA_DIR":     t.TempDir(),
 		"OPTIO_DATABASE_URL": url,
 		"OPTIO_ADDR":         "127.0.0.1:0",
-		"SPARK_SSO_SECRET":   testSecret,
+		"SPARK_SSO_SECRET":   ssoSecret,
 	}}
 }
 
-func (e *env) set(k, v string) *env { e.vars[k] = v; return e }
+func (e *ssoEnv) set(k, v string) *ssoEnv { e.vars[k] = v; return e }
 
 // start runs the real program on :0 and stops it when the test ends.
-func (e *env) start(t testing.TB) *app.App {
+func (e *ssoEnv) start(t testing.TB) *app.App {
 	t.Helper()
 	cfg, err := optio.LoadConfig(func(k string) string { return e.vars[k] })
 	require.NoError(t, err)
@@ -68,23 +68,23 @@ func (e *env) start(t testing.TB) *app.App {
 	return a
 }
 
-// browser is a cookie-keeping HTTP client that does not follow redirects,
+// ssoBrowser is a cookie-keeping HTTP client that does not follow redirects,
 // so tests see where Optio sends it.
-type browser struct {
+type ssoBrowser struct {
 	t    testing.TB
 	base string
 	http *http.Client
 }
 
-func newBrowser(t testing.TB, base string) *browser {
+func newSSOBrowser(t testing.TB, base string) *ssoBrowser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, base: base, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &ssoBrowser{t: t, base: base, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
 }
 
-// get fetches path as a browser (accept "html") or an API client ("json").
-func (b *browser) get(path, accept string) (*http.Response, string) {
+// get fetches path as a ssoBrowser (accept "html") or an API client ("json").
+func (b *ssoBrowser) get(path, accept string) (*http.Response, string) {
 	b.t.Helper()
 	req, err := http.NewRequest("GET", b.base+path, nil)
 	require.NoError(b.t, err)
@@ -101,14 +101,14 @@ func (b *browser) get(path, accept string) (*http.Response, string) {
 }
 
 // sso follows a Spark "View Portfolio" link and returns the status and Location.
-func (b *browser) sso(token string, extra ...string) (int, string) {
+func (b *ssoBrowser) sso(token string, extra ...string) (int, string) {
 	b.t.Helper()
 	resp, _ := b.get("/spark/sso?token="+token+strings.Join(extra, ""), "html")
 	return resp.StatusCode, resp.Header.Get("Location")
 }
 
 // ssoError follows the link as an API client and decodes the error code.
-func (b *browser) ssoError(token string) (int, string, string) {
+func (b *ssoBrowser) ssoError(token string) (int, string, string) {
 	b.t.Helper()
 	resp, body := b.get("/spark/sso?token="+token, "json")
 	var e struct {
@@ -121,7 +121,7 @@ func (b *browser) ssoError(token string) (int, string, string) {
 }
 
 // me returns the signed-in user.
-func (b *browser) me() *optio.User {
+func (b *ssoBrowser) me() *optio.User {
 	b.t.Helper()
 	resp, body := b.get("/api/me", "json")
 	require.Equal(b.t, http.StatusOK, resp.StatusCode, body)
@@ -131,38 +131,38 @@ func (b *browser) me() *optio.User {
 }
 
 // sign makes a token for c as Spark would, valid for 5 minutes from now.
-func sign(t testing.TB, secret string, c spark.Claims) string {
+func signSSO(t testing.TB, secret string, c spark.Claims) string {
 	t.Helper()
 	tok, err := spark.SignToken(secret, c, 5*time.Minute, time.Now())
 	require.NoError(t, err)
 	return tok
 }
 
-func student(sub string, courses ...string) spark.Claims {
+func studentClaims(sub string, courses ...string) spark.Claims {
 	return spark.Claims{Subject: sub, Email: sub + "@school.test", GivenName: "Maya", FamilyName: "Ortiz " + sub,
 		Role: optio.RoleStudent, SparkCourseIDs: courses}
 }
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
+// ssoLogSink is a log sink safe for concurrent handlers.
+type ssoLogSink struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *ssoLogSink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *ssoLogSink) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.String()
 }
 
 // count runs a COUNT(*) query on the app's database.
-func count(t testing.TB, a *app.App, q string, args ...any) int {
+func countRows(t testing.TB, a *app.App, q string, args ...any) int {
 	t.Helper()
 	var n int
 	require.NoError(t, a.Store.R.QueryRowContext(context.Background(), q, args...).Scan(&n))

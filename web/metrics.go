@@ -13,6 +13,7 @@ import (
 type Metrics struct {
 	Requests *prometheus.HistogramVec
 	Logins   *prometheus.CounterVec
+	SSO      *prometheus.CounterVec // optio_sso_attempts_total{outcome}, see sso.go
 }
 
 // NewMetrics registers the HTTP metrics with reg.
@@ -27,6 +28,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"outcome"}),
 	}
 	reg.MustRegister(m.Requests, m.Logins)
+	m.SSO = newSSOAttempts(reg)
 	return m
 }
 

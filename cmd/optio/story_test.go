@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/optio-edu/optio/app"
+)
+
+// browser starts headless Debian chromium for a test, skipping when it is
+// absent unless OPTIO_REQUIRE_BROWSER is set (CI), where it fails instead.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("OPTIO_REQUIRE_BROWSER") != "" {
+			t.Fatal("chromium is not installed but OPTIO_REQUIRE_BROWSER is set")
+		}
+		t.Skip("chromium not installed")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.UserDataDir(t.TempDir()))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancel3)
+	_, err = chromedp.Run(ctx, chromedp.Location())
+	require.NoError(t, err)
+	return ctx
+}
+
+// TestDemoStoryInBrowser runs the whole story against optio demo's wiring:
+// sandbox login → SSO → dashboard; a sandbox submission with a file →
+// evidence on the portfolio page; a roster enrolment shows the course.
+func TestDemoStoryInBrowser(t *testing.T) {
+	t.Parallel()
+	ctx := browser(t)
+	optioLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	sandboxLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	env := map[string]string{"OPTIO_DATA_DIR": t.TempDir()}
+	d, err := startDemo(context.Background(), func(k string) string { return env[k] }, optioLn, sandboxLn, app.Options{})
+	require.NoError(t, err)
+	t.Cleanup(d.Close)
+	sb := d.Sandbox.URL()
+
+	// Sandbox login → SSO → Optio dashboard.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(sb+"/users/spark-stu-maya"),
+		chromedp.Click(chromedp.Search(`//button[contains(., "View Portfolio in Optio")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`h1`)),
+	))
+	heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`h1`)))
+	require.NoError(t, err)
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	require.NoError(t, err)
+	require.Contains(t, heading, "Maya")
+	require.True(t, strings.HasPrefix(loc, d.App.URL()+"/dashboard"), loc)
+	href, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.Search(`//a[contains(., "My portfolio")]`), "href"))
+	require.NoError(t, err)
+	require.Contains(t, href.Value, "/portfolio/mayachen")
+
+	// A submission with a file in the sandbox → evidence on the portfolio.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(sb+"/users/spark-stu-maya"),
+		chromedp.Click(chromedp.Search(`//a[contains(@href, "/assignments/spark-physics")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#text`)),
+		chromedp.SendKeys(chromedp.CSS(`#text`), "Momentum is conserved in every collision we measured."),
+		chromedp.SetValue(chromedp.CSS(`#sample`), "essay-pdf"),
+		chromedp.Click(chromedp.Search(`//button[contains(., "Submit assignment")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`h1`)),
+	))
+	var page string
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(d.App.URL()+"/portfolio/mayachen")))
+		page, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`)))
+		require.NoError(t, err)
+		if strings.Contains(page, "Momentum is conserved") {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	require.Contains(t, page, "Momentum is conserved in every collision we measured.")
+	require.Contains(t, page, "photosynthesis-essay.pdf")
+	require.Contains(t, page, "Synced from Spark")
+
+	// Roster: enrolling in a new course in Spark shows it in Optio.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(sb+"/users/spark-stu-maya"),
+		chromedp.Click(chromedp.Search(`//tr[contains(., "spark-graphic-design")]//button[@value="enroll"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`h1`)),
+	))
+	wctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, d.Sandbox.WaitIdle(wctx))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(d.App.URL()+"/dashboard")))
+	page, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`)))
+	require.NoError(t, err)
+	require.Contains(t, page, "Graphic Design")
+}

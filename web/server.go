@@ -43,6 +43,8 @@ type Server struct {
 	// BadgeProgress, when set, reports a student's badges for portfolio and
 	// dashboard pages (the badges feature provides it).
 	BadgeProgress func(ctx context.Context, userID string) ([]optio.BadgeProgress, error)
+	// Tutor answers students' questions; nil or without a provider means not configured.
+	Tutor *TutorService
 
 	pages   *pages
 	handler http.Handler
@@ -118,6 +120,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/quests", s.requirePageRole(s.handleAdminCreateQuestForm, optio.RoleAdmin))
 	mux.HandleFunc("POST /admin/quests/{id}/tasks", s.requirePageRole(s.handleAdminCreateTaskForm, optio.RoleAdmin))
 	mux.HandleFunc("POST /admin/quests/{id}/toggle", s.requirePageRole(s.handleAdminToggleQuestForm, optio.RoleAdmin))
+	s.tutorRoutes(mux)
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

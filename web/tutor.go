@@ -196,9 +196,6 @@ func (s *Server) askTutor(ctx context.Context, u *optio.User, convID, text strin
 			return nil, nil, err
 		}
 		turn.Remaining = tutor.DailyLimit(limit).Remaining(sent)
-		if limit == 0 {
-			turn.Remaining = 0
-		}
 	}
 	return turn, &res, nil
 }

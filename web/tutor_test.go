@@ -415,6 +415,10 @@ func TestTutorProviderFailures(t *testing.T) {
 		require.Equal(t, "unavailable", last.Data["code"])
 		require.Equal(t, tutor.RestingMessage, last.Data["message"])
 		require.Len(t, maya.conversation(c.ID).Messages, 2)
+
+		_, metrics := maya.page("/metrics")
+		require.Contains(t, metrics, "optio_tutor_provider_errors_total 2")
+		require.Contains(t, metrics, `optio_tutor_requests_total{outcome="unavailable"} 2`)
 	})
 }
 
@@ -472,6 +476,14 @@ func TestTutorSafety(t *testing.T) {
 		require.Equal(t, 404, stranger.json("GET", "/api/parent/students/"+kid.user.ID+"/tutor/flagged", nil, &ae), "another family's child")
 		require.Equal(t, "not_found", ae.Error.Code)
 		require.Equal(t, 403, kid.json("GET", "/api/parent/students/"+kid.user.ID+"/tutor/flagged", nil, &ae), "students cannot read the parent view")
+
+		// Operators see the outcomes on /metrics.
+		status, metrics := kid.page("/metrics")
+		require.Equal(t, 200, status)
+		require.Contains(t, metrics, `optio_tutor_refusals_total{category="self_harm",stage="input"} 1`)
+		require.Contains(t, metrics, `optio_tutor_refusals_total{category="personal_info",stage="output"} 1`)
+		require.Contains(t, metrics, `optio_tutor_requests_total{outcome="answered"} 1`)
+		require.Contains(t, metrics, "optio_tutor_answer_seconds_count 2")
 	})
 }
 

@@ -46,4 +46,5 @@ type Store interface {
 
 	CreateFile(ctx context.Context, f *File) error
 	FileByID(ctx context.Context, id string) (*File, error)
+	TutorStore
 }

@@ -47,6 +47,8 @@ type Server struct {
 	// SSO verifies Spark's sign-in tokens; nil answers sso_not_configured.
 	// The app builds it once from Config and closes it on shutdown.
 	SSO *spark.SSOVerifier
+	// Tutor answers students' questions; nil or without a provider means not configured.
+	Tutor *TutorService
 
 	pages   *pages
 	handler http.Handler
@@ -123,6 +125,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/quests/{id}/tasks", s.requirePageRole(s.handleAdminCreateTaskForm, optio.RoleAdmin))
 	mux.HandleFunc("POST /admin/quests/{id}/toggle", s.requirePageRole(s.handleAdminToggleQuestForm, optio.RoleAdmin))
 	s.ssoRoutes(mux)
+	s.tutorRoutes(mux)
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

@@ -81,6 +81,18 @@ func newFamilyFixture(t *testing.T, d store.Dialect) *familyFixture {
 	return f
 }
 
+// eachFamily runs fn as a parallel subtest on each store engine with a
+// fresh fixture on a fake clock.
+func eachFamily(t *testing.T, fn func(t *testing.T, f *familyFixture)) {
+	t.Helper()
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			fn(t, newFamilyFixture(t, d))
+		})
+	}
+}
+
 // session signs u in and returns the cookie value.
 func (f *familyFixture) session(u *optio.User) string {
 	f.t.Helper()
@@ -259,8 +271,7 @@ func TestFamilyAuthorization(t *testing.T) {
 			return "/observer/accept", url.Values{"code": {f.freshInvitation()}}
 		}, want(403, 403, 403, 403, 303, 303, 303, 403, 303)},
 	}
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFamilyFixture(t, db.Dialect)
+	eachFamily(t, func(t *testing.T, f *familyFixture) {
 		for _, row := range rows {
 			require.Len(t, row.want, len(roles), row.name)
 			for i, role := range roles {

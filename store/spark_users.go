@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -70,7 +69,7 @@ func (db *DB) resolveSparkIdentityTx(ctx context.Context, tx *sql.Tx, id optio.S
 				if err := db.linkSparkTx(ctx, tx, u.ID, id.SparkUserID, optio.LinkedViaEmail); err != nil {
 					return nil, false, err
 				}
-				if err := db.auditTx(ctx, tx, nil, "spark.linked_by_email", &u.ID, map[string]any{"spark_user_id": id.SparkUserID, "via": via}); err != nil {
+				if err := db.auditTx(ctx, tx, "", "spark.linked_by_email", u.ID, map[string]any{"spark_user_id": id.SparkUserID, "via": via}); err != nil {
 					return nil, false, err
 				}
 				u, err := db.refreshSparkUserTx(ctx, tx, u, id)
@@ -158,15 +157,4 @@ func (db *DB) UserBySparkID(ctx context.Context, sparkUserID string) (*optio.Use
 		return nil, translateNotFound(err, "Spark user")
 	}
 	return u, nil
-}
-
-// auditTx records who did what to whose data.
-func (db *DB) auditTx(ctx context.Context, tx *sql.Tx, actorID *string, action string, subjectID *string, detail map[string]any) error {
-	raw, err := json.Marshal(detail)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, actor_id, action, subject_id, detail, created_at) VALUES ($1,$2,$3,$4,$5,$6)`,
-		newID(), actorID, action, subjectID, string(raw), db.now())
-	return translate(err)
 }

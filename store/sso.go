@@ -59,7 +59,7 @@ func (db *DB) ssoLoginTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) (*o
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = $1, updated_at = $2 WHERE id = $3`, role, db.now(), u.ID); err != nil {
 			return nil, translate(err)
 		}
-		if err := db.auditTx(ctx, tx, nil, "spark.sso_role_changed", &u.ID, map[string]any{"from": u.Role, "to": role}); err != nil {
+		if err := db.auditTx(ctx, tx, "", "spark.sso_role_changed", u.ID, map[string]any{"from": u.Role, "to": role}); err != nil {
 			return nil, err
 		}
 		u.Role = role
@@ -197,7 +197,7 @@ func (db *DB) linkSparkChildTx(ctx context.Context, tx *sql.Tx, parentID, sid st
 	if n, _ := res.RowsAffected(); n == 0 {
 		return "", nil
 	}
-	if err := db.auditTx(ctx, tx, &parentID, "spark.parent_linked", &child.ID, map[string]any{"spark_student_id": sid, "via": optio.LinkedViaSSO}); err != nil {
+	if err := db.auditTx(ctx, tx, parentID, "spark.parent_linked", child.ID, map[string]any{"spark_student_id": sid, "via": optio.LinkedViaSSO}); err != nil {
 		return "", err
 	}
 	return child.ID, nil

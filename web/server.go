@@ -126,6 +126,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/quests/{id}/toggle", s.requirePageRole(s.handleAdminToggleQuestForm, optio.RoleAdmin))
 	s.ssoRoutes(mux)
 	s.tutorRoutes(mux)
+	s.familyRoutes(mux)
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,254 @@
+package optio
+
+import (
+	"context"
+	"crypto/rand"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Family error codes: a code that is past its expiry, or already used.
+const (
+	EINVITATIONEXPIRED = "invitation_expired" // an observer invitation or link code has expired (410)
+	EINVITATIONUSED    = "invitation_used"    // an observer invitation or link code was already used (409)
+)
+
+// Family limits.
+const (
+	LinkCodeTTL          = 7 * 24 * time.Hour // a student's parent-link code lives a week
+	MaxCommentLength     = 2000               // characters in an encouragement comment
+	CommentsPerHour      = 10                 // comments one observer may post per hour
+	DefaultInviteDays    = 14                 // observer invitation lifetime when none is given
+	MaxInviteDays        = 30                 // longest observer invitation lifetime
+	maxInvitationNoteLen = 500
+)
+
+// codeAlphabet has no look-alike characters (0/O, 1/I/L), so codes read
+// aloud or copied by hand survive.
+const codeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+// NewCode returns a random code of n characters from an unambiguous
+// alphabet, drawn without modulo bias.
+func NewCode(n int) string {
+	out := make([]byte, 0, n)
+	limit := 256 - 256%len(codeAlphabet)
+	buf := make([]byte, 2*n)
+	for len(out) < n {
+		_, _ = rand.Read(buf) // never fails (crypto/rand panics instead)
+		for _, c := range buf {
+			if int(c) < limit && len(out) < n {
+				out = append(out, codeAlphabet[int(c)%len(codeAlphabet)])
+			}
+		}
+	}
+	return string(out)
+}
+
+// NormalizeCode makes a typed code comparable: upper-case, without spaces
+// or dashes.
+func NormalizeCode(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-', '\t':
+			return -1
+		}
+		return r
+	}, strings.ToUpper(strings.TrimSpace(s)))
+}
+
+// LinkCode is a single-use code a student gives a parent so the parent can
+// link to them. Only its hash is stored; Code is set once, on creation.
+type LinkCode struct {
+	Code      string    `json:"code"`
+	StudentID string    `json:"student_id"`
+	ExpiresAt time.Time `json:"expires_at"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ParentLink says a parent may see a student's data.
+type ParentLink struct {
+	ParentID  string    `json:"parent_id"`
+	StudentID string    `json:"student_id"`
+	LinkedVia string    `json:"linked_via"` // sso, code, admin
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Ways a parent link is made (besides LinkedViaSSO, from a Spark token).
+const (
+	LinkedViaCode  = "code"
+	LinkedViaAdmin = "admin"
+)
+
+// ObserverInvitation invites extended family to follow a student. Only the
+// code's hash is stored; Code is set once, on creation.
+type ObserverInvitation struct {
+	ID         string     `json:"id"`
+	Code       string     `json:"code,omitempty"`
+	StudentID  string     `json:"student_id"`
+	CreatedBy  string     `json:"created_by"`
+	CanComment bool       `json:"can_comment"`
+	Note       string     `json:"note"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	AcceptedBy *string    `json:"accepted_by,omitempty"`
+	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+}
+
+// NewInvitation is what it takes to invite an observer.
+type NewInvitation struct {
+	StudentID     string `json:"student_id"`
+	CreatedBy     string `json:"-"`
+	CanComment    bool   `json:"can_comment"`
+	ExpiresInDays int    `json:"expires_in_days"`
+	Note          string `json:"note"`
+}
+
+// Validate checks a NewInvitation, filling the default lifetime.
+func (n *NewInvitation) Validate() error {
+	f := FieldErrors{}
+	if n.ExpiresInDays == 0 {
+		n.ExpiresInDays = DefaultInviteDays
+	}
+	if n.ExpiresInDays < 1 || n.ExpiresInDays > MaxInviteDays {
+		f.Add("expires_in_days", "must be between 1 and 30")
+	}
+	n.Note = strings.TrimSpace(n.Note)
+	if utf8.RuneCountInString(n.Note) > maxInvitationNoteLen {
+		f.Add("note", "must be at most 500 characters")
+	}
+	return f.Err(EINVALID, "The invitation is not valid.")
+}
+
+// ObserverLink lets an observer view a student's portfolio (and comment when
+// CanComment) until it is revoked.
+type ObserverLink struct {
+	ID           string     `json:"id"`
+	ObserverID   string     `json:"observer_id"`
+	StudentID    string     `json:"student_id"`
+	CanComment   bool       `json:"can_comment"`
+	CreatedAt    time.Time  `json:"created_at"`
+	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	ObserverName string     `json:"observer_name,omitempty"`
+	StudentName  string     `json:"student_name,omitempty"`
+	StudentSlug  string     `json:"student_slug,omitempty"`
+}
+
+// Active reports whether the link has not been revoked.
+func (l *ObserverLink) Active() bool { return l.RevokedAt == nil }
+
+// Comment is an observer's encouragement on a completed piece of work. Body
+// is plain text; pages escape it.
+type Comment struct {
+	ID           string     `json:"id"`
+	CompletionID string     `json:"completion_id"`
+	StudentID    string     `json:"student_id"`
+	AuthorID     string     `json:"author_id"`
+	AuthorName   string     `json:"author_name"`
+	Body         string     `json:"body"`
+	Hidden       bool       `json:"hidden"`
+	HiddenBy     *string    `json:"hidden_by,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	HiddenAt     *time.Time `json:"hidden_at,omitempty"`
+}
+
+// ValidateCommentBody checks and trims an encouragement comment.
+func ValidateCommentBody(body string) (string, error) {
+	body = strings.TrimSpace(body)
+	f := FieldErrors{}
+	switch n := utf8.RuneCountInString(body); {
+	case !utf8.ValidString(body):
+		f.Add("body", "must be valid text")
+	case n == 0:
+		f.Add("body", "is required")
+	case n > MaxCommentLength:
+		f.Add("body", "must be at most 2000 characters")
+	}
+	return body, f.Err(EINVALID, "The comment is not valid.")
+}
+
+// Relationship is what one user is to one student; every read and write of
+// a child's data checks it.
+type Relationship struct {
+	Parent   bool          // a linked parent
+	Observer *ObserverLink // an active observer link, or nil
+}
+
+// SparkCourseStatus is one Spark course a student is enrolled in.
+type SparkCourseStatus struct {
+	SparkCourseID string    `json:"spark_course_id"`
+	Title         string    `json:"title"`
+	Status        string    `json:"status"` // enrolled, dropped, completed
+	QuestID       string    `json:"quest_id,omitempty"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// AssignmentStatus is one Spark assignment with the student's submission, if any.
+type AssignmentStatus struct {
+	SparkAssignmentID string     `json:"spark_assignment_id"`
+	SparkCourseID     string     `json:"spark_course_id"`
+	CourseTitle       string     `json:"course_title"`
+	Title             string     `json:"title"`
+	DueAt             *time.Time `json:"due_at,omitempty"`
+	SubmittedAt       *time.Time `json:"submitted_at,omitempty"`
+	Grade             *string    `json:"grade,omitempty"`
+	Synced            bool       `json:"synced_to_optio"`
+}
+
+// Overdue reports whether the assignment's due time has passed without a submission.
+func (a AssignmentStatus) Overdue(now time.Time) bool {
+	return a.SubmittedAt == nil && a.DueAt != nil && a.DueAt.Before(now)
+}
+
+// StudentActivity is what the store knows about a student's Spark work and
+// recent activity, the raw material of the parent dashboard.
+type StudentActivity struct {
+	Courses          []SparkCourseStatus
+	Assignments      []AssignmentStatus
+	LastSubmission   *time.Time
+	LastCompletion   *time.Time
+	LastQuestStarted *time.Time
+}
+
+// Latest returns the most recent activity and its kind (submission,
+// completion, quest start), or nil.
+func (a *StudentActivity) Latest() (*time.Time, string) {
+	var at *time.Time
+	kind := ""
+	for _, c := range []struct {
+		t    *time.Time
+		kind string
+	}{{a.LastSubmission, "submission"}, {a.LastCompletion, "completion"}, {a.LastQuestStarted, "quest start"}} {
+		if c.t != nil && (at == nil || c.t.After(*at)) {
+			at, kind = c.t, c.kind
+		}
+	}
+	return at, kind
+}
+
+// FamilyStore keeps the links between students, parents and observers, the
+// codes that make them, comments, and the audit trail of who saw what.
+type FamilyStore interface {
+	CreateLinkCode(ctx context.Context, studentID string) (*LinkCode, error)
+	RedeemLinkCode(ctx context.Context, parentID, code string) (*ParentLink, error)
+	LinkParent(ctx context.Context, actorID, parentID, studentID, via string) (*ParentLink, error)
+	UnlinkParent(ctx context.Context, actorID, parentID, studentID string) error
+	ChildrenOf(ctx context.Context, parentID string) ([]User, error)
+	RelationshipOf(ctx context.Context, userID, studentID string) (*Relationship, error)
+	SetParentConsent(ctx context.Context, parentID, studentID string, consent bool, birthDate *time.Time) (*User, error)
+	StudentActivity(ctx context.Context, studentID string) (*StudentActivity, error)
+
+	CreateInvitation(ctx context.Context, in NewInvitation) (*ObserverInvitation, error)
+	AcceptInvitation(ctx context.Context, observerID, code string) (*ObserverLink, error)
+	ObserverLinkByID(ctx context.Context, id string) (*ObserverLink, error)
+	RevokeObserverLink(ctx context.Context, actorID, linkID string) error
+	ObserverLinksOf(ctx context.Context, studentID string) ([]ObserverLink, error)
+	FollowedBy(ctx context.Context, observerID string) ([]ObserverLink, error)
+
+	AddComment(ctx context.Context, completionID, authorID, body string) (*Comment, error)
+	CommentByID(ctx context.Context, id string) (*Comment, error)
+	CommentsOn(ctx context.Context, completionIDs []string, includeHidden bool) ([]Comment, error)
+	HideComment(ctx context.Context, actorID, commentID string) error
+
+	Audit(ctx context.Context, actorID, action, subjectID string, detail map[string]any) error
+}

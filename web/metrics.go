@@ -13,6 +13,8 @@ import (
 type Metrics struct {
 	Requests *prometheus.HistogramVec
 	Logins   *prometheus.CounterVec
+	// Registerer is where feature routes register their own series.
+	Registerer prometheus.Registerer
 }
 
 // NewMetrics registers the HTTP metrics with reg.
@@ -27,6 +29,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"outcome"}),
 	}
 	reg.MustRegister(m.Requests, m.Logins)
+	m.Registerer = reg
 	return m
 }
 

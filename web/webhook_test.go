@@ -598,3 +598,29 @@ func TestSubmissionBurstOnSQLite(t *testing.T) {
 	require.Equal(t, n, h.count(`SELECT COUNT(*) FROM spark_assignment_submissions`))
 	require.Equal(t, n, h.count(`SELECT COUNT(*) FROM test_jobs`))
 }
+
+// Different deliveries for one new student racing each other (PostgreSQL
+// runs them truly in parallel): one student, every delivery accepted.
+func TestConcurrentFirstSubmissionsOfOneStudent(t *testing.T) {
+	t.Parallel()
+	eachStore(t, nil, func(t *testing.T, h *hookEnv) {
+		const n = 20
+		statuses := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = h.send("submission", submission("stu-race", fmt.Sprintf("asg-%d", i%4), "crs-1", "x")).Status
+			}()
+		}
+		wg.Wait()
+		for _, s := range statuses {
+			require.Equal(t, http.StatusAccepted, s, "statuses %v", statuses)
+		}
+		require.Equal(t, 1, h.count(`SELECT COUNT(*) FROM lms_integrations WHERE external_user_id = 'stu-race'`))
+		require.Equal(t, 4, h.count(`SELECT COUNT(*) FROM spark_assignment_submissions`))
+		require.Equal(t, n, h.count(`SELECT SUM(revision) FROM spark_assignment_submissions`))
+		require.Equal(t, n, h.count(`SELECT COUNT(*) FROM spark_evidence_sync_queue`))
+	})
+}

@@ -72,6 +72,10 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 	}
 	a.closers = append(a.closers, files.Close)
 	a.Web = web.New(cfg, db, files, opts.Logger, opts.Clock, a.Registry)
+	if err := a.startSSO(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
 }
 

@@ -29,10 +29,19 @@ func (db *DB) ResolveSparkUser(ctx context.Context, id optio.SparkIdentity, via 
 // webhook can create its provisional student together with the data it
 // brings.
 func (db *DB) resolveSparkUserTx(ctx context.Context, tx *sql.Tx, id optio.SparkIdentity, via string) (*optio.User, error) {
+	u, _, err := db.resolveSparkIdentityTx(ctx, tx, id, via, false)
+	return u, err
+}
+
+// resolveSparkIdentityTx is the one implementation of Spark identity
+// resolution; it also reports whether it created the user. createAdmin lets
+// a new user take role admin (an SSO login with SPARK_SSO_ALLOW_ADMIN);
+// otherwise an admin role creates a student.
+func (db *DB) resolveSparkIdentityTx(ctx context.Context, tx *sql.Tx, id optio.SparkIdentity, via string, createAdmin bool) (*optio.User, bool, error) {
 	id.SparkUserID = strings.TrimSpace(id.SparkUserID)
 	id.Email = strings.ToLower(strings.TrimSpace(id.Email))
 	if id.SparkUserID == "" {
-		return nil, &optio.Error{Code: optio.EINVALID, Message: "A Spark user id is required."}
+		return nil, false, &optio.Error{Code: optio.EINVALID, Message: "A Spark user id is required."}
 	}
 	if id.Email != "" && !optio.ValidEmail(id.Email) {
 		id.Email = ""
@@ -42,9 +51,10 @@ func (db *DB) resolveSparkUserTx(ctx context.Context, tx *sql.Tx, id optio.Spark
 		WHERE l.platform = $1 AND l.external_user_id = $2`, optio.PlatformSpark, id.SparkUserID))
 	switch {
 	case err == nil:
-		return db.refreshSparkUserTx(ctx, tx, u, id)
+		u, err := db.refreshSparkUserTx(ctx, tx, u, id)
+		return u, false, err
 	case !errors.Is(err, sql.ErrNoRows):
-		return nil, translate(err)
+		return nil, false, translate(err)
 	}
 	// 2. By email, only when that account has no Spark link yet.
 	if id.Email != "" {
@@ -54,42 +64,43 @@ func (db *DB) resolveSparkUserTx(ctx context.Context, tx *sql.Tx, id optio.Spark
 			var linked int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM lms_integrations WHERE user_id = $1 AND platform = $2`,
 				u.ID, optio.PlatformSpark).Scan(&linked); err != nil {
-				return nil, translate(err)
+				return nil, false, translate(err)
 			}
 			if linked == 0 {
 				if err := db.linkSparkTx(ctx, tx, u.ID, id.SparkUserID, optio.LinkedViaEmail); err != nil {
-					return nil, err
+					return nil, false, err
 				}
 				if err := db.auditTx(ctx, tx, nil, "spark.linked_by_email", &u.ID, map[string]any{"spark_user_id": id.SparkUserID, "via": via}); err != nil {
-					return nil, err
+					return nil, false, err
 				}
-				return db.refreshSparkUserTx(ctx, tx, u, id)
+				u, err := db.refreshSparkUserTx(ctx, tx, u, id)
+				return u, false, err
 			}
 			// The email belongs to an account linked to another Spark user:
 			// create this one without the email rather than merge two people.
 			id.Email = ""
 		case !errors.Is(err, sql.ErrNoRows):
-			return nil, translate(err)
+			return nil, false, translate(err)
 		}
 	}
 	// 3. Create. A user first seen in a webhook without an email is provisional.
 	role := id.Role
-	if role == "" || role == optio.RoleAdmin {
+	if role == "" || (role == optio.RoleAdmin && !createAdmin) {
 		role = optio.RoleStudent
 	}
 	created, err := db.createUserTx(ctx, tx, optio.NewUser{Email: id.Email, GivenName: id.GivenName, FamilyName: id.FamilyName,
 		Role: role, Provisional: via == optio.LinkedViaWebhook && id.Email == ""})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	linkVia := optio.LinkedViaSSO
 	if via == optio.LinkedViaWebhook {
 		linkVia = optio.LinkedViaWebhook
 	}
 	if err := db.linkSparkTx(ctx, tx, created.ID, id.SparkUserID, linkVia); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return created, nil
+	return created, true, nil
 }
 
 // refreshSparkUserTx brings names and email up to date from Spark and

@@ -13,6 +13,7 @@ import (
 type Metrics struct {
 	Requests *prometheus.HistogramVec
 	Logins   *prometheus.CounterVec
+	SSO      *prometheus.CounterVec // optio_sso_attempts_total{outcome}, see sso.go
 	// Registerer is where feature routes register their own series.
 	Registerer prometheus.Registerer
 }
@@ -29,6 +30,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"outcome"}),
 	}
 	reg.MustRegister(m.Requests, m.Logins)
+	m.SSO = newSSOAttempts(reg)
 	m.Registerer = reg
 	return m
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/spark"
 )
 
 // FileStore keeps evidence files (the filestore package over gocloud blob).
@@ -43,6 +44,9 @@ type Server struct {
 	// BadgeProgress, when set, reports a student's badges for portfolio and
 	// dashboard pages (the badges feature provides it).
 	BadgeProgress func(ctx context.Context, userID string) ([]optio.BadgeProgress, error)
+	// SSO verifies Spark's sign-in tokens; nil answers sso_not_configured.
+	// The app builds it once from Config and closes it on shutdown.
+	SSO *spark.SSOVerifier
 
 	pages   *pages
 	handler http.Handler
@@ -118,6 +122,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/quests", s.requirePageRole(s.handleAdminCreateQuestForm, optio.RoleAdmin))
 	mux.HandleFunc("POST /admin/quests/{id}/tasks", s.requirePageRole(s.handleAdminCreateTaskForm, optio.RoleAdmin))
 	mux.HandleFunc("POST /admin/quests/{id}/toggle", s.requirePageRole(s.handleAdminToggleQuestForm, optio.RoleAdmin))
+	s.ssoRoutes(mux)
 	s.sparkWebhookRoutes(mux)
 }
 

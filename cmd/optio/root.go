@@ -24,6 +24,9 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serveCmd(getenv), migrateCmd(getenv), adminCmd(getenv), versionCmd())
+	root.AddCommand(sandboxCmd(getenv))
+	root.AddCommand(sparkCmd(getenv))
+	root.AddCommand(demoCmd(getenv))
 	return root
 }
 

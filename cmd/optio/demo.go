@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/app"
+	"github.com/optio-edu/optio/sandbox"
+)
+
+// demoEnv overlays the demo's wiring on the real environment: fresh shared
+// secrets, the sandbox as Spark's API, its host allowed for file downloads.
+func demoEnv(getenv func(string) string, optioURL, sandboxURL, sandboxHost string, secrets demoSecrets) func(string) string {
+	over := map[string]string{
+		"OPTIO_BASE_URL":           optioURL,
+		"SPARK_SSO_SECRET":         secrets.sso,
+		"SPARK_WEBHOOK_SECRET":     secrets.webhook,
+		"SPARK_API_URL":            sandboxURL,
+		"SPARK_API_KEY":            secrets.apiKey,
+		"SPARK_FILE_ALLOW_PRIVATE": "true",
+		"SPARK_FILE_HOSTS":         sandboxHost,
+		"SPARK_ALLOWED_ORIGINS":    sandboxURL,
+		"SPARK_SSO_ALLOW_ADMIN":    "true",
+		"SPARK_POLL_INTERVAL":      "1m",
+	}
+	return func(k string) string {
+		if v, ok := over[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}
+}
+
+type demoSecrets struct{ sso, webhook, apiKey string }
+
+func newDemoSecrets() demoSecrets {
+	r := func() string {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	wh := make([]byte, 32)
+	_, _ = rand.Read(wh)
+	return demoSecrets{sso: r(), webhook: "whsec_" + base64.StdEncoding.EncodeToString(wh), apiKey: r()}
+}
+
+// demo is a running Optio and sandbox wired to each other.
+type demo struct {
+	App     *app.App
+	Sandbox *sandbox.Sandbox
+}
+
+// startDemo starts Optio on optioLn and the sandbox on sandboxLn, wires
+// them, maps the sandbox's courses and seeds the plan's badges.
+func startDemo(ctx context.Context, getenv func(string) string, optioLn, sandboxLn net.Listener, opts app.Options) (*demo, error) {
+	optioURL := "http://" + optioLn.Addr().String()
+	sandboxURL := "http://" + sandboxLn.Addr().String()
+	secrets := newDemoSecrets()
+	env := demoEnv(getenv, optioURL, sandboxURL, sandboxLn.Addr().String(), secrets)
+	cfg, err := optio.LoadConfig(env)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	cfg.Addr = optioLn.Addr().String()
+	a, err := app.New(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Start(optioLn); err != nil {
+		a.Close()
+		return nil, err
+	}
+	sb, err := sandbox.New(sandbox.Config{OptioURL: optioURL, SSOSecret: secrets.sso, WebhookSecret: secrets.webhook,
+		APIKey: secrets.apiKey, PublicURL: sandboxURL, Clock: opts.Clock, Logger: opts.Logger})
+	if err != nil {
+		_ = a.Shutdown(ctx)
+		return nil, err
+	}
+	if err := sb.Start(sandboxLn); err != nil {
+		_ = a.Shutdown(ctx)
+		return nil, err
+	}
+	d := &demo{App: a, Sandbox: sb}
+	ids, err := sb.SendCourses(ctx)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("send courses to Optio: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := sb.WaitIdle(wctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("send courses to Optio: %w", err)
+	}
+	for _, id := range ids {
+		if del, ok := sb.Delivery(id); ok && del.State != "delivered" {
+			d.Close()
+			return nil, fmt.Errorf("Optio refused the course webhook for %s: status %d %s", del.Endpoint, del.StatusCode, del.Error)
+		}
+	}
+	if err := seedDemo(ctx, a); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close stops the sandbox, then Optio.
+func (d *demo) Close() {
+	_ = d.Sandbox.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = d.App.Shutdown(ctx)
+}
+
+func demoCmd(getenv func(string) string) *cobra.Command {
+	var addr, sandboxAddr string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run Optio and a Spark sandbox side by side, wired together",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			optioLn, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("--addr %s: %w", addr, err)
+			}
+			sandboxLn, err := net.Listen("tcp", sandboxAddr)
+			if err != nil {
+				optioLn.Close()
+				return fmt.Errorf("--sandbox-addr %s: %w", sandboxAddr, err)
+			}
+			cfg, err := loadConfig(getenv)
+			if err != nil {
+				return err
+			}
+			d, err := startDemo(cmd.Context(), getenv, optioLn, sandboxLn, app.Options{Logger: newLogger(cfg)})
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			printDemo(cmd.OutOrStdout(), d)
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "where Optio listens")
+	cmd.Flags().StringVar(&sandboxAddr, "sandbox-addr", "127.0.0.1:8090", "where the Spark sandbox listens")
+	return cmd
+}
+
+func printDemo(w io.Writer, d *demo) {
+	fmt.Fprintf(w, `
+Optio demo is running.
+
+  Optio          %[1]s
+  Spark sandbox  %[2]s   (a fake Spark LMS, wired to Optio with fresh secrets)
+
+Try it:
+  1. Open %[2]s and pick a student.
+  2. Click "View Portfolio in Optio": Spark signs you in to Optio (SSO) and you land on the dashboard.
+  3. Back in the sandbox, submit an assignment with a sample file (the PDF essay, a chart, the video).
+     Within seconds it is evidence on the student's Optio portfolio, the task is complete and XP is awarded.
+  4. Pick the student's parent in the sandbox and click "View Portfolio in Optio" to see the parent dashboard.
+  5. Pick the admin to see sync status and badges in Optio's admin area.
+
+Webhook deliveries: %[2]s/deliveries     Metrics: %[1]s/metrics
+Data is kept in OPTIO_DATA_DIR (default ./optio-data). Press Ctrl-C to stop.
+`, d.App.URL(), d.Sandbox.URL())
+}

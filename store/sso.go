@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/optio-edu/optio"
+)
+
+// ssoLoginAttempts bounds retries of a login that lost a race (two first
+// logins of the same Spark user, or two new students taking the same slug,
+// on PostgreSQL); the retry then finds what the winner created.
+const ssoLoginAttempts = 3
+
+// SparkSSOLogin implements optio.SSOStore: nonce, identity, role rule,
+// course enrolment and parent links commit together or not at all.
+func (db *DB) SparkSSOLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOResult, error) {
+	if strings.TrimSpace(in.Nonce) == "" {
+		return nil, &optio.Error{Code: optio.EINVALID, Message: "An SSO login needs a nonce."}
+	}
+	var res *optio.SSOResult
+	var err error
+	for attempt := 1; attempt <= ssoLoginAttempts; attempt++ {
+		err = db.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			res, err = db.ssoLoginTx(ctx, tx, in)
+			return err
+		})
+		if optio.ErrorCode(err) != optio.ECONFLICT {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sso login %s: %w", in.Identity.SparkUserID, err)
+	}
+	return res, nil
+}
+
+func (db *DB) ssoLoginTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) (*optio.SSOResult, error) {
+	if err := db.acceptNonceTx(ctx, tx, in); err != nil {
+		return nil, err
+	}
+	u, created, err := db.resolveSparkIdentityTx(ctx, tx, in.Identity, optio.LinkedViaSSO, in.AllowAdmin)
+	if err != nil {
+		return nil, err
+	}
+	existing := u.Role
+	if created {
+		existing = ""
+	}
+	role, err := optio.SSORole(existing, in.Identity.Role, in.AllowAdmin)
+	if err != nil {
+		return nil, err
+	}
+	if role != u.Role {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = $1, updated_at = $2 WHERE id = $3`, role, db.now(), u.ID); err != nil {
+			return nil, translate(err)
+		}
+		if err := db.auditTx(ctx, tx, nil, "spark.sso_role_changed", &u.ID, map[string]any{"from": u.Role, "to": role}); err != nil {
+			return nil, err
+		}
+		u.Role = role
+	}
+	res := &optio.SSOResult{User: u, Created: created}
+	switch u.Role {
+	case optio.RoleStudent:
+		for _, c := range dedupe(in.SparkCourseIDs) {
+			n, err := db.enrollSparkCourseTx(ctx, tx, u.ID, c)
+			if err != nil {
+				return nil, err
+			}
+			res.QuestsEnrolled += n
+		}
+	case optio.RoleParent:
+		for _, sid := range dedupe(in.SparkStudentIDs) {
+			if sid == strings.TrimSpace(in.Identity.SparkUserID) {
+				continue
+			}
+			linked, err := db.linkSparkChildTx(ctx, tx, u.ID, sid)
+			if err != nil {
+				return nil, err
+			}
+			if linked != "" {
+				res.LinkedChildren = append(res.LinkedChildren, linked)
+			}
+		}
+	}
+	return res, nil
+}
+
+// acceptNonceTx records the nonce, or answers ETokenReplayed when a live
+// row already holds it. A row whose expiry has passed is taken over: the
+// token that brought it can no longer verify. On PostgreSQL a concurrent
+// login with the same nonce waits for this transaction and then sees it.
+func (db *DB) acceptNonceTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO sso_nonces (nonce, expires_at) VALUES ($1, $2)
+		ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE sso_nonces.expires_at < $3`,
+		in.Nonce, in.NonceExpiry.UTC(), db.now())
+	if err != nil {
+		return translate(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return optio.Errorf(optio.ETokenReplayed, "This sign-in link was already used.")
+	}
+	return nil
+}
+
+// PurgeExpiredSSONonces implements optio.SSOStore.
+func (db *DB) PurgeExpiredSSONonces(ctx context.Context) (int64, error) {
+	res, err := db.W.ExecContext(ctx, `DELETE FROM sso_nonces WHERE expires_at < $1`, db.now())
+	if err != nil {
+		return 0, fmt.Errorf("purge sso nonces: %w", translate(err))
+	}
+	return res.RowsAffected()
+}
+
+// enrollSparkCourseTx records that Spark has the student in a course (kept
+// for unmapped courses too) and enrols them in the mapped quest, if any. A
+// dropped enrolment is re-opened; a completed one stays completed.
+func (db *DB) enrollSparkCourseTx(ctx context.Context, tx *sql.Tx, userID, sparkCourseID string) (int, error) {
+	now := db.now()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO spark_enrollments (user_id, spark_course_id, status, occurred_at, updated_at)
+		VALUES ($1, $2, 'enrolled', $3, $3)
+		ON CONFLICT (user_id, spark_course_id) DO UPDATE SET status = 'enrolled', updated_at = excluded.updated_at
+		WHERE spark_enrollments.status = 'dropped'`, userID, sparkCourseID, now); err != nil {
+		return 0, translate(err)
+	}
+	return db.enrollMappedQuestsTx(ctx, tx, sparkCourseID, userID)
+}
+
+// EnrollMappedQuestsForCourse implements optio.SSOStore.
+func (db *DB) EnrollMappedQuestsForCourse(ctx context.Context, sparkCourseID string) (int, error) {
+	var n int
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = db.EnrollMappedQuestsForCourseTx(ctx, tx, sparkCourseID)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("enrol course %s: %w", sparkCourseID, err)
+	}
+	return n, nil
+}
+
+// EnrollMappedQuestsForCourseTx is EnrollMappedQuestsForCourse inside the
+// caller's transaction, so the code that maps a course to a quest enrols its
+// remembered students in the same commit.
+func (db *DB) EnrollMappedQuestsForCourseTx(ctx context.Context, tx *sql.Tx, sparkCourseID string) (int, error) {
+	return db.enrollMappedQuestsTx(ctx, tx, sparkCourseID, "")
+}
+
+// enrollMappedQuestsTx adds active user_quests for students enrolled in a
+// Spark course (one student when userID is set) in the quest it maps to.
+// Existing enrolments — including ones the student dropped or completed in
+// Optio — are left alone.
+func (db *DB) enrollMappedQuestsTx(ctx context.Context, tx *sql.Tx, sparkCourseID, userID string) (int, error) {
+	q := `INSERT INTO user_quests (user_id, quest_id, status, started_at, updated_at)
+		SELECT e.user_id, m.optio_quest_id, 'active', $2, $2
+		FROM spark_enrollments e JOIN spark_course_mappings m ON m.spark_course_id = e.spark_course_id
+		WHERE e.spark_course_id = $1 AND e.status = 'enrolled' AND m.optio_quest_id IS NOT NULL`
+	args := []any{sparkCourseID, db.now()}
+	if userID != "" {
+		q += ` AND e.user_id = $3`
+		args = append(args, userID)
+	}
+	res, err := tx.ExecContext(ctx, q+` ON CONFLICT (user_id, quest_id) DO NOTHING`, args...)
+	if err != nil {
+		return 0, translate(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// linkSparkChildTx links a parent to the student with Spark id sid, creating
+// the student as a provisional user (as a webhook would) when Optio has not
+// met them yet, so the link is there when they first sign in. It returns the
+// student's id when a new link was made, "" when it existed or sid is not a
+// student (a Spark id of a parent or admin is never linked as a child).
+func (db *DB) linkSparkChildTx(ctx context.Context, tx *sql.Tx, parentID, sid string) (string, error) {
+	child, err := db.resolveSparkUserTx(ctx, tx, optio.SparkIdentity{SparkUserID: sid, Role: optio.RoleStudent}, optio.LinkedViaWebhook)
+	if err != nil {
+		return "", err
+	}
+	if child.Role != optio.RoleStudent || child.ID == parentID {
+		return "", nil
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO parent_links (parent_id, student_id, linked_via, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (parent_id, student_id) DO NOTHING`, parentID, child.ID, optio.LinkedViaSSO, db.now())
+	if err != nil {
+		return "", translate(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", nil
+	}
+	if err := db.auditTx(ctx, tx, &parentID, "spark.parent_linked", &child.ID, map[string]any{"spark_student_id": sid, "via": optio.LinkedViaSSO}); err != nil {
+		return "", err
+	}
+	return child.ID, nil
+}
+
+// dedupe trims ids and drops empty and repeated ones, keeping order.
+func dedupe(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id = strings.TrimSpace(id); id != "" && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -622,5 +624,19 @@ func TestConcurrentFirstSubmissionsOfOneStudent(t *testing.T) {
 		require.Equal(t, 4, h.count(`SELECT COUNT(*) FROM spark_assignment_submissions`))
 		require.Equal(t, n, h.count(`SELECT SUM(revision) FROM spark_assignment_submissions`))
 		require.Equal(t, n, h.count(`SELECT COUNT(*) FROM spark_evidence_sync_queue`))
+	})
+}
+
+// The example payloads documented for the Spark team are accepted as written.
+func TestDocumentedExamplesAreAccepted(t *testing.T) {
+	t.Parallel()
+	eachStore(t, nil, func(t *testing.T, h *hookEnv) {
+		for _, kind := range []string{"course", "roster", "submission"} {
+			raw, err := os.ReadFile(filepath.Join("..", "docs", "spark", "examples", kind+".json"))
+			require.NoError(t, err)
+			a := h.send(kind, raw)
+			require.Equal(t, http.StatusAccepted, a.Status, "%s: %v", kind, a.Body)
+		}
+		require.Equal(t, "Minecraft Geology", h.str(`SELECT title FROM quests WHERE lms_course_id = 'spark-minecraft-geology'`))
 	})
 }

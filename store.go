@@ -16,6 +16,7 @@ type Job interface {
 type Store interface {
 	SparkIdentityStore
 	SSOStore
+	SparkWebhookStore
 
 	Ping(ctx context.Context) error
 

@@ -14,6 +14,8 @@ type Metrics struct {
 	Requests *prometheus.HistogramVec
 	Logins   *prometheus.CounterVec
 	SSO      *prometheus.CounterVec // optio_sso_attempts_total{outcome}, see sso.go
+	// Registerer is where feature routes register their own series.
+	Registerer prometheus.Registerer
 }
 
 // NewMetrics registers the HTTP metrics with reg.
@@ -29,6 +31,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.Requests, m.Logins)
 	m.SSO = newSSOAttempts(reg)
+	m.Registerer = reg
 	return m
 }
 

@@ -127,6 +127,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.ssoRoutes(mux)
 	s.tutorRoutes(mux)
 	s.familyRoutes(mux)
+	s.sparkWebhookRoutes(mux)
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

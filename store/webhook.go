@@ -1,0 +1,424 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/optio-edu/optio"
+)
+
+// webhookAttempts bounds how often a webhook transaction is retried after a
+// unique violation caused by a concurrent writer (two first-time webhooks for
+// the same new student on PostgreSQL both try to create them; the loser's
+// retry finds the winner's row).
+const webhookAttempts = 3
+
+// webhookTx runs fn in one write transaction, retrying on ECONFLICT.
+func (db *DB) webhookTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.inTx(ctx, fn)
+		if err == nil || attempt == webhookAttempts || optio.ErrorCode(err) != optio.ECONFLICT {
+			return err
+		}
+	}
+}
+
+// claimDeliveryTx records webhookID as received. It reports false when the
+// id was claimed before, by this or any other process: the primary key
+// decides, and on PostgreSQL a concurrent claim waits for the first to
+// commit or roll back.
+func (db *DB) claimDeliveryTx(ctx context.Context, tx *sql.Tx, webhookID, endpoint string) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (webhook_id, endpoint, outcome, received_at)
+		VALUES ($1,$2,'accepted',$3) ON CONFLICT (webhook_id) DO NOTHING`, webhookID, endpoint, db.now())
+	if err != nil {
+		return false, translate(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
+// setDeliveryRefTx notes what a delivery created (a submission, a user, a
+// course mapping), for admins tracing a webhook.
+func (db *DB) setDeliveryRefTx(ctx context.Context, tx *sql.Tx, webhookID, ref string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET ref_id = $1 WHERE webhook_id = $2`, ref, webhookID)
+	return translate(err)
+}
+
+// enqueueSyncTx enqueues the sync job of a queue row when an Enqueuer is
+// set; without one the row stays pending for the worker's sweeper.
+func (db *DB) enqueueSyncTx(ctx context.Context, tx *sql.Tx, queueID string) error {
+	if db.Enqueue == nil {
+		return nil
+	}
+	if err := db.Enqueue.EnqueueTx(ctx, tx, optio.SyncSubmissionJob{QueueID: queueID}); err != nil {
+		return fmt.Errorf("enqueue sync %s: %w", queueID, err)
+	}
+	return nil
+}
+
+// AcceptSparkSubmission implements optio.SparkWebhookStore.
+func (db *DB) AcceptSparkSubmission(ctx context.Context, webhookID string, ev optio.SparkSubmissionEvent) (*optio.SubmissionReceipt, error) {
+	files := string(ev.FilesJSON)
+	if strings.TrimSpace(files) == "" || files == "null" {
+		files = "[]"
+	}
+	var rc *optio.SubmissionReceipt
+	err := db.webhookTx(ctx, func(tx *sql.Tx) error {
+		rc = &optio.SubmissionReceipt{}
+		fresh, err := db.claimDeliveryTx(ctx, tx, webhookID, optio.WebhookSubmission)
+		if err != nil || !fresh {
+			rc.Duplicate = !fresh
+			return err
+		}
+		u, err := db.resolveSparkUserTx(ctx, tx, optio.SparkIdentity{SparkUserID: ev.SparkUserID}, optio.LinkedViaWebhook)
+		if err != nil {
+			return err
+		}
+		rc.UserID = u.ID
+		now := db.now()
+		// A resubmission (same user and assignment, new webhook) replaces the
+		// work, bumps the revision and marks it unsynced; the worker keys
+		// completions and XP by (user, task), so nothing is awarded twice.
+		err = tx.QueryRowContext(ctx, `INSERT INTO spark_assignment_submissions (id, user_id, spark_user_id, spark_assignment_id,
+			spark_course_id, submission_text, submission_files, submitted_at, grade, synced_to_optio, last_webhook_id, revision, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,FALSE,$10,1,$11,$11)
+			ON CONFLICT (user_id, spark_assignment_id) DO UPDATE SET spark_course_id = excluded.spark_course_id,
+				submission_text = excluded.submission_text, submission_files = excluded.submission_files,
+				submitted_at = excluded.submitted_at, grade = excluded.grade, synced_to_optio = FALSE,
+				last_webhook_id = excluded.last_webhook_id, revision = spark_assignment_submissions.revision + 1,
+				updated_at = excluded.updated_at
+			RETURNING id, revision`,
+			newID(), u.ID, ev.SparkUserID, ev.SparkAssignmentID, ev.SparkCourseID, ev.Text, files,
+			ev.SubmittedAt.UTC().Truncate(time.Microsecond), deref(ev.Grade), webhookID, now).Scan(&rc.SubmissionID, &rc.Revision)
+		if err != nil {
+			return translate(err)
+		}
+		rc.SyncID = newID()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO spark_evidence_sync_queue (id, submission_id, revision, status, attempts, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,0,$5,$5)`, rc.SyncID, rc.SubmissionID, rc.Revision, optio.SyncPending, now); err != nil {
+			return translate(err)
+		}
+		if err := db.enqueueSyncTx(ctx, tx, rc.SyncID); err != nil {
+			return err
+		}
+		return db.setDeliveryRefTx(ctx, tx, webhookID, rc.SubmissionID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("accept spark submission %s: %w", webhookID, err)
+	}
+	return rc, nil
+}
+
+// rosterStatus maps a roster action to spark_enrollments.status and to the
+// user_quests status it mirrors.
+func rosterStatus(action string) (enrollment, quest string, ok bool) {
+	switch action {
+	case optio.RosterEnroll:
+		return "enrolled", optio.EnrollmentActive, true
+	case optio.RosterDrop:
+		return "dropped", optio.EnrollmentDropped, true
+	case optio.RosterComplete:
+		return "completed", optio.EnrollmentCompleted, true
+	}
+	return "", "", false
+}
+
+// questStatusOf maps spark_enrollments.status to user_quests.status.
+func questStatusOf(enrollment string) string {
+	switch enrollment {
+	case "dropped":
+		return optio.EnrollmentDropped
+	case "completed":
+		return optio.EnrollmentCompleted
+	}
+	return optio.EnrollmentActive
+}
+
+// AcceptSparkRoster implements optio.SparkWebhookStore. An event whose
+// occurred_at is older than the stored one is recorded as delivered but
+// changes nothing, so out-of-order deliveries cannot regress a student's
+// state; an event at the same instant as the stored one wins (Spark's
+// latest word).
+func (db *DB) AcceptSparkRoster(ctx context.Context, webhookID string, ev optio.SparkRosterEvent) (*optio.RosterReceipt, error) {
+	status, questStatus, ok := rosterStatus(ev.Action)
+	if !ok {
+		return nil, &optio.Error{Code: optio.EPAYLOAD, Message: "The roster payload is invalid.",
+			Fields: map[string]string{"action": "must be enroll, drop or complete"}}
+	}
+	var rc *optio.RosterReceipt
+	err := db.webhookTx(ctx, func(tx *sql.Tx) error {
+		rc = &optio.RosterReceipt{}
+		fresh, err := db.claimDeliveryTx(ctx, tx, webhookID, optio.WebhookRoster)
+		if err != nil || !fresh {
+			rc.Duplicate = !fresh
+			return err
+		}
+		u, err := db.resolveSparkUserTx(ctx, tx, optio.SparkIdentity{SparkUserID: ev.SparkUserID, Email: ev.Email,
+			GivenName: ev.GivenName, FamilyName: ev.FamilyName}, optio.LinkedViaWebhook)
+		if err != nil {
+			return err
+		}
+		rc.UserID = u.ID
+		res, err := tx.ExecContext(ctx, `INSERT INTO spark_enrollments (user_id, spark_course_id, status, occurred_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5)
+			ON CONFLICT (user_id, spark_course_id) DO UPDATE SET status = excluded.status, occurred_at = excluded.occurred_at,
+				updated_at = excluded.updated_at
+			WHERE spark_enrollments.occurred_at <= excluded.occurred_at`,
+			u.ID, ev.SparkCourseID, status, ev.OccurredAt.UTC().Truncate(time.Microsecond), db.now())
+		if err != nil {
+			return translate(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		rc.Applied = n == 1
+		if rc.Applied {
+			questID, err := db.mappedQuestTx(ctx, tx, ev.SparkCourseID)
+			if err != nil {
+				return err
+			}
+			if questID != "" {
+				if _, err := db.enrollTx(ctx, tx, u.ID, questID, questStatus); err != nil {
+					return err
+				}
+			}
+		}
+		return db.setDeliveryRefTx(ctx, tx, webhookID, u.ID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("accept spark roster %s: %w", webhookID, err)
+	}
+	return rc, nil
+}
+
+// mappedQuestTx returns the quest a Spark course maps to, or "".
+func (db *DB) mappedQuestTx(ctx context.Context, tx *sql.Tx, sparkCourseID string) (string, error) {
+	var q sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT optio_quest_id FROM spark_course_mappings WHERE spark_course_id = $1`, sparkCourseID).Scan(&q)
+	if err != nil && err != sql.ErrNoRows {
+		return "", translate(err)
+	}
+	return q.String, nil
+}
+
+// Limits that Optio's own quest and task editing enforce; Spark titles and
+// descriptions may be longer, so they are cut to fit.
+const (
+	maxQuestTitleRunes = 200
+	maxQuestDescRunes  = 10000
+)
+
+func cutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
+
+// AcceptSparkCourse implements optio.SparkWebhookStore. With AutoMap and a
+// mapping in 'auto' mode it creates or updates the course's quest and one
+// task per assignment, matched on tasks.lms_assignment_id so task ids stay
+// stable; assignments missing from a later payload keep their tasks (work
+// already done against them must not vanish). Title, description, due date,
+// max points and order follow Spark on every update; pillar and XP are set
+// when a task is created and then belong to Optio's admins. When the course
+// becomes mapped, students already on its roster are enrolled in the quest;
+// when an assignment gets its task, its submissions still queued (pending or
+// waiting) are queued again.
+func (db *DB) AcceptSparkCourse(ctx context.Context, webhookID string, ev optio.SparkCourseEvent) (*optio.CourseReceipt, error) {
+	var rc *optio.CourseReceipt
+	err := db.webhookTx(ctx, func(tx *sql.Tx) error {
+		rc = &optio.CourseReceipt{}
+		fresh, err := db.claimDeliveryTx(ctx, tx, webhookID, optio.WebhookCourse)
+		if err != nil || !fresh {
+			rc.Duplicate = !fresh
+			return err
+		}
+		now := db.now()
+		var mappingID, mode string
+		var questID sql.NullString
+		err = tx.QueryRowContext(ctx, `INSERT INTO spark_course_mappings (id, spark_course_id, course_title, course_description, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$5)
+			ON CONFLICT (spark_course_id) DO UPDATE SET course_title = excluded.course_title,
+				course_description = excluded.course_description, updated_at = excluded.updated_at
+			RETURNING id, optio_quest_id, mapping_mode`,
+			newID(), ev.SparkCourseID, ev.Title, ev.Description, now).Scan(&mappingID, &questID, &mode)
+		if err != nil {
+			return translate(err)
+		}
+		// Assignment id → whether it already had a task.
+		hadTask := make(map[string]bool, len(ev.Assignments))
+		for _, a := range ev.Assignments {
+			var task sql.NullString
+			err := tx.QueryRowContext(ctx, `INSERT INTO spark_assignments (spark_assignment_id, spark_course_id, title, description,
+				due_at, max_points, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$7)
+				ON CONFLICT (spark_assignment_id) DO UPDATE SET spark_course_id = excluded.spark_course_id, title = excluded.title,
+					description = excluded.description, due_at = excluded.due_at, max_points = excluded.max_points,
+					updated_at = excluded.updated_at
+				RETURNING optio_task_id`,
+				a.SparkAssignmentID, ev.SparkCourseID, a.Title, a.Description, nullTime(a.DueAt), deref(a.MaxPoints), now).Scan(&task)
+			if err != nil {
+				return translate(err)
+			}
+			hadTask[a.SparkAssignmentID] = task.Valid
+		}
+		if !ev.AutoMap || mode != "auto" {
+			rc.QuestID = questID.String
+			return db.setDeliveryRefTx(ctx, tx, webhookID, mappingID)
+		}
+
+		newlyMapped := !questID.Valid
+		qid, err := db.upsertCourseQuestTx(ctx, tx, ev)
+		if err != nil {
+			return err
+		}
+		rc.QuestID = qid
+		if _, err := tx.ExecContext(ctx, `UPDATE spark_course_mappings SET optio_quest_id = $1, updated_at = $2 WHERE id = $3`,
+			qid, now, mappingID); err != nil {
+			return translate(err)
+		}
+		rc.TaskIDs = make(map[string]string, len(ev.Assignments))
+		pillar := optio.SparkCoursePillar(ev.Title)
+		var newlyTasked []string
+		for i, a := range ev.Assignments {
+			tid, err := db.upsertAssignmentTaskTx(ctx, tx, qid, i, a, pillar)
+			if err != nil {
+				return err
+			}
+			rc.TaskIDs[a.SparkAssignmentID] = tid
+			if _, err := tx.ExecContext(ctx, `UPDATE spark_assignments SET optio_task_id = $1, updated_at = $2 WHERE spark_assignment_id = $3`,
+				tid, now, a.SparkAssignmentID); err != nil {
+				return translate(err)
+			}
+			if !hadTask[a.SparkAssignmentID] {
+				newlyTasked = append(newlyTasked, a.SparkAssignmentID)
+			}
+		}
+		if newlyMapped {
+			if rc.Enrolled, err = db.enrollRosterTx(ctx, tx, ev.SparkCourseID, qid); err != nil {
+				return err
+			}
+		}
+		if rc.Requeued, err = db.requeueAssignmentsTx(ctx, tx, newlyTasked); err != nil {
+			return err
+		}
+		return db.setDeliveryRefTx(ctx, tx, webhookID, mappingID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("accept spark course %s: %w", webhookID, err)
+	}
+	return rc, nil
+}
+
+// upsertCourseQuestTx creates the course's quest or brings its title and
+// description up to date, returning its id.
+func (db *DB) upsertCourseQuestTx(ctx context.Context, tx *sql.Tx, ev optio.SparkCourseEvent) (string, error) {
+	title := cutRunes(strings.TrimSpace(ev.Title), maxQuestTitleRunes)
+	desc := cutRunes(ev.Description, maxQuestDescRunes)
+	now := db.now()
+	var id string
+	err := tx.QueryRowContext(ctx, `INSERT INTO quests (id, title, description, source, lms_platform, lms_course_id, active, created_at, updated_at)
+		VALUES ($1,$2,$3,$4,$5,$6,TRUE,$7,$7)
+		ON CONFLICT (lms_platform, lms_course_id) DO UPDATE SET title = excluded.title, description = excluded.description,
+			updated_at = excluded.updated_at
+		RETURNING id`, newID(), title, desc, optio.SourceLMS, optio.PlatformSpark, ev.SparkCourseID, now).Scan(&id)
+	return id, translate(err)
+}
+
+// upsertAssignmentTaskTx creates or updates the task of one assignment,
+// matched on (quest, lms_assignment_id), returning its id.
+func (db *DB) upsertAssignmentTaskTx(ctx context.Context, tx *sql.Tx, questID string, pos int, a optio.SparkAssignmentInput, pillar optio.Pillar) (string, error) {
+	var id string
+	err := tx.QueryRowContext(ctx, `INSERT INTO tasks (id, quest_id, title, description, pillar, xp_value, position, lms_assignment_id,
+		due_at, max_points, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)
+		ON CONFLICT (quest_id, lms_assignment_id) DO UPDATE SET title = excluded.title, description = excluded.description,
+			position = excluded.position, due_at = excluded.due_at, max_points = excluded.max_points, updated_at = excluded.updated_at
+		RETURNING id`,
+		newID(), questID, cutRunes(strings.TrimSpace(a.Title), maxQuestTitleRunes), cutRunes(a.Description, maxQuestDescRunes),
+		pillar, optio.SparkTaskXP(a.MaxPoints), pos, a.SparkAssignmentID, nullTime(a.DueAt), deref(a.MaxPoints), db.now()).Scan(&id)
+	return id, translate(err)
+}
+
+// enrollRosterTx mirrors a course's Spark roster onto its newly mapped quest.
+func (db *DB) enrollRosterTx(ctx context.Context, tx *sql.Tx, sparkCourseID, questID string) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT user_id, status FROM spark_enrollments WHERE spark_course_id = $1 ORDER BY user_id`, sparkCourseID)
+	if err != nil {
+		return 0, translate(err)
+	}
+	type member struct{ user, status string }
+	var members []member
+	for rows.Next() {
+		var m member
+		if err := rows.Scan(&m.user, &m.status); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		members = append(members, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, m := range members {
+		if _, err := db.enrollTx(ctx, tx, m.user, questID, questStatusOf(m.status)); err != nil {
+			return 0, err
+		}
+	}
+	return len(members), nil
+}
+
+// requeueAssignmentsTx puts the still-unsynced submissions of assignments that
+// just got a task back in line: waiting rows become pending, and every such
+// row gets a sync job (the worker claims a row once, so a second job for a
+// pending row is harmless).
+func (db *DB) requeueAssignmentsTx(ctx context.Context, tx *sql.Tx, assignmentIDs []string) (int, error) {
+	var ids []string
+	for _, aid := range assignmentIDs {
+		rows, err := tx.QueryContext(ctx, `SELECT q.id FROM spark_evidence_sync_queue q
+			JOIN spark_assignment_submissions s ON s.id = q.submission_id
+			WHERE s.spark_assignment_id = $1 AND q.status IN ($2,$3) ORDER BY q.created_at, q.id`,
+			aid, optio.SyncPending, optio.SyncWaiting)
+		if err != nil {
+			return 0, translate(err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+	}
+	now := db.now()
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4`,
+			optio.SyncPending, now, id, optio.SyncWaiting); err != nil {
+			return 0, translate(err)
+		}
+		if err := db.enqueueSyncTx(ctx, tx, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// deref turns an optional value into a query argument: NULL when nil.
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}

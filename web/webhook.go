@@ -1,0 +1,250 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/spark"
+)
+
+// Outcomes of a webhook delivery, the outcome label of
+// optio_spark_webhooks_total. Spark's "<1% webhook failure" target is
+// everything but accepted and duplicate over the total.
+const (
+	outcomeAccepted     = "accepted"
+	outcomeDuplicate    = "duplicate"
+	outcomeBadSignature = "bad_signature"
+	outcomeInvalid      = "invalid"
+	outcomeTooLarge     = "too_large"
+	outcomeRateLimited  = "rate_limited"
+	outcomeError        = "error"
+)
+
+// sparkWebhooks is what the three webhook routes share: the token bucket of
+// the configured Spark instance and the delivery counter.
+type sparkWebhooks struct {
+	s      *Server
+	bucket *tokenBucket
+	total  *prometheus.CounterVec
+}
+
+// webhookAccept stores one verified delivery and returns the answer's status
+// and body.
+type webhookAccept func(ctx context.Context, webhookID string, body []byte) (int, any, error)
+
+// sparkWebhookRoutes registers POST /spark/webhook/{submission,roster,course}.
+func (s *Server) sparkWebhookRoutes(mux *http.ServeMux) {
+	total := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "optio_spark_webhooks_total",
+		Help: "Spark webhook deliveries by endpoint and outcome (accepted, duplicate, bad_signature, invalid, too_large, rate_limited, error).",
+	}, []string{"endpoint", "outcome"})
+	if reg := s.Metrics.Registerer; reg != nil {
+		if err := reg.Register(total); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				total = are.ExistingCollector.(*prometheus.CounterVec)
+			}
+		}
+	}
+	// One bucket per Spark instance. Optio is configured for one Spark, so
+	// every secret in SPARK_WEBHOOK_SECRET (rotation) shares this bucket. It
+	// lives in process memory: it protects this process from a flood, and no
+	// correctness depends on it (de-duplication is in the database).
+	h := &sparkWebhooks{s: s, total: total,
+		bucket: newTokenBucket(s.Config.SparkWebhookRate, s.Config.SparkWebhookBurst, s.Clock)}
+	mux.HandleFunc("POST /spark/webhook/submission", h.handle(optio.WebhookSubmission, h.acceptSubmission))
+	mux.HandleFunc("POST /spark/webhook/roster", h.handle(optio.WebhookRoster, h.acceptRoster))
+	mux.HandleFunc("POST /spark/webhook/course", h.handle(optio.WebhookCourse, h.acceptCourse))
+}
+
+// handle runs the steps every webhook shares, in order: configured? body
+// within the cap, signature on the raw bytes, rate limit, then accept (which
+// decodes, validates and stores in one transaction).
+func (h *sparkWebhooks) handle(endpoint string, accept webhookAccept) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		outcome, err := h.serve(w, r, accept)
+		h.total.WithLabelValues(endpoint, outcome).Inc()
+		if err != nil {
+			h.s.Error(w, r, err)
+		}
+	}
+}
+
+func (h *sparkWebhooks) serve(w http.ResponseWriter, r *http.Request, accept webhookAccept) (string, error) {
+	cfg := h.s.Config
+	if len(cfg.SparkWebhookSecrets) == 0 {
+		return outcomeError, optio.Errorf(spark.EWebhookNotConfigured, "Spark webhooks are not configured: set SPARK_WEBHOOK_SECRET.")
+	}
+	body, err := readWebhookBody(w, r, cfg.SparkWebhookMaxBytes)
+	if err != nil {
+		if optio.ErrorCode(err) == optio.ETOOLARGE {
+			return outcomeTooLarge, err
+		}
+		return outcomeInvalid, err
+	}
+	v := spark.WebhookVerifier{Secrets: cfg.SparkWebhookSecrets, Clock: h.s.Clock}
+	id, _, err := v.Verify(r.Header, body)
+	if err != nil {
+		if optio.ErrorCode(err) == spark.EWebhookNotConfigured {
+			return outcomeError, err
+		}
+		return outcomeBadSignature, err
+	}
+	if ok, wait := h.bucket.take(); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return outcomeRateLimited, optio.Errorf(optio.ERATELIMIT, "Too many webhooks; retry after %s.", wait.Round(time.Millisecond))
+	}
+	status, resp, err := accept(r.Context(), id, body)
+	switch code := optio.ErrorCode(err); {
+	case err == nil && status == http.StatusOK:
+		writeJSON(w, status, resp)
+		return outcomeDuplicate, nil
+	case err == nil:
+		writeJSON(w, status, resp)
+		return outcomeAccepted, nil
+	case code == optio.EPAYLOAD || code == optio.EMALFORMED:
+		return outcomeInvalid, err
+	default:
+		return outcomeError, err
+	}
+}
+
+// readWebhookBody reads at most max bytes; a body past the cap is refused
+// from its Content-Length, or as soon as the cap is crossed, without reading
+// the rest.
+func readWebhookBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	tooLarge := optio.Errorf(optio.ETOOLARGE, "The webhook body is larger than %d bytes.", max)
+	if r.ContentLength > max {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge
+		}
+		return nil, optio.Errorf(optio.EMALFORMED, "The webhook body could not be read.")
+	}
+	return body, nil
+}
+
+var duplicateAnswer = map[string]string{"status": "duplicate"}
+
+func (h *sparkWebhooks) acceptSubmission(ctx context.Context, id string, body []byte) (int, any, error) {
+	sub, err := spark.DecodeSubmission(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	files := sub.Files
+	if files == nil {
+		files = []spark.SubmissionFile{}
+	}
+	raw, err := json.Marshal(files)
+	if err != nil {
+		return 0, nil, err
+	}
+	rc, err := h.s.Store.AcceptSparkSubmission(ctx, id, optio.SparkSubmissionEvent{
+		SparkUserID: sub.SparkUserID, SparkAssignmentID: sub.SparkAssignmentID, SparkCourseID: sub.SparkCourseID,
+		Text: sub.Text, FilesJSON: raw, SubmittedAt: sub.SubmittedAt, Grade: sub.Grade,
+	})
+	switch {
+	case err != nil:
+		return 0, nil, err
+	case rc.Duplicate:
+		return http.StatusOK, duplicateAnswer, nil
+	}
+	return http.StatusAccepted, map[string]any{"status": "accepted", "submission_id": rc.SubmissionID,
+		"sync_id": rc.SyncID, "revision": rc.Revision}, nil
+}
+
+func (h *sparkWebhooks) acceptRoster(ctx context.Context, id string, body []byte) (int, any, error) {
+	ro, err := spark.DecodeRoster(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	rc, err := h.s.Store.AcceptSparkRoster(ctx, id, optio.SparkRosterEvent{
+		SparkUserID: ro.SparkUserID, SparkCourseID: ro.SparkCourseID, Action: string(ro.Action),
+		Email: ro.Email, GivenName: ro.GivenName, FamilyName: ro.FamilyName, OccurredAt: ro.OccurredAt,
+	})
+	switch {
+	case err != nil:
+		return 0, nil, err
+	case rc.Duplicate:
+		return http.StatusOK, duplicateAnswer, nil
+	}
+	return http.StatusAccepted, map[string]any{"status": "accepted", "applied": rc.Applied}, nil
+}
+
+func (h *sparkWebhooks) acceptCourse(ctx context.Context, id string, body []byte) (int, any, error) {
+	co, err := spark.DecodeCourse(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	ev := optio.SparkCourseEvent{SparkCourseID: co.SparkCourseID, Title: co.Title, Description: co.Description,
+		AutoMap: h.s.Config.SparkAutoMap}
+	for _, a := range co.Assignments {
+		ev.Assignments = append(ev.Assignments, optio.SparkAssignmentInput{SparkAssignmentID: a.SparkAssignmentID,
+			Title: a.Title, Description: a.Description, DueAt: a.DueAt, MaxPoints: a.MaxPoints})
+	}
+	rc, err := h.s.Store.AcceptSparkCourse(ctx, id, ev)
+	switch {
+	case err != nil:
+		return 0, nil, err
+	case rc.Duplicate:
+		return http.StatusOK, duplicateAnswer, nil
+	}
+	resp := map[string]any{"status": "accepted", "enrolled": rc.Enrolled, "requeued": rc.Requeued}
+	if rc.QuestID != "" {
+		resp["quest_id"] = rc.QuestID
+		resp["task_ids"] = rc.TaskIDs
+	}
+	return http.StatusAccepted, resp, nil
+}
+
+// tokenBucket is a rate limiter: burst tokens, refilled at rate per second.
+type tokenBucket struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+	clock  optio.Clock
+}
+
+func newTokenBucket(rate float64, burst int, clock optio.Clock) *tokenBucket {
+	if clock == nil {
+		clock = optio.SystemClock{}
+	}
+	return &tokenBucket{rate: rate, burst: float64(burst), tokens: float64(burst), clock: clock}
+}
+
+// take spends one token, or reports how long until one is available.
+func (b *tokenBucket) take() (bool, time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	if !b.last.IsZero() && now.After(b.last) {
+		b.tokens = math.Min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	if b.last.IsZero() || now.After(b.last) {
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	if b.rate <= 0 {
+		return false, time.Minute
+	}
+	return false, time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+}

@@ -1,0 +1,39 @@
+package optio_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/optio-edu/optio"
+)
+
+func TestSparkCoursePillar(t *testing.T) {
+	t.Parallel()
+	for title, want := range map[string]optio.Pillar{
+		"Digital Illustration":        optio.PillarArt,
+		"Art of the Renaissance":      optio.PillarArt,
+		"Graphic Design 101":          optio.PillarArt,
+		"Marine Biology":              optio.PillarSTEM,
+		"AP Physics":                  optio.PillarSTEM,
+		"Mathematics for Makers":      optio.PillarSTEM,
+		"Zoology: Big Cats":           optio.PillarSTEM,
+		"Creative Writing":            optio.PillarCommunication,
+		"US History":                  optio.PillarCivics,
+		"Health & Fitness":            optio.PillarWellness,
+		"Starting a Business":         optio.PillarSTEM, // "start" is not "art"; no subject word: the default
+		"Articles and Essays Unknown": optio.PillarSTEM,
+		"":                            optio.PillarSTEM,
+	} {
+		require.Equal(t, want, optio.SparkCoursePillar(title), title)
+	}
+}
+
+func TestSparkTaskXP(t *testing.T) {
+	t.Parallel()
+	f := func(v float64) *float64 { return &v }
+	require.Equal(t, 100, optio.SparkTaskXP(nil))
+	require.Equal(t, 100, optio.SparkTaskXP(f(0)))
+	require.Equal(t, 43, optio.SparkTaskXP(f(42.6)))
+	require.Equal(t, 1000, optio.SparkTaskXP(f(1e9)))
+}

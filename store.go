@@ -43,4 +43,6 @@ type Store interface {
 
 	CreateFile(ctx context.Context, f *File) error
 	FileByID(ctx context.Context, id string) (*File, error)
+
+	PortfolioStore
 }

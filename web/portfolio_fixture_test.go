@@ -241,3 +241,5 @@ func httptestForm(path string, v url.Values) *http.Request {
 }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func openStore(tb testing.TB, d store.Dialect) *store.DB { return storetest.Open(tb, d, nil) }

@@ -50,4 +50,6 @@ type Store interface {
 	TutorStore
 
 	FamilyStore
+
+	PortfolioStore
 }

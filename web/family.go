@@ -181,7 +181,7 @@ type ParentDashboard struct {
 	Upcoming   []optio.AssignmentStatus  `json:"upcoming"`
 	Overdue    []optio.AssignmentStatus  `json:"overdue"`
 	Submitted  []optio.AssignmentStatus  `json:"submitted"`
-	RecentWork []workItem                `json:"recent_work"`
+	RecentWork []commentedWork                `json:"recent_work"`
 	XP         *optio.XPSummary          `json:"xp"`
 	Badges     []optio.BadgeProgress     `json:"badges"`
 	Observers  []optio.ObserverLink      `json:"observers"`
@@ -198,8 +198,8 @@ type childSummary struct {
 	ParentConsent bool       `json:"parent_consent"`
 }
 
-// workItem is a completed piece of work with the comments on it.
-type workItem struct {
+// commentedWork is a completed piece of work with the comments on it.
+type commentedWork struct {
 	optio.CompletionView
 	Comments []optio.Comment `json:"comments"`
 }
@@ -217,7 +217,7 @@ func (s *Server) parentDashboard(ctx context.Context, st *optio.User) (*ParentDa
 		Student: childSummary{ID: st.ID, Name: st.DisplayName(), PortfolioSlug: st.PortfolioSlug, Visibility: string(st.Visibility),
 			BirthDate: st.BirthDate, Minor: st.IsMinor(now), ParentConsent: st.ParentConsent},
 		Courses: act.Courses, Upcoming: []optio.AssignmentStatus{}, Overdue: []optio.AssignmentStatus{}, Submitted: []optio.AssignmentStatus{},
-		RecentWork: []workItem{}, Badges: []optio.BadgeProgress{},
+		RecentWork: []commentedWork{}, Badges: []optio.BadgeProgress{},
 	}
 	for _, a := range act.Assignments {
 		switch {
@@ -267,7 +267,7 @@ func (s *Server) parentDashboard(ctx context.Context, st *optio.User) (*ParentDa
 
 // recentWork lists a student's latest completions with their comments.
 // Family see hidden comments and private evidence; observers do not.
-func (s *Server) recentWork(ctx context.Context, studentID string, family, includeHidden bool) ([]workItem, error) {
+func (s *Server) recentWork(ctx context.Context, studentID string, family, includeHidden bool) ([]commentedWork, error) {
 	cs, err := s.Store.RecentCompletions(ctx, studentID, recentWorkLimit, 0)
 	if err != nil {
 		return nil, err
@@ -284,7 +284,7 @@ func (s *Server) recentWork(ctx context.Context, studentID string, family, inclu
 	for _, c := range comments {
 		byCompletion[c.CompletionID] = append(byCompletion[c.CompletionID], c)
 	}
-	out := make([]workItem, 0, len(cs))
+	out := make([]commentedWork, 0, len(cs))
 	for _, c := range cs {
 		if !family && c.Evidence != nil {
 			c.Evidence = publicEvidence(c.Evidence)
@@ -293,7 +293,7 @@ func (s *Server) recentWork(ctx context.Context, studentID string, family, inclu
 		if list == nil {
 			list = []optio.Comment{}
 		}
-		out = append(out, workItem{CompletionView: c, Comments: list})
+		out = append(out, commentedWork{CompletionView: c, Comments: list})
 	}
 	return out, nil
 }

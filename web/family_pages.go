@@ -137,7 +137,7 @@ func (s *Server) handleInvitationForm(w http.ResponseWriter, r *http.Request) {
 type familyPage struct {
 	LinkCode  *optio.LinkCode
 	Observers []optio.ObserverLink
-	Work      []workItem
+	Work      []commentedWork
 }
 
 func (s *Server) renderFamilyPage(w http.ResponseWriter, r *http.Request, status int, lc *optio.LinkCode) {
@@ -220,7 +220,7 @@ func (s *Server) handleObserverPage(w http.ResponseWriter, r *http.Request) {
 // recent work (public evidence only) and its visible comments.
 type observerStudentPage struct {
 	Link  *optio.ObserverLink
-	Work  []workItem
+	Work  []commentedWork
 	Error string
 }
 

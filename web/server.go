@@ -128,6 +128,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.tutorRoutes(mux)
 	s.familyRoutes(mux)
 	s.sparkWebhookRoutes(mux)
+	s.portfolioRoutes(mux)
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

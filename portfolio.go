@@ -1,0 +1,51 @@
+package optio
+
+import "context"
+
+// PortfolioStore is what public showcase pages need from the store: the
+// relationships that open a private portfolio (linked parent, observer) and
+// a student's finished work a page at a time, grouped by where it came from.
+type PortfolioStore interface {
+	// IsObserverOf reports whether observerID follows studentID through an
+	// observer link that has not been revoked.
+	IsObserverOf(ctx context.Context, observerID, studentID string) (bool, error)
+	// IsLinkedParent reports whether parentID is linked to studentID in
+	// parent_links.
+	IsLinkedParent(ctx context.Context, parentID, studentID string) (bool, error)
+	// PortfolioWork returns one page of a student's completions (newest
+	// first) with their evidence, every block included (callers hide private
+	// ones), and the total number of completions.
+	PortfolioWork(ctx context.Context, userID string, limit, offset int) (*PortfolioWork, error)
+	// EvidenceBlockFile returns the block that references fileID, with the
+	// student it belongs to; ENOTFOUND when blockID does not reference it.
+	EvidenceBlockFile(ctx context.Context, blockID, fileID string) (*BlockFileRef, error)
+}
+
+// PortfolioWork is one page of a student's finished work.
+type PortfolioWork struct {
+	Items []PortfolioItem
+	Total int
+}
+
+// PortfolioItem is a completion as a portfolio shows it: with the quest's
+// source and, for Spark coursework, the Spark course it belongs to.
+type PortfolioItem struct {
+	CompletionView
+	// QuestSource is SourceOptio or SourceLMS.
+	QuestSource string
+	// LMSPlatform and LMSCourseID name the LMS course of an LMS quest.
+	LMSPlatform string
+	LMSCourseID string
+	// CourseTitle is the Spark course's title from spark_course_mappings,
+	// or the quest title when Spark's title is unknown.
+	CourseTitle string
+}
+
+// BlockFileRef says which student's evidence block uses a file, and whether
+// the student marked the block private.
+type BlockFileRef struct {
+	BlockID   string
+	FileID    string
+	StudentID string
+	Private   bool
+}

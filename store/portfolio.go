@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/optio-edu/optio"
+)
+
+// IsObserverOf reports whether observerID has an unrevoked observer link to
+// studentID.
+func (db *DB) IsObserverOf(ctx context.Context, observerID, studentID string) (bool, error) {
+	return db.exists(ctx, `SELECT 1 FROM observer_links WHERE observer_id = $1 AND student_id = $2 AND revoked_at IS NULL`, observerID, studentID)
+}
+
+// IsLinkedParent reports whether parentID is a linked parent of studentID.
+func (db *DB) IsLinkedParent(ctx context.Context, parentID, studentID string) (bool, error) {
+	return db.exists(ctx, `SELECT 1 FROM parent_links WHERE parent_id = $1 AND student_id = $2`, parentID, studentID)
+}
+
+// exists runs a query for one row and reports whether there was one. Ids
+// that are not UUIDs cannot match (and would upset PostgreSQL's uuid type).
+func (db *DB) exists(ctx context.Context, query string, a, b string) (bool, error) {
+	if !validID(a) || !validID(b) {
+		return false, nil
+	}
+	var one int
+	err := db.R.QueryRowContext(ctx, query, a, b).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, translate(err)
+	}
+	return true, nil
+}
+
+// extraScanner scans a row's leading columns with the wrapped scan and the
+// remaining ones into extra, so portfolio rows reuse scanCompletionView.
+type extraScanner struct {
+	s     scanner
+	extra []any
+}
+
+func (e extraScanner) Scan(dest ...any) error { return e.s.Scan(append(dest, e.extra...)...) }
+
+// PortfolioWork returns a page of a student's completions, newest first,
+// with evidence and the Spark course title (from spark_course_mappings,
+// falling back to the quest title), and how many completions there are.
+func (db *DB) PortfolioWork(ctx context.Context, userID string, limit, offset int) (*optio.PortfolioWork, error) {
+	w := &optio.PortfolioWork{Items: []optio.PortfolioItem{}}
+	if !validID(userID) {
+		return w, nil
+	}
+	if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM quest_task_completions WHERE user_id = $1`, userID).Scan(&w.Total); err != nil {
+		return nil, translate(err)
+	}
+	if w.Total == 0 || offset >= w.Total {
+		return w, nil
+	}
+	rows, err := db.R.QueryContext(ctx, `SELECT `+completionCols+`, t.id, t.quest_id, t.title, t.description, t.pillar, t.xp_value, t.position,
+		COALESCE(t.lms_assignment_id,''), t.due_at, t.max_points, t.created_at, t.updated_at, q.title,
+		q.source, COALESCE(q.lms_platform,''), COALESCE(q.lms_course_id,''), COALESCE(NULLIF(m.course_title,''), q.title)
+		FROM quest_task_completions c
+		JOIN tasks t ON t.id = c.task_id
+		JOIN quests q ON q.id = c.quest_id
+		LEFT JOIN xp_ledger x ON x.user_id = c.user_id AND x.task_id = c.task_id
+		LEFT JOIN spark_course_mappings m ON q.source = 'lms' AND q.lms_platform = 'spark' AND m.spark_course_id = q.lms_course_id
+		WHERE c.user_id = $1 ORDER BY c.completed_at DESC, c.id DESC LIMIT $2 OFFSET $3`, userID, limit, offset)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var it optio.PortfolioItem
+		v, err := scanCompletionView(extraScanner{rows, []any{&it.QuestSource, &it.LMSPlatform, &it.LMSCourseID, &it.CourseTitle}})
+		if err != nil {
+			return nil, fmt.Errorf("portfolio of %s: %w", userID, err)
+		}
+		it.CompletionView = *v
+		w.Items = append(w.Items, it)
+		ids = append(ids, v.Completion.ID)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	docs, err := db.evidenceFor(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range w.Items {
+		w.Items[i].Evidence = docs[w.Items[i].Completion.ID]
+	}
+	return w, nil
+}
+
+// EvidenceBlockFile returns the block blockID if it references fileID, with
+// the student whose evidence it is.
+func (db *DB) EvidenceBlockFile(ctx context.Context, blockID, fileID string) (*optio.BlockFileRef, error) {
+	if !validID(blockID) || !validID(fileID) {
+		return nil, notFound("File")
+	}
+	ref := optio.BlockFileRef{BlockID: blockID, FileID: fileID}
+	err := db.R.QueryRowContext(ctx, `SELECT d.user_id, b.is_private FROM evidence_document_blocks b
+		JOIN evidence_documents d ON d.id = b.document_id
+		WHERE b.id = $1 AND b.file_id = $2`, blockID, fileID).Scan(&ref.StudentID, &ref.Private)
+	if err != nil {
+		return nil, translateNotFound(err, "File")
+	}
+	return &ref, nil
+}

@@ -1,0 +1,78 @@
+package web
+
+import (
+	"context"
+	"time"
+
+	"github.com/optio-edu/optio"
+)
+
+// portfolioAccess is how much of a student's portfolio a viewer may see.
+type portfolioAccess int
+
+const (
+	// accessNone: the portfolio answers 404, as if it did not exist.
+	accessNone portfolioAccess = iota
+	// accessPublic: anyone, because the student made it public or unlisted
+	// (and a parent consented, for a minor); private blocks stay hidden.
+	accessPublic
+	// accessObserver: an observer the student's family invited; private
+	// blocks stay hidden.
+	accessObserver
+	// accessFamily: the student, a linked parent or an admin; everything,
+	// private blocks included.
+	accessFamily
+)
+
+// seesPrivate reports whether the viewer may see blocks marked private.
+func (a portfolioAccess) seesPrivate() bool { return a == accessFamily }
+
+// canViewPortfolio reports whether viewer (nil: anonymous) may see student's
+// portfolio: the owner, an admin, a linked parent and an unrevoked observer
+// always may; anyone else only when the portfolio is public or unlisted and,
+// for a minor (unknown age counts as minor), a linked parent has consented.
+func (s *Server) canViewPortfolio(ctx context.Context, viewer *optio.User, student *optio.User) (bool, error) {
+	a, err := s.portfolioAccess(ctx, viewer, student)
+	return a != accessNone, err
+}
+
+// portfolioAccess decides a viewer's access to a student's portfolio,
+// checking the relationship on every call.
+func (s *Server) portfolioAccess(ctx context.Context, viewer *optio.User, student *optio.User) (portfolioAccess, error) {
+	if student == nil || student.Role != optio.RoleStudent {
+		return accessNone, nil
+	}
+	if viewer != nil {
+		if viewer.ID == student.ID || viewer.Role == optio.RoleAdmin {
+			return accessFamily, nil
+		}
+		if viewer.Role == optio.RoleParent {
+			ok, err := s.Store.IsLinkedParent(ctx, viewer.ID, student.ID)
+			if err != nil {
+				return accessNone, err
+			}
+			if ok {
+				return accessFamily, nil
+			}
+		}
+		ok, err := s.Store.IsObserverOf(ctx, viewer.ID, student.ID)
+		if err != nil {
+			return accessNone, err
+		}
+		if ok {
+			return accessObserver, nil
+		}
+	}
+	if publiclyViewable(student, s.now()) {
+		return accessPublic, nil
+	}
+	return accessNone, nil
+}
+
+// publiclyViewable reports whether strangers may see a student's portfolio.
+func publiclyViewable(student *optio.User, now time.Time) bool {
+	if student.Visibility != optio.VisibilityPublic && student.Visibility != optio.VisibilityUnlisted {
+		return false
+	}
+	return student.ParentConsent || !student.IsMinor(now)
+}

@@ -1,0 +1,504 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/optio-edu/optio"
+)
+
+// portfolioPerPage is how many finished tasks one portfolio page shows, so a
+// student with hundreds of items still gets a fast page.
+const portfolioPerPage = 50
+
+//go:embed templates/portfolio/*.html
+var portfolioFS embed.FS
+
+// portfolioTemplates are the showcase pages: the full page (inside the
+// shared layout) and the compact embed, sharing the portfolio partials.
+var portfolioTemplates = mustParsePortfolioTemplates()
+
+var portfolioFuncs = template.FuncMap{
+	"inc": func(n int) int { return n + 1 },
+	"dec": func(n int) int { return n - 1 },
+}
+
+func mustParsePortfolioTemplates() map[string]*template.Template {
+	out := map[string]*template.Template{}
+	for _, name := range []string{"page", "embed"} {
+		t := template.Must(template.New(name).Funcs(funcs).Funcs(portfolioFuncs).ParseFS(templateFS, shared...))
+		out[name] = template.Must(t.ParseFS(portfolioFS, "templates/portfolio/parts.html", "templates/portfolio/"+name+".html"))
+	}
+	return out
+}
+
+func (s *Server) portfolioRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /portfolio/{slug}", s.handlePortfolioPage)
+	mux.HandleFunc("GET /portfolio/{slug}/embed", s.handlePortfolioEmbed)
+	mux.HandleFunc("GET /api/public/portfolio/{slug}", s.handlePortfolioJSON)
+	mux.HandleFunc("OPTIONS /api/public/portfolio/{slug}", s.handlePortfolioPreflight)
+	mux.HandleFunc("GET /files/{fileID}", s.handleEvidenceFile)
+	mux.HandleFunc("POST /dashboard/portfolio-settings", s.requirePageRole(s.handlePortfolioSettingsForm, optio.RoleStudent))
+}
+
+// portfolioView is a portfolio as pages and the public JSON show it.
+type portfolioView struct {
+	Student      portfolioStudent      `json:"student"`
+	XP           *optio.XPSummary      `json:"xp"`
+	Badges       []optio.BadgeProgress `json:"badges,omitempty"`
+	SparkCourses []workGroup           `json:"spark_courses"`
+	Quests       []workGroup           `json:"quests"`
+	Page         int                   `json:"page"`
+	PerPage      int                   `json:"per_page"`
+	TotalItems   int                   `json:"total_items"`
+	TotalPages   int                   `json:"total_pages"`
+
+	// For the pages only.
+	BadgesShown bool   `json:"-"`
+	Indexable   bool   `json:"-"` // public (not unlisted, not private): search engines may index it
+	OGImage     string `json:"-"`
+	Embedded    bool   `json:"-"`
+}
+
+// portfolioStudent is who the portfolio belongs to; never email or age.
+type portfolioStudent struct {
+	Name         string           `json:"name"`
+	GivenName    string           `json:"given_name"`
+	Slug         string           `json:"slug"`
+	PortfolioURL string           `json:"portfolio_url"`
+	Visibility   optio.Visibility `json:"visibility"`
+}
+
+// workGroup is a Spark course or an Optio quest with the student's finished
+// tasks in it (those on the current page).
+type workGroup struct {
+	SparkCourseID string     `json:"spark_course_id,omitempty"`
+	QuestID       string     `json:"quest_id"`
+	Title         string     `json:"title"`
+	Items         []workItem `json:"items"`
+}
+
+// workItem is one finished task with its evidence.
+type workItem struct {
+	CompletionID string         `json:"completion_id"`
+	TaskID       string         `json:"task_id"`
+	Title        string         `json:"title"`
+	Pillar       optio.Pillar   `json:"pillar"`
+	XP           int            `json:"xp"`
+	CompletedAt  time.Time      `json:"completed_at"`
+	FromSpark    bool           `json:"from_spark"`
+	SyncedAt     *time.Time     `json:"synced_at,omitempty"`
+	Evidence     []evidenceView `json:"evidence"`
+}
+
+// evidenceView is one evidence block as a viewer may see it. Files are
+// reached only through FileURL, which checks access on every request.
+type evidenceView struct {
+	ID          string          `json:"id"`
+	Type        optio.BlockType `json:"type"`
+	Text        string          `json:"text,omitempty"`
+	URL         string          `json:"url,omitempty"`
+	Title       string          `json:"title,omitempty"`
+	Filename    string          `json:"filename,omitempty"`
+	ContentType string          `json:"content_type,omitempty"`
+	Size        int64           `json:"size,omitempty"`
+	FileURL     string          `json:"file_url,omitempty"`
+	Kind        string          `json:"kind,omitempty"` // PDF, Presentation, Document… for documents
+	Private     bool            `json:"private,omitempty"`
+	Source      string          `json:"source,omitempty"`
+	SyncedAt    *time.Time      `json:"synced_at,omitempty"`
+
+	Alt        string `json:"-"`
+	Path       string `json:"-"` // FileURL relative to Optio, for pages
+	Previewok  bool   `json:"-"` // the browser can show the file itself
+	SafeLinkOK bool   `json:"-"`
+}
+
+var errPortfolioNotFound = &optio.Error{Code: optio.ENOTFOUND, Message: "Portfolio not found."}
+
+// loadPortfolio finds the student behind slug and the viewer's access,
+// answering ENOTFOUND both when there is no such portfolio and when the
+// viewer may not see it, so private portfolios do not reveal they exist.
+func (s *Server) loadPortfolio(r *http.Request) (*optio.User, portfolioAccess, error) {
+	slug := r.PathValue("slug")
+	if slug == "" || len(slug) > 80 {
+		return nil, accessNone, errPortfolioNotFound
+	}
+	student, err := s.Store.UserBySlug(r.Context(), slug)
+	if err != nil {
+		if optio.ErrorCode(err) == optio.ENOTFOUND {
+			return nil, accessNone, errPortfolioNotFound
+		}
+		return nil, accessNone, err
+	}
+	acc, err := s.portfolioAccess(r.Context(), userOf(r), student)
+	if err != nil {
+		return nil, accessNone, err
+	}
+	if acc == accessNone {
+		return nil, accessNone, errPortfolioNotFound
+	}
+	return student, acc, nil
+}
+
+// pageParam reads ?page= (1 when absent).
+func pageParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("page")
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100000 {
+		return 0, &optio.Error{Code: optio.EINVALID, Message: "The page number is not valid.",
+			Fields: map[string]string{"page": "must be a whole number from 1"}}
+	}
+	return n, nil
+}
+
+// buildPortfolio gathers what a viewer with acc sees of student's portfolio
+// on one page.
+func (s *Server) buildPortfolio(ctx context.Context, r *http.Request, student *optio.User, acc portfolioAccess) (*portfolioView, error) {
+	page, err := pageParam(r)
+	if err != nil {
+		return nil, err
+	}
+	xp, err := s.Store.XPSummary(ctx, student.ID)
+	if err != nil {
+		return nil, err
+	}
+	work, err := s.Store.PortfolioWork(ctx, student.ID, portfolioPerPage, (page-1)*portfolioPerPage)
+	if err != nil {
+		return nil, err
+	}
+	v := &portfolioView{
+		Student: portfolioStudent{Name: student.DisplayName(), GivenName: student.GivenName, Slug: student.PortfolioSlug,
+			PortfolioURL: s.absURL("/portfolio/" + url.PathEscape(student.PortfolioSlug)), Visibility: student.Visibility},
+		XP: xp, Page: page, PerPage: portfolioPerPage, TotalItems: work.Total,
+		TotalPages:   max(1, (work.Total+portfolioPerPage-1)/portfolioPerPage),
+		SparkCourses: []workGroup{}, Quests: []workGroup{},
+		Indexable: student.Visibility == optio.VisibilityPublic && publiclyViewable(student, s.now()),
+	}
+	if page > v.TotalPages {
+		return nil, optio.Errorf(optio.ENOTFOUND, "This portfolio has no page %d.", page)
+	}
+	if s.BadgeProgress != nil {
+		badges, err := s.BadgeProgress(ctx, student.ID)
+		if err != nil {
+			// A portfolio still shows without its badges.
+			s.Logger.WarnContext(ctx, "portfolio badges", slog.String("student", student.ID), slog.Any("error", err))
+		} else {
+			v.Badges, v.BadgesShown = badges, true
+		}
+	}
+	spark, quests := map[string]int{}, map[string]int{}
+	for _, it := range work.Items {
+		wi := s.workItem(it, acc)
+		if it.QuestSource == optio.SourceLMS && it.LMSPlatform == "spark" {
+			i, ok := spark[it.LMSCourseID]
+			if !ok {
+				i = len(v.SparkCourses)
+				spark[it.LMSCourseID] = i
+				v.SparkCourses = append(v.SparkCourses, workGroup{SparkCourseID: it.LMSCourseID, QuestID: it.Completion.QuestID, Title: it.CourseTitle})
+			}
+			v.SparkCourses[i].Items = append(v.SparkCourses[i].Items, wi)
+			continue
+		}
+		i, ok := quests[it.Completion.QuestID]
+		if !ok {
+			i = len(v.Quests)
+			quests[it.Completion.QuestID] = i
+			v.Quests = append(v.Quests, workGroup{QuestID: it.Completion.QuestID, Title: it.QuestTitle})
+		}
+		v.Quests[i].Items = append(v.Quests[i].Items, wi)
+	}
+	if publiclyViewable(student, s.now()) {
+		v.OGImage = firstImage(v)
+	}
+	return v, nil
+}
+
+// workItem turns a completion into what the viewer may see of it.
+func (s *Server) workItem(it optio.PortfolioItem, acc portfolioAccess) workItem {
+	wi := workItem{CompletionID: it.Completion.ID, TaskID: it.Task.ID, Title: it.Task.Title, Pillar: it.Task.Pillar,
+		XP: it.Completion.XPAwarded, CompletedAt: it.Completion.CompletedAt, Evidence: []evidenceView{},
+		FromSpark: it.QuestSource == optio.SourceLMS && it.LMSPlatform == "spark"}
+	if it.Evidence == nil {
+		return wi
+	}
+	for _, b := range it.Evidence.Blocks {
+		if b.Private && !acc.seesPrivate() {
+			continue
+		}
+		if b.Content.Source == "spark" {
+			wi.FromSpark = true
+			if b.Content.SyncedAt != nil && (wi.SyncedAt == nil || b.Content.SyncedAt.After(*wi.SyncedAt)) {
+				wi.SyncedAt = b.Content.SyncedAt
+			}
+		}
+		wi.Evidence = append(wi.Evidence, s.evidenceView(b, it.Task.Title))
+	}
+	if wi.FromSpark && wi.SyncedAt == nil {
+		t := it.Completion.CompletedAt
+		wi.SyncedAt = &t
+	}
+	return wi
+}
+
+func (s *Server) evidenceView(b optio.EvidenceBlock, taskTitle string) evidenceView {
+	c := b.Content
+	e := evidenceView{ID: b.ID, Type: b.BlockType, Text: c.Text, Title: c.Title, Private: b.Private, Source: c.Source, SyncedAt: c.SyncedAt}
+	switch b.BlockType {
+	case optio.BlockLink:
+		if u, err := url.Parse(c.URL); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+			e.URL, e.SafeLinkOK = c.URL, true
+		} else {
+			e.Text = c.URL // shown as text, never as a link
+		}
+	case optio.BlockImage, optio.BlockVideo, optio.BlockDocument:
+		if c.FileID == "" {
+			break
+		}
+		e.Filename, e.ContentType, e.Size = c.Filename, c.ContentType, c.Size
+		e.Path = "/files/" + url.PathEscape(c.FileID) + "?b=" + url.QueryEscape(b.ID)
+		e.FileURL = s.absURL(e.Path)
+		e.Kind, e.Previewok = documentKind(c.ContentType)
+		e.Alt = c.Title
+		if e.Alt == "" {
+			e.Alt = "Image submitted for “" + taskTitle + "”"
+		}
+	}
+	return e
+}
+
+// documentKind names a document's type for people and says whether a
+// browser can show it in place.
+func documentKind(ct string) (string, bool) {
+	switch {
+	case strings.HasPrefix(ct, "application/pdf"):
+		return "PDF", true
+	case strings.Contains(ct, "presentation"), strings.Contains(ct, "powerpoint"):
+		return "Presentation", false
+	case strings.Contains(ct, "spreadsheet"), strings.Contains(ct, "excel"):
+		return "Spreadsheet", false
+	case strings.Contains(ct, "wordprocessing"), strings.Contains(ct, "msword"), strings.Contains(ct, "opendocument.text"):
+		return "Document", false
+	case strings.HasPrefix(ct, "text/"):
+		return "Text file", true
+	case strings.HasPrefix(ct, "image/"):
+		return "Image", true
+	case strings.HasPrefix(ct, "video/"):
+		return "Video", true
+	}
+	return "File", false
+}
+
+func firstImage(v *portfolioView) string {
+	for _, groups := range [][]workGroup{v.SparkCourses, v.Quests} {
+		for _, g := range groups {
+			for _, it := range g.Items {
+				for _, e := range it.Evidence {
+					if e.Type == optio.BlockImage && e.FileURL != "" && !e.Private {
+						return e.FileURL
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// absURL is path on Optio's public URL.
+func (s *Server) absURL(path string) string {
+	return strings.TrimRight(s.Config.BaseURL, "/") + path
+}
+
+func (s *Server) handlePortfolioPage(w http.ResponseWriter, r *http.Request) {
+	s.servePortfolioHTML(w, r, "page")
+}
+
+// handlePortfolioEmbed is the compact page Spark frames. Only it lists the
+// Spark origins in frame-ancestors; every other page keeps 'self'.
+func (s *Server) handlePortfolioEmbed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Security-Policy", s.embedCSP())
+	s.servePortfolioHTML(w, r, "embed")
+}
+
+func (s *Server) servePortfolioHTML(w http.ResponseWriter, r *http.Request, name string) {
+	student, acc, err := s.loadPortfolio(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	v, err := s.buildPortfolio(r.Context(), r, student, acc)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	v.Embedded = name == "embed"
+	d := pageData{Title: v.Student.Name + "’s portfolio", User: userOf(r), Data: v}
+	entry := "layout"
+	if name == "embed" {
+		entry = "embed"
+	}
+	var buf bytes.Buffer
+	if err := portfolioTemplates[name].ExecuteTemplate(&buf, entry, d); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeWithETag(w, r, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// handlePortfolioJSON is the portfolio as JSON, readable from Spark's
+// origins (CORS) and cacheable with ETag.
+func (s *Server) handlePortfolioJSON(w http.ResponseWriter, r *http.Request) {
+	s.sparkCORS(w, r)
+	student, acc, err := s.loadPortfolio(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	v, err := s.buildPortfolio(r.Context(), r, student, acc)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeWithETag(w, r, "application/json; charset=utf-8", append(raw, '\n'))
+}
+
+// handlePortfolioPreflight answers CORS preflights for the public JSON:
+// allowed Spark origins get the CORS headers, others only Vary.
+func (s *Server) handlePortfolioPreflight(w http.ResponseWriter, r *http.Request) {
+	if s.sparkCORS(w, r) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Accept, If-None-Match")
+		h.Set("Access-Control-Max-Age", "600")
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// sparkCORS sets CORS headers when the request comes from a configured Spark
+// origin, echoing that origin only; it reports whether it did.
+func (s *Server) sparkCORS(w http.ResponseWriter, r *http.Request) bool {
+	w.Header().Add("Vary", "Origin")
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	for _, o := range s.Config.SparkAllowedOrigins {
+		if strings.EqualFold(o, origin) {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Expose-Headers", "ETag")
+			return true
+		}
+	}
+	return false
+}
+
+// embedCSP is the site's policy with frame-ancestors opened to the Spark
+// origins.
+func (s *Server) embedCSP() string {
+	fa := "'self'"
+	for _, o := range s.Config.SparkAllowedOrigins {
+		if o != "" && !strings.ContainsAny(o, "; ,\t\r\n'") {
+			fa += " " + o
+		}
+	}
+	return "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors " + fa
+}
+
+// writeWithETag answers with body and an ETag made from its hash, or 304
+// when the client already has these bytes. Portfolios depend on who asks, so
+// caches keep them private and revalidate every time.
+func writeWithETag(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "private, no-cache")
+	h.Add("Vary", "Cookie")
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// etagMatches applies If-None-Match's weak comparison.
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// handleEvidenceFile serves an evidence file through Optio: the block in ?b=
+// must reference the file, and the viewer must be allowed to see that block
+// (private blocks: the student, linked parents and admins; otherwise the
+// portfolio's rules). Anything else answers 404.
+func (s *Server) handleEvidenceFile(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	notFound := &optio.Error{Code: optio.ENOTFOUND, Message: "File not found."}
+	ref, err := s.Store.EvidenceBlockFile(ctx, r.URL.Query().Get("b"), r.PathValue("fileID"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	student, err := s.Store.UserByID(ctx, ref.StudentID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	acc, err := s.portfolioAccess(ctx, userOf(r), student)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if acc == accessNone || (ref.Private && !acc.seesPrivate()) {
+		s.Error(w, r, notFound)
+		return
+	}
+	f, err := s.Store.FileByID(ctx, ref.FileID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	cache := "private, max-age=300"
+	if !ref.Private && publiclyViewable(student, s.now()) {
+		cache = "public, max-age=300"
+	}
+	s.serveFile(w, r, f, cache)
+}
+
+// handlePortfolioSettingsForm saves the dashboard's portfolio settings.
+func (s *Server) handlePortfolioSettingsForm(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	v := optio.Visibility(r.PostFormValue("portfolio_visibility"))
+	if _, err := s.Store.UpdateProfile(r.Context(), userOf(r).ID, optio.ProfileUpdate{Visibility: &v}); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/dashboard?flash=Portfolio+settings+saved", http.StatusSeeOther)
+}

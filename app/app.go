@@ -72,6 +72,8 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 	}
 	a.closers = append(a.closers, files.Close)
 	a.Web = web.New(cfg, db, files, opts.Logger, opts.Clock, a.Registry)
+	a.Web.BadgeProgress = optio.BadgeProgressWithLinks(db, cfg.SparkCatalogURL)
+	a.Registry.MustRegister(store.BadgesAwarded)
 	return a, nil
 }
 

@@ -100,12 +100,12 @@ var (
 
 // Credential is an OpenBadgeCredential (JSON-LD).
 type Credential struct {
-	Context           []string          `json:"@context"`
-	ID                string            `json:"id"`
-	Type              []string          `json:"type"`
-	Name              string            `json:"name"`
-	Issuer            Profile           `json:"issuer"`
-	ValidFrom         string            `json:"validFrom"`
+	Context           []string           `json:"@context"`
+	ID                string             `json:"id"`
+	Type              []string           `json:"type"`
+	Name              string             `json:"name"`
+	Issuer            Profile            `json:"issuer"`
+	ValidFrom         string             `json:"validFrom"`
 	CredentialSubject AchievementSubject `json:"credentialSubject"`
 }
 

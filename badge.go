@@ -1,6 +1,15 @@
 package optio
 
-import "time"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Badge rewards a cluster of Spark courses plus an XP bar. RequiredCourses
 // are Spark course ids; XPRequired counts XP earned in those courses.
@@ -38,4 +47,205 @@ type BadgeProgress struct {
 	XPRequired     int         `json:"xp_required"`
 	Percent        int         `json:"percent"`
 	Text           string      `json:"text"`
+}
+
+// BadgeStore keeps badge definitions and awards. The two rules that decide a
+// badge (docs/badges.md) live in its implementation, once, and every view of
+// badges — progress, awarding, portfolio, parent dashboard — goes through it.
+type BadgeStore interface {
+	// CreateBadge defines a badge. A name already used (ignoring case) is ECONFLICT.
+	CreateBadge(ctx context.Context, in BadgeInput) (*Badge, error)
+	// UpdateBadge changes the fields set in in; nil fields stay as they are.
+	UpdateBadge(ctx context.Context, id string, in BadgeInput) (*Badge, error)
+	// RetireBadge stops a badge from being awarded; earned awards stay.
+	RetireBadge(ctx context.Context, id string) (*Badge, error)
+	// BadgeByID returns one badge or ENOTFOUND.
+	BadgeByID(ctx context.Context, id string) (*Badge, error)
+	// ListBadges lists badges by name; retired ones only when includeRetired.
+	ListBadges(ctx context.Context, includeRetired bool) ([]Badge, error)
+	// UnknownSparkCourses returns the ids, of those given, that have no
+	// spark_course_mappings row (admins are warned about them).
+	UnknownSparkCourses(ctx context.Context, ids []string) ([]string, error)
+	// AwardBadges awards a student every active badge they now qualify for and
+	// returns the newly awarded ones. Safe to call any number of times,
+	// concurrently: each (student, badge) is awarded exactly once.
+	AwardBadges(ctx context.Context, userID string) ([]Badge, error)
+	// AwardBadgesAll runs AwardBadges for every student with Spark activity
+	// and returns how many awards were made (after a badge is defined or edited).
+	AwardBadgesAll(ctx context.Context) (int, error)
+	// BadgeProgressFor reports each active badge, and each retired badge the
+	// student earned, as the student stands with it. CatalogURL is left empty
+	// (see WithCatalogLinks).
+	BadgeProgressFor(ctx context.Context, userID string) ([]BadgeProgress, error)
+	// EarnedBadge returns a student's award of a badge, or ENOTFOUND.
+	EarnedBadge(ctx context.Context, userID, badgeID string) (*BadgeAward, error)
+	// SeedPlanBadges creates the Spark plan's example badges when missing.
+	SeedPlanBadges(ctx context.Context) error
+	// SigningKey returns the stored private key for purpose, storing the one
+	// generate makes when there is none yet (the first process wins).
+	SigningKey(ctx context.Context, purpose string, generate func() (kid, alg, key string, err error)) (kid, alg, key string, err error)
+}
+
+// BadgeAward is one earned badge: when, and the evidence snapshot of what
+// satisfied the rules at that moment.
+type BadgeAward struct {
+	ID       string          `json:"id"`
+	UserID   string          `json:"user_id"`
+	Badge    Badge           `json:"badge"`
+	EarnedAt time.Time       `json:"earned_at"`
+	Evidence json.RawMessage `json:"evidence"`
+}
+
+// BadgeInput creates or edits a badge. On edit, nil fields are unchanged; on
+// create, Name and RequiredCourses are required and XPRequired defaults to 0.
+// An empty Pillar clears it.
+type BadgeInput struct {
+	Name            *string   `json:"name"`
+	Description     *string   `json:"description"`
+	RequiredCourses *[]string `json:"required_courses"`
+	XPRequired      *int      `json:"xp_required"`
+	Pillar          *string   `json:"pillar"`
+	Active          *bool     `json:"active"`
+}
+
+// Badge limits.
+const (
+	MaxBadgeCourses = 20
+	MaxBadgeXP      = 1_000_000
+)
+
+// Normalize trims names and course ids and drops duplicate and blank course ids.
+func (in *BadgeInput) Normalize() {
+	if in.Name != nil {
+		s := strings.TrimSpace(*in.Name)
+		in.Name = &s
+	}
+	if in.Description != nil {
+		s := strings.TrimSpace(*in.Description)
+		in.Description = &s
+	}
+	if in.Pillar != nil {
+		s := strings.TrimSpace(*in.Pillar)
+		in.Pillar = &s
+	}
+	if in.RequiredCourses != nil {
+		seen := map[string]bool{}
+		out := []string{}
+		for _, c := range *in.RequiredCourses {
+			c = strings.TrimSpace(c)
+			if c != "" && !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+		in.RequiredCourses = &out
+	}
+}
+
+// Validate checks a normalized BadgeInput, naming every bad field. create
+// says whether the required fields must be present.
+func (in BadgeInput) Validate(create bool) error {
+	f := FieldErrors{}
+	if in.Name == nil && create {
+		f.Add("name", "is required")
+	} else if in.Name != nil {
+		if n := len([]rune(*in.Name)); n == 0 || n > 100 {
+			f.Add("name", "is required and must be at most 100 characters")
+		}
+	}
+	if in.Description != nil && len([]rune(*in.Description)) > 2000 {
+		f.Add("description", "must be at most 2000 characters")
+	}
+	if in.RequiredCourses == nil && create {
+		f.Add("required_courses", "needs at least one Spark course id")
+	} else if in.RequiredCourses != nil {
+		switch n := len(*in.RequiredCourses); {
+		case n == 0:
+			f.Add("required_courses", "needs at least one Spark course id")
+		case n > MaxBadgeCourses:
+			f.Add("required_courses", fmt.Sprintf("at most %d courses", MaxBadgeCourses))
+		}
+		for _, c := range *in.RequiredCourses {
+			if len(c) > 200 {
+				f.Add("required_courses", "course ids must be at most 200 characters")
+			}
+		}
+	}
+	if in.XPRequired != nil && (*in.XPRequired < 0 || *in.XPRequired > MaxBadgeXP) {
+		f.Add("xp_required", fmt.Sprintf("must be between 0 and %d", MaxBadgeXP))
+	}
+	if in.Pillar != nil && *in.Pillar != "" && !Pillar(*in.Pillar).Valid() {
+		f.Add("pillar", "must be empty or one of stem, wellness, communication, civics, art")
+	}
+	return f.Err(EINVALID, "The badge is not valid.")
+}
+
+// BadgeImagePath is where a badge's generated SVG image is served.
+func BadgeImagePath(badgeID string) string { return "/badges/" + badgeID + "/image.svg" }
+
+// CatalogURL fills the OnFire catalog template (Config.SparkCatalogURL) with
+// a course id, escaped so it is safe in a path or a query.
+func CatalogURL(template, courseID string) string {
+	esc := strings.ReplaceAll(url.QueryEscape(courseID), "+", "%20")
+	return strings.ReplaceAll(template, "{course_id}", esc)
+}
+
+// WithCatalogLinks sets the catalog link of every missing course.
+func WithCatalogLinks(ps []BadgeProgress, template string) []BadgeProgress {
+	for i := range ps {
+		for j := range ps[i].CoursesMissing {
+			c := &ps[i].CoursesMissing[j]
+			c.CatalogURL = CatalogURL(template, c.SparkCourseID)
+		}
+	}
+	return ps
+}
+
+// BadgeProgressWithLinks is the progress function pages use (web.Server's
+// BadgeProgress hook): the store's progress with catalog links filled in.
+func BadgeProgressWithLinks(st BadgeStore, catalogTemplate string) func(ctx context.Context, userID string) ([]BadgeProgress, error) {
+	return func(ctx context.Context, userID string) ([]BadgeProgress, error) {
+		ps, err := st.BadgeProgressFor(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		return WithCatalogLinks(ps, catalogTemplate), nil
+	}
+}
+
+// Summarize fills Percent and Text from the rest of p. Courses and XP weigh
+// half each (courses alone when no XP is required); an earned badge is 100%.
+func (p *BadgeProgress) Summarize() {
+	total := len(p.CoursesDone) + len(p.CoursesMissing)
+	courseFrac := 1.0
+	if total > 0 {
+		courseFrac = float64(len(p.CoursesDone)) / float64(total)
+	}
+	frac := courseFrac
+	if p.XPRequired > 0 {
+		frac = (courseFrac + math.Min(1, float64(p.XP)/float64(p.XPRequired))) / 2
+	}
+	p.Percent = int(math.Floor(frac * 100))
+	switch missing, xpShort := len(p.CoursesMissing), p.XPRequired-p.XP; {
+	case p.Earned && p.EarnedAt != nil:
+		p.Percent = 100
+		p.Text = "Earned on " + p.EarnedAt.UTC().Format("2 Jan 2006")
+	case missing == 1:
+		p.Text = "Complete 1 more Spark course to earn this badge"
+	case missing > 1:
+		p.Text = fmt.Sprintf("Complete %d more Spark courses to earn this badge", missing)
+	case xpShort > 0:
+		p.Text = fmt.Sprintf("Earn %s more XP in these courses to earn this badge", thousands(xpShort))
+	default:
+		p.Text = "Every condition is met: the badge is on its way"
+	}
+}
+
+// thousands writes n with comma separators (1,500).
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -17,6 +17,7 @@ type Store interface {
 	SparkIdentityStore
 	SSOStore
 	SparkWebhookStore
+	BadgeStore
 
 	Ping(ctx context.Context) error
 

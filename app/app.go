@@ -80,6 +80,8 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	a.Web.BadgeProgress = optio.BadgeProgressWithLinks(db, cfg.SparkCatalogURL)
+	a.Registry.MustRegister(store.BadgesAwarded)
 	return a, nil
 }
 

@@ -181,7 +181,7 @@ type ParentDashboard struct {
 	Upcoming   []optio.AssignmentStatus  `json:"upcoming"`
 	Overdue    []optio.AssignmentStatus  `json:"overdue"`
 	Submitted  []optio.AssignmentStatus  `json:"submitted"`
-	RecentWork []commentedWork                `json:"recent_work"`
+	RecentWork []commentedWork           `json:"recent_work"`
 	XP         *optio.XPSummary          `json:"xp"`
 	Badges     []optio.BadgeProgress     `json:"badges"`
 	Observers  []optio.ObserverLink      `json:"observers"`

@@ -129,6 +129,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.familyRoutes(mux)
 	s.sparkWebhookRoutes(mux)
 	s.portfolioRoutes(mux)
+	s.badgeRoutes(mux)
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

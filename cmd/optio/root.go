@@ -24,6 +24,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serveCmd(getenv), migrateCmd(getenv), adminCmd(getenv), versionCmd())
+	root.AddCommand(workerCmd(getenv), backfillCmd(getenv))
 	return root
 }
 

@@ -15,6 +15,7 @@ type Job interface {
 // and PostgreSQL; one conformance suite runs against both.
 type Store interface {
 	SparkIdentityStore
+	SparkSyncStore
 
 	Ping(ctx context.Context) error
 

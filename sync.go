@@ -92,3 +92,14 @@ type GradePassbackJob struct {
 
 // Kind names the job for River.
 func (GradePassbackJob) Kind() string { return "spark_grade_passback" }
+
+// SyncRetryJob is an admin's retry of a failed sync. It is a job of its own
+// (unique per retry) so it is never mistaken for the failed job River may
+// still be finishing.
+type SyncRetryJob struct {
+	QueueID string `json:"queue_id"`
+	Retry   int    `json:"retry"`
+}
+
+// Kind names the job for River.
+func (SyncRetryJob) Kind() string { return "spark_sync_retry" }

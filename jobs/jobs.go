@@ -36,7 +36,7 @@ const (
 	DefaultRescueAfter   = 15 * time.Minute
 	DefaultSweepInterval = time.Minute
 	DefaultSweepAge      = 30 * time.Second
-	DefaultJobTimeout    = 30 * time.Minute
+	DefaultJobTimeout    = 10 * time.Minute
 )
 
 // Options tune the job runner; zero fields take the defaults above.
@@ -55,7 +55,7 @@ type Options struct {
 	// finishing before River assumes its process died and runs it again.
 	// It must exceed the longest legitimate sync (a 500 MB video). Default 15m.
 	RescueStuckJobsAfter time.Duration
-	// JobTimeout bounds one attempt. Default 30m.
+	// JobTimeout bounds one attempt (at most RescueStuckJobsAfter). Default 10m.
 	JobTimeout time.Duration
 	// SweepInterval and SweepAge: every SweepInterval, pending queue rows
 	// older than SweepAge get a job if they have none. Defaults 1m and 30s.
@@ -100,6 +100,7 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	if opts.JobTimeout <= 0 {
 		opts.JobTimeout = DefaultJobTimeout
 	}
+	opts.JobTimeout = min(opts.JobTimeout, opts.RescueStuckJobsAfter)
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = DefaultSweepInterval
 	}
@@ -142,6 +143,7 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	if opts.Workers > 0 {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, r.Sync)
+		river.AddWorker(workers, &retryWorker{sync: r.Sync})
 		river.AddWorker(workers, &sweepWorker{db: db, age: opts.SweepAge, clock: db.Clock})
 		river.AddWorker(workers, r.Poll)
 		river.AddWorker(workers, &passbackWorker{db: db, spark: sparkClient})

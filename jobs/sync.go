@@ -39,20 +39,35 @@ type SyncWorker struct {
 // Work runs one attempt. Permanent failures cancel the job (no retry);
 // others return an error and River retries with backoff.
 func (w *SyncWorker) Work(ctx context.Context, job *river.Job[optio.SyncSubmissionJob]) error {
-	final := job.Attempt >= job.MaxAttempts
-	err := w.Sync(ctx, job.Args.QueueID)
+	return w.attempt(ctx, job.Args.QueueID, job.Attempt >= job.MaxAttempts)
+}
+
+// retryWorker runs an admin's retry of a failed sync exactly like a sync.
+type retryWorker struct {
+	river.WorkerDefaults[optio.SyncRetryJob]
+	sync *SyncWorker
+}
+
+// Work runs one attempt of the retried sync.
+func (w *retryWorker) Work(ctx context.Context, job *river.Job[optio.SyncRetryJob]) error {
+	return w.sync.attempt(ctx, job.Args.QueueID, job.Attempt >= job.MaxAttempts)
+}
+
+// attempt runs Sync and records a failure on the queue row.
+func (w *SyncWorker) attempt(ctx context.Context, queueID string, final bool) error {
+	err := w.Sync(ctx, queueID)
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		// Shutting down: leave the row as it is; the job runs again.
-		_ = w.DB.FailSync(context.WithoutCancel(ctx), job.Args.QueueID, "interrupted; will be retried", false)
+		_ = w.DB.FailSync(context.WithoutCancel(ctx), queueID, "interrupted; will be retried", false)
 		w.metrics.jobs.WithLabelValues(outcomeRetry).Inc()
 		return err
 	}
 	permanent := isPermanent(err)
-	if ferr := w.DB.FailSync(context.WithoutCancel(ctx), job.Args.QueueID, err.Error(), final || permanent); ferr != nil {
-		w.Logger.Error("record sync failure", "queue_id", job.Args.QueueID, "error", ferr)
+	if ferr := w.DB.FailSync(context.WithoutCancel(ctx), queueID, err.Error(), final || permanent); ferr != nil {
+		w.Logger.Error("record sync failure", "queue_id", queueID, "error", ferr)
 	}
 	if final || permanent {
 		w.metrics.jobs.WithLabelValues(outcomeFailed).Inc()

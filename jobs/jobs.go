@@ -120,9 +120,9 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	}
 	r := &Runner{db: db, opts: opts}
 	r.Sync = &SyncWorker{
-		DB:    db,
-		Files: files,
-		Fetch: fetch.New(fetch.Policy{AllowedHosts: cfg.SparkFileHosts, AllowPrivate: cfg.SparkFileAllowPrivate, MaxBytes: cfg.SparkFileMaxBytes}),
+		DB:        db,
+		Files:     files,
+		Fetch:     fetch.New(fetch.Policy{AllowedHosts: cfg.SparkFileHosts, AllowPrivate: cfg.SparkFileAllowPrivate, MaxBytes: cfg.SparkFileMaxBytes}),
 		MaxBytes:  cfg.SparkFileMaxBytes,
 		Passback:  cfg.SparkGradePassback && sparkClient != nil,
 		AfterSync: opts.AfterSync,

@@ -118,6 +118,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/quests", s.requirePageRole(s.handleAdminCreateQuestForm, optio.RoleAdmin))
 	mux.HandleFunc("POST /admin/quests/{id}/tasks", s.requirePageRole(s.handleAdminCreateTaskForm, optio.RoleAdmin))
 	mux.HandleFunc("POST /admin/quests/{id}/toggle", s.requirePageRole(s.handleAdminToggleQuestForm, optio.RoleAdmin))
+	s.syncAdminRoutes(mux)
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

@@ -35,7 +35,7 @@ type bundle struct {
 	xp     int
 }
 
-func setup(t *testing.T, db *store.DB) *bundle {
+func setup(t testing.TB, db *store.DB) *bundle {
 	t.Helper()
 	fs, err := filestore.Open(context.Background(), "file://"+filepath.ToSlash(filepath.Join(t.TempDir(), "blobs"))+"?create_dir=true")
 	require.NoError(t, err)
@@ -50,7 +50,7 @@ func setup(t *testing.T, db *store.DB) *bundle {
 }
 
 // runner starts a River runner on the bundle's store with fast retries.
-func (b *bundle) runner(t *testing.T, mod func(*jobs.Options)) *jobs.Runner {
+func (b *bundle) runner(t testing.TB, mod func(*jobs.Options)) *jobs.Runner {
 	t.Helper()
 	o := jobs.Options{Workers: 4, MaxAttempts: 3, RetryBase: 20 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond}
 	if mod != nil {
@@ -70,7 +70,7 @@ func (b *bundle) runner(t *testing.T, mod func(*jobs.Options)) *jobs.Runner {
 
 // mustSparkTask maps a Spark course to a quest and an assignment to a task
 // worth xp, as the course webhook does, and returns the task id.
-func mustSparkTask(t *testing.T, db *store.DB, course, assignment string, xp int) string {
+func mustSparkTask(t testing.TB, db *store.DB, course, assignment string, xp int) string {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC()
@@ -91,7 +91,7 @@ func mustSparkTask(t *testing.T, db *store.DB, course, assignment string, xp int
 }
 
 // submit stores a submission with a queue row and job, as the webhook does.
-func submit(t *testing.T, db *store.DB, sparkUser string, at time.Time, text string, files ...spark.SubmissionFile) string {
+func submit(t testing.TB, db *store.DB, sparkUser string, at time.Time, text string, files ...spark.SubmissionFile) string {
 	t.Helper()
 	raw, err := json.Marshal(files)
 	require.NoError(t, err)
@@ -106,7 +106,7 @@ func submit(t *testing.T, db *store.DB, sparkUser string, at time.Time, text str
 }
 
 // waitStatus waits until the queue row reaches one of the statuses.
-func waitStatus(t *testing.T, db *store.DB, queueID string, want ...string) *store.SyncQueueRow {
+func waitStatus(t testing.TB, db *store.DB, queueID string, want ...string) *store.SyncQueueRow {
 	t.Helper()
 	var row *store.SyncQueueRow
 	require.Eventually(t, func() bool {
@@ -126,7 +126,7 @@ func waitStatus(t *testing.T, db *store.DB, queueID string, want ...string) *sto
 // counts are the rows that must never be duplicated.
 type counts struct{ completions, docs, blocks, xpRows, xpTotal int }
 
-func countFor(t *testing.T, db *store.DB, userID string) counts {
+func countFor(t testing.TB, db *store.DB, userID string) counts {
 	t.Helper()
 	var c counts
 	ctx := context.Background()
@@ -154,7 +154,7 @@ type fileServer struct {
 	hits  map[string]int
 }
 
-func newFileServer(t *testing.T) *fileServer {
+func newFileServer(t testing.TB) *fileServer {
 	fs := &fileServer{files: map[string][]byte{}, hold: map[string]chan struct{}{}, hits: map[string]int{}}
 	fs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fs.mu.Lock()

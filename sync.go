@@ -93,12 +93,13 @@ type GradePassbackJob struct {
 // Kind names the job for River.
 func (GradePassbackJob) Kind() string { return "spark_grade_passback" }
 
-// SyncRetryJob is an admin's retry of a failed sync. It is a job of its own
-// (unique per retry) so it is never mistaken for the failed job River may
-// still be finishing.
+// SyncRetryJob re-runs a sync that had finished without evidence: an
+// admin's retry of a failed row, or a waiting row whose assignment is now
+// mapped. Retry makes it unique per re-run, so it is never mistaken for the
+// earlier job River may still be finishing.
 type SyncRetryJob struct {
 	QueueID string `json:"queue_id"`
-	Retry   int    `json:"retry"`
+	Retry   int64  `json:"retry"`
 }
 
 // Kind names the job for River.

@@ -239,7 +239,7 @@ func (db *DB) RequeueWaiting(ctx context.Context, tx *sql.Tx, sparkAssignmentIDs
 		return 0, err
 	}
 	for _, id := range ids {
-		if err := db.enqueueTx(ctx, tx, optio.SyncSubmissionJob{QueueID: id}); err != nil {
+		if err := db.enqueueTx(ctx, tx, optio.SyncRetryJob{QueueID: id, Retry: db.now().UnixNano()}); err != nil {
 			return 0, err
 		}
 	}

@@ -130,14 +130,14 @@ func (db *DB) RetrySyncs(ctx context.Context, retryFailed bool) (int, error) {
 		now := db.now()
 		if retryFailed {
 			rows, err := tx.QueryContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'pending', updated_at = $1
-				WHERE status = 'failed' RETURNING id, attempts`, now)
+				WHERE status = 'failed' RETURNING id`, now)
 			if err != nil {
 				return translate(err)
 			}
 			var retries []optio.SyncRetryJob
 			for rows.Next() {
-				var j optio.SyncRetryJob
-				if err := rows.Scan(&j.QueueID, &j.Retry); err != nil {
+				j := optio.SyncRetryJob{Retry: now.UnixNano()}
+				if err := rows.Scan(&j.QueueID); err != nil {
 					rows.Close()
 					return err
 				}

@@ -174,8 +174,8 @@ type Relationship struct {
 	Observer *ObserverLink // an active observer link, or nil
 }
 
-// SparkCourseStatus is one Spark course a student is enrolled in.
-type SparkCourseStatus struct {
+// StudentCourseStatus is one Spark course a student is enrolled in.
+type StudentCourseStatus struct {
 	SparkCourseID string    `json:"spark_course_id"`
 	Title         string    `json:"title"`
 	Status        string    `json:"status"` // enrolled, dropped, completed
@@ -203,7 +203,7 @@ func (a AssignmentStatus) Overdue(now time.Time) bool {
 // StudentActivity is what the store knows about a student's Spark work and
 // recent activity, the raw material of the parent dashboard.
 type StudentActivity struct {
-	Courses          []SparkCourseStatus
+	Courses          []StudentCourseStatus
 	Assignments      []AssignmentStatus
 	LastSubmission   *time.Time
 	LastCompletion   *time.Time

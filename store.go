@@ -18,6 +18,7 @@ type Store interface {
 	SSOStore
 	SparkWebhookStore
 	BadgeStore
+	SparkSyncStore
 
 	Ping(ctx context.Context) error
 

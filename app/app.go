@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/jobs"
 	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/web"
 )
@@ -28,6 +29,8 @@ type App struct {
 	Logger   *slog.Logger
 	Clock    optio.Clock
 	Registry *prometheus.Registry
+	// Jobs runs background work (River); it works jobs when Config.Workers > 0.
+	Jobs *jobs.Runner
 
 	httpSrv  *http.Server
 	listener net.Listener
@@ -38,6 +41,8 @@ type App struct {
 type Options struct {
 	Clock  optio.Clock
 	Logger *slog.Logger
+	// Jobs tunes the job runner; Workers is taken from Config.Workers.
+	Jobs jobs.Options
 }
 
 // New opens the store (migrating it), file storage and jobs, and builds the
@@ -71,6 +76,20 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 		return nil, fmt.Errorf("OPTIO_BLOB_URL: %w", err)
 	}
 	a.closers = append(a.closers, files.Close)
+	jo := opts.Jobs
+	jo.Workers = cfg.Workers
+	if jo.Logger == nil {
+		jo.Logger = opts.Logger
+	}
+	if jo.Registerer == nil {
+		jo.Registerer = a.Registry
+	}
+	a.Jobs, err = jobs.New(ctx, cfg, db, files.Store, jo)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	db.Enqueue = a.Jobs
 	a.Web = web.New(cfg, db, files, opts.Logger, opts.Clock, a.Registry)
 	if err := a.startSSO(ctx); err != nil {
 		a.Close()
@@ -94,6 +113,9 @@ func (a *App) Start(ln net.Listener) error {
 			return fmt.Errorf("OPTIO_ADDR: %w", err)
 		}
 	}
+	if err := a.Jobs.Start(context.Background()); err != nil {
+		return err
+	}
 	a.listener = ln
 	a.httpSrv = &http.Server{Handler: a.Web, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
@@ -108,11 +130,15 @@ func (a *App) Start(ln net.Listener) error {
 func (a *App) URL() string { return "http://" + a.listener.Addr().String() }
 
 // Shutdown stops HTTP gracefully (in-flight requests finish), then the
-// workers, then closes the store.
+// workers (running jobs get until ctx ends, then are cancelled and retried
+// later), then closes the store.
 func (a *App) Shutdown(ctx context.Context) error {
 	var err error
 	if a.httpSrv != nil {
 		err = a.httpSrv.Shutdown(ctx)
+	}
+	if a.Jobs != nil {
+		err = errors.Join(err, a.Jobs.Stop(ctx))
 	}
 	return errors.Join(err, a.Close())
 }

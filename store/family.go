@@ -279,7 +279,7 @@ func (db *DB) SetParentConsent(ctx context.Context, parentID, studentID string, 
 // submissions, and the times of the latest submission, completion and quest
 // start.
 func (db *DB) StudentActivity(ctx context.Context, studentID string) (*optio.StudentActivity, error) {
-	a := &optio.StudentActivity{Courses: []optio.SparkCourseStatus{}, Assignments: []optio.AssignmentStatus{}}
+	a := &optio.StudentActivity{Courses: []optio.StudentCourseStatus{}, Assignments: []optio.AssignmentStatus{}}
 	if !validID(studentID) {
 		return nil, notFound("Student")
 	}
@@ -290,7 +290,7 @@ func (db *DB) StudentActivity(ctx context.Context, studentID string) (*optio.Stu
 		return nil, translate(err)
 	}
 	for rows.Next() {
-		var c optio.SparkCourseStatus
+		var c optio.StudentCourseStatus
 		if err := rows.Scan(&c.SparkCourseID, &c.Title, &c.Status, &c.QuestID, &c.UpdatedAt); err != nil {
 			rows.Close()
 			return nil, err

@@ -177,7 +177,7 @@ func (s *Server) handleAdminUnlinkParent(w http.ResponseWriter, r *http.Request)
 type ParentDashboard struct {
 	Student    childSummary              `json:"student"`
 	Rhythm     optio.RhythmStatus        `json:"rhythm"`
-	Courses    []optio.SparkCourseStatus `json:"courses"`
+	Courses    []optio.StudentCourseStatus `json:"courses"`
 	Upcoming   []optio.AssignmentStatus  `json:"upcoming"`
 	Overdue    []optio.AssignmentStatus  `json:"overdue"`
 	Submitted  []optio.AssignmentStatus  `json:"submitted"`

@@ -25,7 +25,7 @@ type dashboardJSON struct {
 		ParentConsent bool `json:"parent_consent"`
 	} `json:"student"`
 	Rhythm    optio.RhythmStatus        `json:"rhythm"`
-	Courses   []optio.SparkCourseStatus `json:"courses"`
+	Courses   []optio.StudentCourseStatus `json:"courses"`
 	Upcoming  []optio.AssignmentStatus  `json:"upcoming"`
 	Overdue   []optio.AssignmentStatus  `json:"overdue"`
 	Submitted []optio.AssignmentStatus  `json:"submitted"`

@@ -130,6 +130,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.sparkWebhookRoutes(mux)
 	s.portfolioRoutes(mux)
 	s.badgeRoutes(mux)
+	s.syncAdminRoutes(mux)
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,232 @@
+// Package jobs runs Optio's background work on River: the evidence sync of
+// Spark submissions, the sweeper that makes sure every queued sync has a
+// job, the Spark polling fallback and grade passback. Jobs are inserted in
+// the caller's transaction (store.Enqueuer), so a job exists exactly when its
+// data does; many processes may share one PostgreSQL and River gives each
+// job to one of them.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/fetch"
+	"github.com/optio-edu/optio/filestore"
+	"github.com/optio-edu/optio/spark"
+	"github.com/optio-edu/optio/store"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxAttempts   = 8
+	DefaultPollInterval  = 150 * time.Millisecond
+	DefaultRescueAfter   = 15 * time.Minute
+	DefaultSweepInterval = time.Minute
+	DefaultSweepAge      = 30 * time.Second
+	DefaultJobTimeout    = 10 * time.Minute
+)
+
+// Options tune the job runner; zero fields take the defaults above.
+type Options struct {
+	// Workers is how many jobs this process runs at once; 0 inserts only.
+	Workers int
+	// MaxAttempts is how often a job is tried before it fails for good.
+	MaxAttempts int
+	// RetryBase scales the exponential backoff (attempt n waits about
+	// RetryBase·2^(n-1), with jitter, at most an hour). Default 1s.
+	RetryBase time.Duration
+	// FetchPollInterval is how often idle workers look for new jobs
+	// (database/sql drivers have no LISTEN/NOTIFY). Default 150ms.
+	FetchPollInterval time.Duration
+	// RescueStuckJobsAfter is how long a running job may go without
+	// finishing before River assumes its process died and runs it again.
+	// It must exceed the longest legitimate sync (a 500 MB video). Default 15m.
+	RescueStuckJobsAfter time.Duration
+	// JobTimeout bounds one attempt (at most RescueStuckJobsAfter). Default 10m.
+	JobTimeout time.Duration
+	// SweepInterval and SweepAge: every SweepInterval, pending queue rows
+	// older than SweepAge get a job if they have none. Defaults 1m and 30s.
+	SweepInterval time.Duration
+	SweepAge      time.Duration
+	// Logger receives River's and the workers' logs.
+	Logger *slog.Logger
+	// Registerer receives the sync metrics; nil: not registered.
+	Registerer prometheus.Registerer
+	// AfterSync runs after a submission's evidence is written, with the
+	// student's id (the badges feature re-checks badges there). Nil-safe.
+	AfterSync func(ctx context.Context, userID string) error
+}
+
+// Runner owns the River client and the workers.
+type Runner struct {
+	Client *river.Client[*sql.Tx]
+	// Sync is the evidence-sync worker (exposed so tests and tools can run a
+	// sync directly).
+	Sync    *SyncWorker
+	Poll    *PollWorker
+	db      *store.DB
+	opts    Options
+	started bool
+}
+
+// New migrates River's tables for the store's dialect and builds the client.
+// With opts.Workers > 0 the runner also works jobs once started.
+func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.Store, opts Options) (*Runner, error) {
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.RetryBase <= 0 {
+		opts.RetryBase = time.Second
+	}
+	if opts.FetchPollInterval <= 0 {
+		opts.FetchPollInterval = DefaultPollInterval
+	}
+	if opts.RescueStuckJobsAfter <= 0 {
+		opts.RescueStuckJobsAfter = DefaultRescueAfter
+	}
+	if opts.JobTimeout <= 0 {
+		opts.JobTimeout = DefaultJobTimeout
+	}
+	opts.JobTimeout = min(opts.JobTimeout, opts.RescueStuckJobsAfter)
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = DefaultSweepInterval
+	}
+	if opts.SweepAge <= 0 {
+		opts.SweepAge = DefaultSweepAge
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if err := Migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	m := newMetrics(opts.Registerer)
+	var sparkClient *spark.Client
+	if cfg.SparkAPIURL != "" {
+		sparkClient = &spark.Client{BaseURL: cfg.SparkAPIURL, APIKey: cfg.SparkAPIKey}
+	}
+	r := &Runner{db: db, opts: opts}
+	r.Sync = &SyncWorker{
+		DB:        db,
+		Files:     files,
+		Fetch:     fetch.New(fetch.Policy{AllowedHosts: cfg.SparkFileHosts, AllowPrivate: cfg.SparkFileAllowPrivate, MaxBytes: cfg.SparkFileMaxBytes}),
+		MaxBytes:  cfg.SparkFileMaxBytes,
+		Passback:  cfg.SparkGradePassback && sparkClient != nil,
+		AfterSync: opts.AfterSync,
+		Logger:    opts.Logger,
+		metrics:   m,
+	}
+	r.Poll = &PollWorker{DB: db, Spark: sparkClient, Logger: opts.Logger}
+	rc := &river.Config{
+		Logger:               opts.Logger,
+		MaxAttempts:          opts.MaxAttempts,
+		FetchPollInterval:    opts.FetchPollInterval,
+		FetchCooldown:        min(opts.FetchPollInterval, river.FetchCooldownDefault),
+		PollOnly:             true,
+		RescueStuckJobsAfter: opts.RescueStuckJobsAfter,
+		JobTimeout:           opts.JobTimeout,
+		RetryPolicy:          &backoff{base: opts.RetryBase},
+	}
+	if opts.Workers > 0 {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, r.Sync)
+		river.AddWorker(workers, &retryWorker{sync: r.Sync})
+		river.AddWorker(workers, &sweepWorker{db: db, age: opts.SweepAge, clock: db.Clock})
+		river.AddWorker(workers, r.Poll)
+		river.AddWorker(workers, &passbackWorker{db: db, spark: sparkClient})
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
+		rc.PeriodicJobs = []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(opts.SweepInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return sweepJob{}, uniqueOpts() }, nil),
+		}
+		if sparkClient != nil {
+			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.SparkPollInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return PollJob{}, uniqueOpts() }, nil))
+		}
+	}
+	c, err := river.NewClient(driverFor(db), rc)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	r.Client = c
+	return r, nil
+}
+
+func driverFor(db *store.DB) riverdriver.Driver[*sql.Tx] {
+	if db.Dialect == store.Postgres {
+		return riverdatabasesql.New(db.W)
+	}
+	return riversqlite.New(db.W)
+}
+
+// Migrate creates or upgrades River's own tables in the store's database.
+func Migrate(ctx context.Context, db *store.DB) error {
+	m, err := rivermigrate.New(driverFor(db), nil)
+	if err != nil {
+		return fmt.Errorf("migrate river: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrate river: %w", err)
+	}
+	return nil
+}
+
+// EnqueueTx inserts job inside tx (store.Enqueuer). A sync job already
+// waiting or running for the same queue row is not inserted twice.
+func (r *Runner) EnqueueTx(ctx context.Context, tx *sql.Tx, job optio.Job) error {
+	if _, err := r.Client.InsertTx(ctx, tx, job, uniqueOpts()); err != nil {
+		return fmt.Errorf("insert %s job: %w", job.Kind(), err)
+	}
+	return nil
+}
+
+// uniqueOpts makes a job unique by its arguments among live jobs only, so a
+// finished job never blocks a later retry of the same work.
+func uniqueOpts() *river.InsertOpts {
+	return &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+	}}}
+}
+
+// Start begins working jobs (a no-op for an insert-only runner).
+func (r *Runner) Start(ctx context.Context) error {
+	if r.opts.Workers == 0 {
+		return nil
+	}
+	if err := r.Client.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	r.started = true
+	return nil
+}
+
+// Stop lets running jobs finish until ctx ends, then cancels them; a
+// cancelled job is retried later (by this or another process).
+func (r *Runner) Stop(ctx context.Context) error {
+	if !r.started {
+		return nil
+	}
+	r.started = false
+	err := r.Client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return r.Client.StopAndCancel(cctx)
+	}
+	return err
+}

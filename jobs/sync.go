@@ -1,0 +1,218 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/fetch"
+	"github.com/optio-edu/optio/filestore"
+	"github.com/optio-edu/optio/spark"
+	"github.com/optio-edu/optio/store"
+)
+
+// SyncWorker turns a queued Spark submission into portfolio evidence: it
+// streams every file into blob storage outside any transaction, then writes
+// the completion, blocks, XP and grade in one transaction (store.FinishSync),
+// which is idempotent: a retried or duplicated job never doubles anything.
+type SyncWorker struct {
+	river.WorkerDefaults[optio.SyncSubmissionJob]
+	DB       *store.DB
+	Files    *filestore.Store
+	Fetch    *fetch.Client
+	MaxBytes int64
+	// Passback enqueues a grade passback with each graded sync.
+	Passback bool
+	// AfterSync, when set, runs after the evidence is written (badges).
+	AfterSync func(ctx context.Context, userID string) error
+	Logger    *slog.Logger
+	metrics   *metrics
+}
+
+// Work runs one attempt. Permanent failures cancel the job (no retry);
+// others return an error and River retries with backoff.
+func (w *SyncWorker) Work(ctx context.Context, job *river.Job[optio.SyncSubmissionJob]) error {
+	return w.attempt(ctx, job.Args.QueueID, job.Attempt >= job.MaxAttempts)
+}
+
+// retryWorker runs an admin's retry of a failed sync exactly like a sync.
+type retryWorker struct {
+	river.WorkerDefaults[optio.SyncRetryJob]
+	sync *SyncWorker
+}
+
+// Work runs one attempt of the retried sync.
+func (w *retryWorker) Work(ctx context.Context, job *river.Job[optio.SyncRetryJob]) error {
+	return w.sync.attempt(ctx, job.Args.QueueID, job.Attempt >= job.MaxAttempts)
+}
+
+// attempt runs Sync and records a failure on the queue row.
+func (w *SyncWorker) attempt(ctx context.Context, queueID string, final bool) error {
+	err := w.Sync(ctx, queueID)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// Shutting down: leave the row as it is; the job runs again.
+		_ = w.DB.FailSync(context.WithoutCancel(ctx), queueID, "interrupted; will be retried", false)
+		w.metrics.jobs.WithLabelValues(outcomeRetry).Inc()
+		return err
+	}
+	permanent := isPermanent(err)
+	if ferr := w.DB.FailSync(context.WithoutCancel(ctx), queueID, err.Error(), final || permanent); ferr != nil {
+		w.Logger.Error("record sync failure", "queue_id", queueID, "error", ferr)
+	}
+	if final || permanent {
+		w.metrics.jobs.WithLabelValues(outcomeFailed).Inc()
+	} else {
+		w.metrics.jobs.WithLabelValues(outcomeRetry).Inc()
+	}
+	if permanent {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// Timeout leaves the bound to the runner's JobTimeout.
+func (w *SyncWorker) Timeout(*river.Job[optio.SyncSubmissionJob]) time.Duration { return 0 }
+
+// Sync does one sync of a queue row, start to finish.
+func (w *SyncWorker) Sync(ctx context.Context, queueID string) error {
+	work, err := w.DB.BeginSync(ctx, queueID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case work.Done:
+		w.metrics.jobs.WithLabelValues(outcomeDuplicate).Inc()
+		return nil
+	case work.Waiting:
+		w.metrics.jobs.WithLabelValues(outcomeWaiting).Inc()
+		return nil
+	}
+	blocks, err := w.blocks(ctx, work)
+	if err != nil {
+		return err
+	}
+	res, err := w.DB.FinishSync(ctx, work, blocks, w.followUps(work))
+	if err != nil {
+		return err
+	}
+	if res.Superseded {
+		w.metrics.jobs.WithLabelValues(outcomeSuperseded).Inc()
+		return nil
+	}
+	w.metrics.jobs.WithLabelValues(outcomeCompleted).Inc()
+	w.metrics.latency.Observe(time.Since(work.QueueCreatedAt).Seconds())
+	if w.AfterSync != nil {
+		if err := w.AfterSync(ctx, work.UserID); err != nil {
+			w.Logger.Warn("after sync hook", "user_id", work.UserID, "error", err)
+		}
+	}
+	return nil
+}
+
+func (w *SyncWorker) followUps(work *store.SyncWork) func(string) []optio.Job {
+	if !w.Passback || work.Grade == nil {
+		return nil
+	}
+	return func(cid string) []optio.Job { return []optio.Job{optio.GradePassbackJob{CompletionID: cid}} }
+}
+
+// blocks stores each file and builds the ordered evidence: the text first,
+// then the files in the order Spark sent them.
+func (w *SyncWorker) blocks(ctx context.Context, work *store.SyncWork) ([]optio.BlockInput, error) {
+	var files []spark.SubmissionFile
+	if err := json.Unmarshal([]byte(work.FilesJSON), &files); err != nil {
+		return nil, permanentf("submission %s: the stored files are not valid JSON: %v", work.SubmissionID, err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	base := optio.BlockContent{Source: optio.PlatformSpark, SparkCourseID: work.SparkCourseID,
+		SparkAssignmentID: work.SparkAssignmentID, SyncedAt: &now}
+	var out []optio.BlockInput
+	if work.Text != "" {
+		c := base
+		c.Text = work.Text
+		out = append(out, optio.BlockInput{BlockType: optio.BlockText, Content: c})
+	}
+	for i, f := range files {
+		obj, err := w.store(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("file %d %q: %w", i+1, f.SafeName(), err)
+		}
+		c := base
+		c.Filename = f.SafeName()
+		c.ContentType = obj.ContentType
+		c.Size = obj.Size
+		out = append(out, optio.BlockInput{BlockType: blockFor(obj.Kind, f), Content: c, File: &optio.File{
+			OwnerID: work.UserID, BlobKey: obj.Key, SHA256: obj.SHA256, Filename: c.Filename,
+			ContentType: obj.ContentType, Size: obj.Size,
+		}})
+	}
+	return out, nil
+}
+
+// store streams one file into blob storage: downloaded under the fetch
+// policy, or decoded from the payload. Nothing is held in memory whole.
+func (w *SyncWorker) store(ctx context.Context, f spark.SubmissionFile) (*filestore.Object, error) {
+	var r io.Reader
+	if f.Inline() {
+		r = f.Open()
+	} else {
+		resp, err := w.Fetch.Get(ctx, f.URL)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		r = resp.Body
+	}
+	return w.Files.Put(ctx, r, f.SafeName(), w.MaxBytes)
+}
+
+// blockFor chooses the block type from the sniffed kind (the bytes decide),
+// falling back to what Spark declared.
+func blockFor(k filestore.Kind, f spark.SubmissionFile) optio.BlockType {
+	switch k {
+	case filestore.KindImage:
+		return optio.BlockImage
+	case filestore.KindVideo:
+		return optio.BlockVideo
+	case filestore.KindAudio, filestore.KindDocument, filestore.KindText:
+		return optio.BlockDocument
+	}
+	if b := f.BlockType(); b != "" {
+		return b
+	}
+	return optio.BlockDocument
+}
+
+// permanentError is a failure no retry can fix.
+type permanentError struct{ msg string }
+
+func (e *permanentError) Error() string { return e.msg }
+
+func permanentf(format string, args ...any) error {
+	return &permanentError{msg: fmt.Sprintf(format, args...)}
+}
+
+// isPermanent sorts failures: refused by policy, too large, an unsupported
+// or empty file, or bad data are permanent; a 404 is not (the file may yet
+// appear), nor are network trouble and server errors.
+func isPermanent(err error) bool {
+	var pe *permanentError
+	if errors.As(err, &pe) {
+		return true
+	}
+	switch optio.ErrorCode(err) {
+	case optio.EFORBIDDEN, optio.ETOOLARGE, optio.EUNSUPPORTED, optio.EINVALID:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,324 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/optio-edu/optio"
+)
+
+// SyncWork is a queued submission a worker has claimed: everything it needs
+// to fetch the files and write the evidence.
+type SyncWork struct {
+	QueueID           string
+	SubmissionID      string
+	Revision          int
+	Attempts          int
+	QueueCreatedAt    time.Time
+	UserID            string
+	SparkUserID       string
+	SparkAssignmentID string
+	SparkCourseID     string
+	Text              string
+	// FilesJSON is submission_files exactly as Spark sent it.
+	FilesJSON string
+	Grade     *string
+	Task      *optio.Task
+	// Done: the row was already completed (a duplicate run); nothing to do.
+	Done bool
+	// Waiting: the assignment has no task yet; the row is now 'waiting'.
+	Waiting bool
+}
+
+// SyncResult is how FinishSync ended.
+type SyncResult struct {
+	CompletionID string
+	// Superseded: a newer revision of the submission exists; nothing was written.
+	Superseded bool
+	// Created: the completion (and its XP award) is new.
+	Created bool
+}
+
+// BeginSync claims a queue row for a worker: it counts the attempt and marks
+// the row processing, or 'waiting' when the assignment is not mapped to a task
+// yet. A completed row comes back with Done set and is left alone.
+func (db *DB) BeginSync(ctx context.Context, queueID string) (*SyncWork, error) {
+	if !validID(queueID) {
+		return nil, notFound("Sync queue row")
+	}
+	w := &SyncWork{QueueID: queueID}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var status string
+		var grade sql.NullString
+		var taskID sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT q.status, q.revision, q.attempts, q.created_at, s.id, s.user_id, s.spark_user_id,
+			s.spark_assignment_id, s.spark_course_id, s.submission_text, s.submission_files, s.grade, a.optio_task_id
+			FROM spark_evidence_sync_queue q
+			JOIN spark_assignment_submissions s ON s.id = q.submission_id
+			LEFT JOIN spark_assignments a ON a.spark_assignment_id = s.spark_assignment_id
+			WHERE q.id = $1`, queueID).Scan(&status, &w.Revision, &w.Attempts, &w.QueueCreatedAt, &w.SubmissionID, &w.UserID,
+			&w.SparkUserID, &w.SparkAssignmentID, &w.SparkCourseID, &w.Text, &w.FilesJSON, &grade, &taskID)
+		if err != nil {
+			return translateNotFound(err, "Sync queue row")
+		}
+		w.QueueCreatedAt = w.QueueCreatedAt.UTC()
+		if grade.Valid {
+			w.Grade = &grade.String
+		}
+		if status == optio.SyncCompleted {
+			w.Done = true
+			return nil
+		}
+		if !taskID.Valid {
+			// Fall back to a task that names the assignment directly.
+			err := tx.QueryRowContext(ctx, `SELECT t.id FROM tasks t JOIN quests q ON q.id = t.quest_id
+				WHERE t.lms_assignment_id = $1 AND q.lms_platform = $2 ORDER BY t.created_at LIMIT 1`,
+				w.SparkAssignmentID, optio.PlatformSpark).Scan(&taskID)
+			if err != nil && err != sql.ErrNoRows {
+				return translate(err)
+			}
+		}
+		now := db.now()
+		if !taskID.Valid {
+			w.Waiting = true
+			_, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'waiting',
+				error_message = 'waiting for the Spark assignment to be mapped to a task', updated_at = $2 WHERE id = $1`, queueID, now)
+			return translate(err)
+		}
+		t, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = $1`, taskID.String))
+		if err != nil {
+			return translateNotFound(err, "Task")
+		}
+		w.Task = t
+		w.Attempts++
+		_, err = tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'processing', attempts = attempts + 1,
+			started_at = $2, updated_at = $2 WHERE id = $1`, queueID, now)
+		return translate(err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("begin sync %s: %w", queueID, err)
+	}
+	return w, nil
+}
+
+// FinishSync writes the evidence of a claimed sync in one transaction: the
+// completion (with its XP award, once per user and task) or, when one exists,
+// its blocks replaced and its grade updated; the submission marked synced;
+// the queue row completed; and jobs (e.g. grade passback) enqueued. When the
+// row's revision is no longer the submission's latest, nothing is written
+// and the row completes as superseded.
+func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockInput, jobs func(completionID string) []optio.Job) (*SyncResult, error) {
+	res := &SyncResult{}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		now := db.now()
+		var latest int
+		if err := tx.QueryRowContext(ctx, `SELECT revision FROM spark_assignment_submissions WHERE id = $1`, w.SubmissionID).Scan(&latest); err != nil {
+			return translateNotFound(err, "Submission")
+		}
+		if latest != w.Revision {
+			res.Superseded = true
+			_, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'completed', completed_at = $2, updated_at = $2,
+				error_message = $3 WHERE id = $1`, w.QueueID, now, fmt.Sprintf("superseded by revision %d", latest))
+			return translate(err)
+		}
+		var cid string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM quest_task_completions WHERE user_id = $1 AND task_id = $2`, w.UserID, w.Task.ID).Scan(&cid)
+		switch {
+		case err == sql.ErrNoRows:
+			cid, err = db.completeTx(ctx, tx, w.UserID, w.Task, optio.PlatformSpark, w.Grade, blocks)
+			if err != nil {
+				return err
+			}
+			res.Created = true
+		case err != nil:
+			return translate(err)
+		default:
+			if err := db.replaceEvidenceTx(ctx, tx, w.UserID, w.Task.ID, cid, w.Grade, blocks); err != nil {
+				return err
+			}
+			// The ledger's unique key makes this a no-op unless an award is missing.
+			if err := db.awardXPTx(ctx, tx, w.UserID, w.Task); err != nil {
+				return err
+			}
+		}
+		res.CompletionID = cid
+		if _, err := tx.ExecContext(ctx, `UPDATE spark_assignment_submissions SET synced_to_optio = TRUE, optio_task_completion_id = $2,
+			updated_at = $3 WHERE id = $1`, w.SubmissionID, cid, now); err != nil {
+			return translate(err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'completed', completed_at = $2, updated_at = $2,
+			error_message = NULL WHERE id = $1`, w.QueueID, now); err != nil {
+			return translate(err)
+		}
+		if jobs != nil {
+			for _, j := range jobs(cid) {
+				if err := db.enqueueTx(ctx, tx, j); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finish sync %s: %w", w.QueueID, err)
+	}
+	return res, nil
+}
+
+// replaceEvidenceTx swaps a completion's blocks for new ones and updates its
+// grade; the document is created when it is missing.
+func (db *DB) replaceEvidenceTx(ctx context.Context, tx *sql.Tx, userID, taskID, cid string, grade *string, blocks []optio.BlockInput) error {
+	now := db.now()
+	var docID string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM evidence_documents WHERE completion_id = $1`, cid).Scan(&docID)
+	switch {
+	case err == sql.ErrNoRows:
+		docID = newID()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO evidence_documents (id, user_id, task_id, completion_id, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$5)`, docID, userID, taskID, cid, now); err != nil {
+			return translate(err)
+		}
+	case err != nil:
+		return translate(err)
+	default:
+		if _, err := tx.ExecContext(ctx, `DELETE FROM evidence_document_blocks WHERE document_id = $1`, docID); err != nil {
+			return translate(err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE evidence_documents SET updated_at = $2 WHERE id = $1`, docID, now); err != nil {
+			return translate(err)
+		}
+	}
+	if err := db.insertBlocksTx(ctx, tx, docID, blocks); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE quest_task_completions SET grade = $2, updated_at = $3 WHERE id = $1`, cid, grade, now)
+	return translate(err)
+}
+
+// FailSync records a failed attempt: the row goes back to pending with the
+// error (River retries it), or to failed when final.
+func (db *DB) FailSync(ctx context.Context, queueID, message string, final bool) error {
+	status := optio.SyncPending
+	if final {
+		status = optio.SyncFailed
+	}
+	if len(message) > 2000 {
+		message = message[:2000]
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = $2, error_message = $3, updated_at = $4
+			WHERE id = $1 AND status <> 'completed'`, queueID, status, message, db.now())
+		return translate(err)
+	})
+}
+
+// RequeueWaiting puts the syncs waiting for these assignments back in the
+// queue and enqueues their jobs, inside tx: the course-mapping code calls it
+// in the transaction that maps the assignments to tasks.
+func (db *DB) RequeueWaiting(ctx context.Context, tx *sql.Tx, sparkAssignmentIDs []string) (int, error) {
+	if len(sparkAssignmentIDs) == 0 {
+		return 0, nil
+	}
+	args := []any{db.now()}
+	ph := make([]string, len(sparkAssignmentIDs))
+	for i, id := range sparkAssignmentIDs {
+		args = append(args, id)
+		ph[i] = fmt.Sprintf("$%d", i+2)
+	}
+	rows, err := tx.QueryContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'pending', error_message = NULL, updated_at = $1
+		WHERE status = 'waiting' AND submission_id IN (SELECT id FROM spark_assignment_submissions WHERE spark_assignment_id IN (`+
+		strings.Join(ph, ",")+`)) RETURNING id`, args...)
+	if err != nil {
+		return 0, translate(err)
+	}
+	ids, err := collectIDs(rows)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := db.enqueueTx(ctx, tx, optio.SyncRetryJob{QueueID: id, Retry: db.now().UnixNano()}); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// PendingSyncsOlderThan lists pending rows created before cutoff, for the
+// sweeper that makes sure each has a job.
+func (db *DB) PendingSyncsOlderThan(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT id FROM spark_evidence_sync_queue WHERE status = 'pending' AND created_at < $1
+		ORDER BY created_at LIMIT $2`, cutoff.UTC(), limit)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return collectIDs(rows)
+}
+
+// EnqueueSyncs enqueues a sync job for each queue row id, in one transaction.
+func (db *DB) EnqueueSyncs(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			if err := db.enqueueTx(ctx, tx, optio.SyncSubmissionJob{QueueID: id}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SyncQueueRow is one queue row as stored, for tests and tools.
+type SyncQueueRow struct {
+	ID, SubmissionID, Status, ErrorMessage string
+	Revision, Attempts                     int
+	CreatedAt                              time.Time
+	CompletedAt                            *time.Time
+}
+
+// SyncQueueRowByID reads one queue row.
+func (db *DB) SyncQueueRowByID(ctx context.Context, id string) (*SyncQueueRow, error) {
+	var r SyncQueueRow
+	var msg sql.NullString
+	var done sql.NullTime
+	err := db.R.QueryRowContext(ctx, `SELECT id, submission_id, status, error_message, revision, attempts, created_at, completed_at
+		FROM spark_evidence_sync_queue WHERE id = $1`, id).Scan(&r.ID, &r.SubmissionID, &r.Status, &msg, &r.Revision, &r.Attempts, &r.CreatedAt, &done)
+	if err != nil {
+		return nil, translateNotFound(err, "Sync queue row")
+	}
+	r.ErrorMessage = msg.String
+	if done.Valid {
+		t := done.Time.UTC()
+		r.CompletedAt = &t
+	}
+	return &r, nil
+}
+
+// enqueueTx inserts a job in tx when an Enqueuer is set; without one the
+// sweeper picks the row up later.
+func (db *DB) enqueueTx(ctx context.Context, tx *sql.Tx, job optio.Job) error {
+	if db.Enqueue == nil {
+		return nil
+	}
+	if err := db.Enqueue.EnqueueTx(ctx, tx, job); err != nil {
+		return fmt.Errorf("enqueue %s: %w", job.Kind(), err)
+	}
+	return nil
+}
+
+func collectIDs(rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

@@ -1,0 +1,97 @@
+package optio
+
+import (
+	"context"
+	"time"
+)
+
+// SyncFailure is one failed (or failing) sync, for admins.
+type SyncFailure struct {
+	QueueID           string    `json:"queue_id"`
+	SubmissionID      string    `json:"submission_id"`
+	UserID            string    `json:"user_id"`
+	SparkAssignmentID string    `json:"spark_assignment_id"`
+	Status            string    `json:"status"`
+	Attempts          int       `json:"attempts"`
+	ErrorMessage      string    `json:"error_message"`
+	UpdatedAt         time.Time `json:"updated_at"`
+}
+
+// SyncQueueStats is the evidence-sync queue as admins see it.
+type SyncQueueStats struct {
+	// Counts has every status, zero included.
+	Counts map[string]int `json:"counts"`
+	// OldestPendingSeconds is the age of the oldest pending row (0: none).
+	OldestPendingSeconds float64       `json:"oldest_pending_seconds"`
+	RecentFailures       []SyncFailure `json:"recent_failures"`
+	// History is queue depth and sync latency per hour over the last hours, oldest first.
+	History []SyncHour `json:"history"`
+}
+
+// SyncHour is one hour of sync history: rows created, rows completed, and
+// the mean latency (queue row created → completed) of those completed.
+type SyncHour struct {
+	Hour           time.Time `json:"hour"`
+	Created        int       `json:"created"`
+	Completed      int       `json:"completed"`
+	AvgLatencySecs float64   `json:"avg_latency_seconds"`
+}
+
+// SparkCourseStatus is a Spark course Optio knows of and what it maps to.
+type SparkCourseStatus struct {
+	SparkCourseID string  `json:"spark_course_id"`
+	Title         string  `json:"title"`
+	Description   string  `json:"description"`
+	OptioQuestID  *string `json:"optio_quest_id"`
+	QuestTitle    string  `json:"quest_title,omitempty"`
+	MappingMode   string  `json:"mapping_mode"`
+	Mapped        bool    `json:"mapped"`
+	Assignments   int     `json:"assignments"`
+	MappedTasks   int     `json:"mapped_tasks"`
+}
+
+// CourseMapInput maps a Spark course to an existing quest (QuestID) or to a
+// new one (CreateNew, with Title and Description). Every assignment of the
+// course gets a task in that quest, and syncs waiting for it are re-queued.
+type CourseMapInput struct {
+	QuestID     string
+	CreateNew   bool
+	Title       string
+	Description string
+	Pillar      Pillar
+	XPValue     int
+}
+
+// SparkSyncStore is what admins and the sync machinery need from the store.
+type SparkSyncStore interface {
+	// SyncQueueStats counts queue rows by status and lists recent failures.
+	SyncQueueStats(ctx context.Context, failures int) (*SyncQueueStats, error)
+	// RetrySyncs re-queues (and enqueues jobs for) every pending row, and the
+	// failed ones too when retryFailed; it returns how many it enqueued.
+	RetrySyncs(ctx context.Context, retryFailed bool) (int, error)
+	// SparkCourses lists Spark courses with their mapping status.
+	SparkCourses(ctx context.Context) ([]SparkCourseStatus, error)
+	// MapSparkCourse maps a course to a quest (see CourseMapInput).
+	MapSparkCourse(ctx context.Context, sparkCourseID string, in CourseMapInput) (*SparkCourseStatus, error)
+}
+
+// GradePassbackJob asks a worker to post a synced or Optio-given grade back
+// to Spark (POST /api/grades) for a completion of a Spark task.
+type GradePassbackJob struct {
+	CompletionID string `json:"completion_id"`
+}
+
+// Kind names the job for River.
+func (GradePassbackJob) Kind() string { return "spark_grade_passback" }
+
+// SyncRetryJob re-runs a sync that had finished without evidence: an
+// admin's retry of a failed row, or a waiting row whose assignment is now
+// mapped. Retry makes it unique per re-run, so it is never mistaken for the
+// earlier job River may still be finishing.
+type SyncRetryJob struct {
+	QueueID string `json:"queue_id"`
+	Retry   int64  `json:"retry"`
+}
+
+// Kind names the job for River.
+func (SyncRetryJob) Kind() string { return "spark_sync_retry" }

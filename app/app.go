@@ -78,6 +78,13 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 	a.closers = append(a.closers, files.Close)
 	jo := opts.Jobs
 	jo.Workers = cfg.Workers
+	if jo.AfterSync == nil {
+		// New evidence can complete a course and unlock a badge.
+		jo.AfterSync = func(ctx context.Context, userID string) error {
+			_, err := db.AwardBadges(ctx, userID)
+			return err
+		}
+	}
 	if jo.Logger == nil {
 		jo.Logger = opts.Logger
 	}

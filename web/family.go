@@ -175,16 +175,16 @@ func (s *Server) handleAdminUnlinkParent(w http.ResponseWriter, r *http.Request)
 
 // ParentDashboard is the read-only view of one child a parent sees.
 type ParentDashboard struct {
-	Student    childSummary              `json:"student"`
-	Rhythm     optio.RhythmStatus        `json:"rhythm"`
+	Student    childSummary                `json:"student"`
+	Rhythm     optio.RhythmStatus          `json:"rhythm"`
 	Courses    []optio.StudentCourseStatus `json:"courses"`
-	Upcoming   []optio.AssignmentStatus  `json:"upcoming"`
-	Overdue    []optio.AssignmentStatus  `json:"overdue"`
-	Submitted  []optio.AssignmentStatus  `json:"submitted"`
-	RecentWork []commentedWork           `json:"recent_work"`
-	XP         *optio.XPSummary          `json:"xp"`
-	Badges     []optio.BadgeProgress     `json:"badges"`
-	Observers  []optio.ObserverLink      `json:"observers"`
+	Upcoming   []optio.AssignmentStatus    `json:"upcoming"`
+	Overdue    []optio.AssignmentStatus    `json:"overdue"`
+	Submitted  []optio.AssignmentStatus    `json:"submitted"`
+	RecentWork []commentedWork             `json:"recent_work"`
+	XP         *optio.XPSummary            `json:"xp"`
+	Badges     []optio.BadgeProgress       `json:"badges"`
+	Observers  []optio.ObserverLink        `json:"observers"`
 }
 
 // childSummary is the part of a student's account their family sees.

@@ -24,12 +24,12 @@ type dashboardJSON struct {
 	Student struct {
 		ParentConsent bool `json:"parent_consent"`
 	} `json:"student"`
-	Rhythm    optio.RhythmStatus        `json:"rhythm"`
+	Rhythm    optio.RhythmStatus          `json:"rhythm"`
 	Courses   []optio.StudentCourseStatus `json:"courses"`
-	Upcoming  []optio.AssignmentStatus  `json:"upcoming"`
-	Overdue   []optio.AssignmentStatus  `json:"overdue"`
-	Submitted []optio.AssignmentStatus  `json:"submitted"`
-	XP        optio.XPSummary           `json:"xp"`
+	Upcoming  []optio.AssignmentStatus    `json:"upcoming"`
+	Overdue   []optio.AssignmentStatus    `json:"overdue"`
+	Submitted []optio.AssignmentStatus    `json:"submitted"`
+	XP        optio.XPSummary             `json:"xp"`
 	Work      []struct {
 		Comments []optio.Comment `json:"comments"`
 	} `json:"recent_work"`

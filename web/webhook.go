@@ -182,6 +182,13 @@ func (h *sparkWebhooks) acceptRoster(ctx context.Context, id string, body []byte
 	case rc.Duplicate:
 		return http.StatusOK, duplicateAnswer, nil
 	}
+	if rc.Applied && rc.UserID != "" {
+		// A course completion may finish a badge. The event is stored; a
+		// failure here is logged and recovered by the next re-check.
+		if _, err := h.s.Store.AwardBadges(ctx, rc.UserID); err != nil {
+			h.s.Logger.ErrorContext(ctx, "award badges after roster event", "error", err)
+		}
+	}
 	return http.StatusAccepted, map[string]any{"status": "accepted", "applied": rc.Applied}, nil
 }
 
@@ -202,6 +209,10 @@ func (h *sparkWebhooks) acceptCourse(ctx context.Context, id string, body []byte
 		return 0, nil, err
 	case rc.Duplicate:
 		return http.StatusOK, duplicateAnswer, nil
+	}
+	// A mapping change can complete courses (every assignment synced) for anyone.
+	if _, err := h.s.Store.AwardBadgesAll(ctx); err != nil {
+		h.s.Logger.ErrorContext(ctx, "award badges after course webhook", "error", err)
 	}
 	resp := map[string]any{"status": "accepted", "enrolled": rc.Enrolled, "requeued": rc.Requeued}
 	if rc.QuestID != "" {

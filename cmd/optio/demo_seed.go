@@ -6,7 +6,8 @@ import (
 	"github.com/optio-edu/optio/app"
 )
 
-// seedDemo adds what the demo shows beyond Spark's own data.
+// seedDemo adds what the demo shows beyond Spark's own data: the plan's
+// three cross-course badges.
 func seedDemo(ctx context.Context, a *app.App) error {
-	return nil
+	return a.Store.SeedPlanBadges(ctx)
 }

@@ -57,11 +57,9 @@ func TestDemoStoryInBrowser(t *testing.T) {
 	sb := d.Sandbox.URL()
 
 	// Sandbox login → SSO → Optio dashboard.
-	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(sb+"/users/spark-stu-maya"),
-		chromedp.Click(chromedp.Search(`//button[contains(., "View Portfolio in Optio")]`)),
-		chromedp.WaitVisible(chromedp.CSS(`h1`)),
-	))
+	ssoURL, err := d.Sandbox.SSOURL("spark-stu-maya", "") // what the "View Portfolio in Optio" button opens
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(ssoURL), chromedp.WaitVisible(chromedp.CSS(`h1`))))
 	heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`h1`)))
 	require.NoError(t, err)
 	loc, err := chromedp.Run(ctx, chromedp.Location())
@@ -73,15 +71,27 @@ func TestDemoStoryInBrowser(t *testing.T) {
 	require.Contains(t, href.Value, "/portfolio/mayachen")
 
 	// A submission with a file in the sandbox → evidence on the portfolio.
+	var assignmentID string
+	for _, c := range d.Sandbox.Courses() {
+		if c.ID == "spark-physics" {
+			assignmentID = c.Assignments[0].ID
+		}
+	}
+	require.NotEmpty(t, assignmentID)
+	ctx, cancelTab := chromedp.NewContext(ctx) // a fresh tab for Spark's side
+	defer cancelTab()
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(sb+"/users/spark-stu-maya"),
-		chromedp.Click(chromedp.Search(`//a[contains(@href, "/assignments/spark-physics")]`)),
+		chromedp.Navigate(sb+"/users/spark-stu-maya/assignments/"+assignmentID),
 		chromedp.WaitVisible(chromedp.CSS(`#text`)),
 		chromedp.SendKeys(chromedp.CSS(`#text`), "Momentum is conserved in every collision we measured."),
 		chromedp.SetValue(chromedp.CSS(`#sample`), "essay-pdf"),
+		chromedp.WaitVisible(chromedp.Search(`//button[contains(., "Submit assignment")]`)),
 		chromedp.Click(chromedp.Search(`//button[contains(., "Submit assignment")]`)),
-		chromedp.WaitVisible(chromedp.CSS(`h1`)),
 	))
+	for i := 0; i < 100 && len(d.Sandbox.Submissions()) == 0; i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.Len(t, d.Sandbox.Submissions(), 1, "the sandbox stored the submission")
 	var page string
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -100,9 +110,10 @@ func TestDemoStoryInBrowser(t *testing.T) {
 	// Roster: enrolling in a new course in Spark shows it in Optio.
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(sb+"/users/spark-stu-maya"),
-		chromedp.Click(chromedp.Search(`//tr[contains(., "spark-graphic-design")]//button[@value="enroll"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`h1`)),
+		chromedp.Click(chromedp.Search(`//tr[contains(., "spark-graphic-design")]//button[@value="enroll"]`)),
 	))
+	time.Sleep(500 * time.Millisecond) // let the form post land before waiting on the sender
 	wctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	require.NoError(t, d.Sandbox.WaitIdle(wctx))

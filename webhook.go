@@ -150,7 +150,7 @@ func SparkCoursePillar(title string) Pillar {
 // pillarWords are whole words that name a pillar; short or ambiguous words
 // ("art" is in "article", "start") only count whole.
 var pillarWords = map[string]Pillar{
-	"art": PillarArt, "arts": PillarArt, "artist": PillarArt, "artists": PillarArt, "music": PillarArt,
+	"art": PillarArt, "arts": PillarArt, "adobe": PillarArt, "photoshop": PillarArt, "artist": PillarArt, "artists": PillarArt, "music": PillarArt,
 	"math": PillarSTEM, "maths": PillarSTEM, "pe": PillarWellness, "health": PillarWellness,
 	"english": PillarCommunication, "speech": PillarCommunication, "debate": PillarCommunication,
 	"history": PillarCivics, "civics": PillarCivics, "law": PillarCivics,

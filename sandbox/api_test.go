@@ -37,7 +37,7 @@ func TestAPIThroughSparkClient(t *testing.T) {
 	require.NotNil(t, as[0].DueAt)
 	require.True(t, as[0].DueAt.Before(time.Now()), "the first assignment is past due")
 	require.True(t, as[3].DueAt.After(time.Now()), "the last assignment is upcoming")
-	require.Equal(t, 100.0, *as[0].MaxPoints)
+	require.Equal(t, 200.0, *as[0].MaxPoints)
 
 	en, err := c.ListEnrollments(ctx, "spark-stu-maya")
 	require.NoError(t, err)

@@ -59,57 +59,58 @@ type courseSeed struct {
 	assignments            []assignmentSeed
 }
 
-// courseSeeds are the nine OnFire courses behind Optio's three badges:
+// courseSeeds are the nine OnFire courses behind Optio's three badges
+// (max points are sized so finishing a cluster clears its badge's XP bar):
 // STEM (Physics, Chemistry, Advanced Math), Creative Design (Graphic Design,
 // Illustration, Adobe Certification) and Minecraft Science (Biology,
 // Geology, Zoology). Ids are stable so payloads and docs can name them.
 var courseSeeds = []courseSeed{
 	{"spark-physics", "Physics", "Motion, forces, energy and waves, with hands-on labs.", []assignmentSeed{
-		{"motion-lab", "Motion lab report", "Measure a rolling ball's speed and graph distance against time.", -10, 100},
-		{"forces-essay", "Newton's laws essay", "Explain Newton's three laws with everyday examples.", -2, 50},
-		{"energy-project", "Energy transfer project", "Build and film a Rube Goldberg machine; describe each energy transfer.", 6, 100},
-		{"waves-quiz", "Waves reflection", "Reflect on what you learned about sound and light waves.", 14, 20},
+		{"motion-lab", "Motion lab report", "Measure a rolling ball's speed and graph distance against time.", -10, 200},
+		{"forces-essay", "Newton's laws essay", "Explain Newton's three laws with everyday examples.", -2, 150},
+		{"energy-project", "Energy transfer project", "Build and film a Rube Goldberg machine; describe each energy transfer.", 6, 200},
+		{"waves-quiz", "Waves reflection", "Reflect on what you learned about sound and light waves.", 14, 100},
 	}},
 	{"spark-chemistry", "Chemistry", "Atoms, reactions and the chemistry of everyday life.", []assignmentSeed{
-		{"periodic-table", "Periodic table poster", "Design a poster about one group of the periodic table.", -8, 50},
-		{"reaction-lab", "Reaction rates lab", "Test how temperature changes the speed of a reaction.", 3, 100},
-		{"kitchen-chemistry", "Kitchen chemistry video", "Film a safe kitchen experiment and explain the chemistry.", 12, 80},
+		{"periodic-table", "Periodic table poster", "Design a poster about one group of the periodic table.", -8, 150},
+		{"reaction-lab", "Reaction rates lab", "Test how temperature changes the speed of a reaction.", 3, 200},
+		{"kitchen-chemistry", "Kitchen chemistry video", "Film a safe kitchen experiment and explain the chemistry.", 12, 150},
 	}},
 	{"spark-advanced-math", "Advanced Math", "Algebra, functions and an introduction to calculus.", []assignmentSeed{
-		{"functions-set", "Functions problem set", "Solve ten problems on linear and quadratic functions.", -5, 40},
-		{"statistics-project", "Statistics project", "Collect data about your community and present the statistics.", 4, 100},
-		{"limits-explainer", "Limits explainer", "Make a short presentation explaining limits to a younger student.", 15, 60},
+		{"functions-set", "Functions problem set", "Solve ten problems on linear and quadratic functions.", -5, 120},
+		{"statistics-project", "Statistics project", "Collect data about your community and present the statistics.", 4, 200},
+		{"limits-explainer", "Limits explainer", "Make a short presentation explaining limits to a younger student.", 15, 130},
 	}},
 	{"spark-graphic-design", "Graphic Design", "Layout, typography and colour for print and screen.", []assignmentSeed{
 		{"logo-design", "Logo design", "Design a logo for a local business and explain your choices.", -6, 100},
-		{"typography-poster", "Typography poster", "Create a poster that uses only type.", 2, 50},
+		{"typography-poster", "Typography poster", "Create a poster that uses only type.", 2, 80},
 		{"brand-guide", "Brand guide", "Assemble a one-page brand guide.", 10, 100},
 	}},
 	{"spark-illustration", "Illustration", "Drawing from observation to digital illustration.", []assignmentSeed{
-		{"observation-sketches", "Observation sketches", "Ten sketches of objects around your home.", -9, 30},
-		{"character-design", "Character design", "Design a character with three poses.", -1, 60},
+		{"observation-sketches", "Observation sketches", "Ten sketches of objects around your home.", -9, 60},
+		{"character-design", "Character design", "Design a character with three poses.", -1, 80},
 		{"picture-book-spread", "Picture book spread", "Illustrate a two-page spread for a picture book.", 9, 100},
 	}},
 	{"spark-adobe-cert", "Adobe Certification", "Prepare for the Adobe Certified Professional exam.", []assignmentSeed{
-		{"photoshop-basics", "Photoshop basics", "Retouch a photo using layers and masks.", -4, 50},
-		{"illustrator-vectors", "Illustrator vectors", "Recreate an icon set with vector shapes.", 5, 50},
-		{"practice-exam", "Practice exam reflection", "Take the practice exam and reflect on the results.", 13, 20},
+		{"photoshop-basics", "Photoshop basics", "Retouch a photo using layers and masks.", -4, 60},
+		{"illustrator-vectors", "Illustrator vectors", "Recreate an icon set with vector shapes.", 5, 60},
+		{"practice-exam", "Practice exam reflection", "Take the practice exam and reflect on the results.", 13, 40},
 		{"portfolio-piece", "Certification portfolio piece", "Produce one polished piece for your portfolio.", 20, 100},
 	}},
 	{"spark-minecraft-biology", "Minecraft Biology", "Explore ecosystems and cells in a Minecraft world.", []assignmentSeed{
-		{"biome-survey", "Biome survey", "Survey three biomes and record the living things in each.", -7, 50},
-		{"cell-model", "Giant cell model", "Build a plant cell and label its organelles.", 1, 100},
-		{"food-web", "Food web presentation", "Present the food web of your world.", 11, 60},
+		{"biome-survey", "Biome survey", "Survey three biomes and record the living things in each.", -7, 80},
+		{"cell-model", "Giant cell model", "Build a plant cell and label its organelles.", 1, 150},
+		{"food-web", "Food web presentation", "Present the food web of your world.", 11, 100},
 	}},
 	{"spark-minecraft-geology", "Minecraft Geology", "Rocks, minerals and landforms, block by block.", []assignmentSeed{
-		{"rock-layers", "Rock layers cross-section", "Draw a cross-section of the layers in a cliff.", -3, 50},
-		{"mineral-hunt", "Mineral hunt journal", "Keep a journal of the ores you find and where.", 4, 40},
-		{"volcano-build", "Volcano build", "Build a volcano and explain how it formed.", 16, 100},
+		{"rock-layers", "Rock layers cross-section", "Draw a cross-section of the layers in a cliff.", -3, 80},
+		{"mineral-hunt", "Mineral hunt journal", "Keep a journal of the ores you find and where.", 4, 70},
+		{"volcano-build", "Volcano build", "Build a volcano and explain how it formed.", 16, 150},
 	}},
 	{"spark-minecraft-zoology", "Minecraft Zoology", "Animal behaviour, habitats and conservation.", []assignmentSeed{
-		{"animal-observation", "Animal observation log", "Observe three mobs and log their behaviour.", -11, 40},
-		{"habitat-design", "Habitat design", "Design an enclosure that meets an animal's needs.", 2, 100},
-		{"conservation-pitch", "Conservation pitch", "Pitch a plan to protect an endangered species.", 8, 60},
+		{"animal-observation", "Animal observation log", "Observe three mobs and log their behaviour.", -11, 70},
+		{"habitat-design", "Habitat design", "Design an enclosure that meets an animal's needs.", 2, 150},
+		{"conservation-pitch", "Conservation pitch", "Pitch a plan to protect an endangered species.", 8, 100},
 	}},
 }
 

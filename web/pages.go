@@ -111,7 +111,7 @@ func xpChart(xp *optio.XPSummary) template.HTML {
 	}
 	var b bytes.Buffer
 	h := 28*len(optio.Pillars) + 4
-	fmt.Fprintf(&b, `<svg class="xp-chart" role="img" viewBox="0 0 320 %d" width="100%%" aria-labelledby="xp-title"><title id="xp-title">XP by pillar:`, h)
+	fmt.Fprintf(&b, `<svg class="xp-chart" role="img" viewBox="0 0 360 %d" width="100%%" aria-labelledby="xp-title"><title id="xp-title">XP by pillar:`, h)
 	for _, p := range optio.Pillars {
 		fmt.Fprintf(&b, " %s %d;", p, xp.ByPillar[p])
 	}
@@ -119,9 +119,10 @@ func xpChart(xp *optio.XPSummary) template.HTML {
 	for i, p := range optio.Pillars {
 		y := 4 + i*28
 		w := int(float64(xp.ByPillar[p]) / float64(maxV) * 180)
+		const x0 = 122 // room for the longest label, "communication"
 		fmt.Fprintf(&b, `<text x="0" y="%d" font-size="13" fill="#1f2937">%s</text>`, y+15, template.HTMLEscapeString(string(p)))
-		fmt.Fprintf(&b, `<rect x="100" y="%d" width="%d" height="18" rx="3" fill="%s"></rect>`, y+2, max(w, 2), pillarColors[p])
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="13" fill="#1f2937">%d</text>`, 100+max(w, 2)+6, y+15, xp.ByPillar[p])
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="18" rx="3" fill="%s"></rect>`, x0, y+2, max(w, 2), pillarColors[p])
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="13" fill="#1f2937">%d</text>`, x0+max(w, 2)+6, y+15, xp.ByPillar[p])
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) //nolint:gosec // built only from numbers and escaped pillar names

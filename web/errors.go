@@ -11,6 +11,10 @@ import (
 	"github.com/optio-edu/optio/spark"
 )
 
+// StatusOf is the HTTP status an error code answers with; the error
+// catalogue in docs/spark/INTEGRATION.md is tested against it.
+func StatusOf(code string) int { return statusOf(code) }
+
 // statusOf maps an error code to its HTTP status. Codes not listed here are
 // more specific forms registered by the feature that owns them (codeStatus).
 func statusOf(code string) int {

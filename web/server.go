@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,7 @@ type Server struct {
 	Tutor *TutorService
 
 	pages   *pages
+	mux     *http.ServeMux
 	handler http.Handler
 }
 
@@ -62,6 +64,7 @@ func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger
 	s := &Server{Store: st, Files: files, Config: cfg, Logger: logger, Clock: clock, Metrics: NewMetrics(reg)}
 	s.pages = mustParsePages()
 	mux := http.NewServeMux()
+	s.mux = mux
 	s.routes(mux)
 	gatherer, _ := reg.(prometheus.Gatherer)
 	if gatherer == nil {
@@ -78,6 +81,13 @@ func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger
 	h = s.recoverer(h)
 	s.handler = h
 	return s
+}
+
+// RoutePattern is the registered pattern that serves method and path, or ""
+// when none does; the docs tests use it to prove documented routes exist.
+func (s *Server) RoutePattern(method, path string) string {
+	_, pattern := s.mux.Handler(&http.Request{Method: method, Host: "optio", URL: &url.URL{Path: path}})
+	return pattern
 }
 
 // ServeHTTP makes Server an http.Handler.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,17 +33,16 @@ func TestKillDuringWebhookStream(t *testing.T) {
 			if d == store.SQLite {
 				dbURL = "sqlite://" + dbURL
 			}
-			addr := freeAddr(t)
-			base := "http://" + addr
 			env := map[string]string{
-				"OPTIO_ADDR": addr, "OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": dbURL,
+				"OPTIO_ADDR": "127.0.0.1:0", "OPTIO_BASE_URL": "http://optio.test", "OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": dbURL,
 				"SPARK_SSO_SECRET": randomSecret(), "SPARK_WEBHOOK_SECRET": randomSecret(), "SPARK_API_KEY": "fault-key",
 				"SPARK_WEBHOOK_RATE": "100000", "SPARK_WEBHOOK_BURST": "100000",
 				// Syncs the killed process was running are rescued after 2s, not 15m.
 				"OPTIO_JOB_RESCUE_AFTER": "2s", "OPTIO_LOG_LEVEL": "warn",
 			}
 			first := startProcess(t, "optio serve (first)", env, "serve")
-			waitReady(t, first, base)
+			base := serveURL(t, first)
+			env["OPTIO_ADDR"] = strings.TrimPrefix(base, "http://") // the restart takes the same port
 
 			sb, pairs := faultSpark(t, base, env, n)
 			for i := range n {
@@ -56,7 +56,7 @@ func TestKillDuringWebhookStream(t *testing.T) {
 			require.Eventually(t, func() bool { return delivered(sb, "submission") >= n/3 }, 60*time.Second, 5*time.Millisecond)
 			first.kill()
 			second := startProcess(t, "optio serve (restarted)", env, "serve")
-			waitReady(t, second, base)
+			require.Equal(t, base, serveURL(t, second))
 			require.NoError(t, sb.WaitIdle(withTimeout(t, 90*time.Second)))
 
 			requireSyncedOnce(t, sb, dbURL, n, used)

@@ -88,9 +88,8 @@ func (p *privatePG) Stop() {
 
 // freePort is a TCP port nothing listens on.
 func freePort(t *testing.T) int {
-	_, port, err := net.SplitHostPort(freeAddr(t))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	n, err := strconv.Atoi(port)
-	require.NoError(t, err)
-	return n
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -115,26 +115,13 @@ func (p *process) kill() {
 	<-p.done
 }
 
-// freeAddr returns a loopback address nothing listens on, so a process can be
-// restarted on the same port.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
-
 // waitReady waits until base/readyz answers 200.
 func waitReady(t *testing.T, p *process, base string) {
 	t.Helper()
 	hc := &http.Client{Timeout: 2 * time.Second}
 	require.Eventually(t, func() bool {
-		select {
-		case <-p.done:
-			t.Fatalf("%s exited before it was ready:\n%s", p.name, p.out.String())
-		default:
+		if p.exited() {
+			return true
 		}
 		resp, err := hc.Get(base + "/readyz")
 		if err != nil {
@@ -143,6 +130,38 @@ func waitReady(t *testing.T, p *process, base string) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 60*time.Second, 50*time.Millisecond, "%s never became ready", p.name)
+	require.False(t, p.exited(), "%s exited before it was ready:\n%s", p.name, p.out.String())
+}
+
+// serveURL waits for a serve process started on 127.0.0.1:0 to print the
+// address it listens on and be ready, and returns its base URL.
+func serveURL(t *testing.T, p *process) string {
+	t.Helper()
+	line := waitOutput(t, p, "Listening on ")
+	base := strings.Fields(line)[0]
+	waitReady(t, p, base)
+	return base
+}
+
+// waitOutput waits until p has printed want and returns what follows it.
+func waitOutput(t *testing.T, p *process, want string) string {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		return p.exited() || strings.Contains(p.out.String(), want)
+	}, 60*time.Second, 20*time.Millisecond, "%s never printed %q", p.name, want)
+	out := p.out.String()
+	i := strings.Index(out, want)
+	require.True(t, i >= 0, "%s exited before printing %q:\n%s", p.name, want, out)
+	return out[i+len(want):]
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // envInt reads a positive count from the environment, or def.

@@ -38,6 +38,12 @@ type Config struct {
 	Workers int
 	// LogLevel is debug, info, warn or error. OPTIO_LOG_LEVEL, default info.
 	LogLevel string
+	// JobRescueAfter is how long a running job may go unfinished before another
+	// process assumes its worker died and runs it again. Shorter recovers faster
+	// from a killed process; it must exceed the longest legitimate sync (a large
+	// video on a slow link), or a slow job is run twice at once.
+	// OPTIO_JOB_RESCUE_AFTER, default 15m, at least 1s.
+	JobRescueAfter time.Duration
 
 	// SparkSSOSecrets verify HS256 SSO tokens; several for rotation.
 	// SPARK_SSO_SECRET, comma-separated.
@@ -122,6 +128,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		CookieSameSiteNone:    l.bool("OPTIO_COOKIE_SAMESITE_NONE", false),
 		Workers:               int(l.int64("OPTIO_WORKERS", 4)),
 		LogLevel:              l.str("OPTIO_LOG_LEVEL", "info"),
+		JobRescueAfter:        l.duration("OPTIO_JOB_RESCUE_AFTER", 15*time.Minute),
 		SparkSSOSecrets:       l.list("SPARK_SSO_SECRET"),
 		SparkSSOJWKSURL:       l.str("SPARK_SSO_JWKS_URL", ""),
 		SparkSSOIssuer:        l.str("SPARK_SSO_ISSUER", "spark-lms"),
@@ -189,6 +196,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Workers < 0 || c.Workers > 256 {
 		return fmt.Errorf("OPTIO_WORKERS: must be between 0 and 256")
+	}
+	if c.JobRescueAfter < time.Second {
+		return fmt.Errorf("OPTIO_JOB_RESCUE_AFTER: must be at least 1s")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -78,6 +78,9 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 	a.closers = append(a.closers, files.Close)
 	jo := opts.Jobs
 	jo.Workers = cfg.Workers
+	if jo.RescueStuckJobsAfter == 0 {
+		jo.RescueStuckJobsAfter = cfg.JobRescueAfter
+	}
 	if jo.AfterSync == nil {
 		// New evidence can complete a course and unlock a badge.
 		jo.AfterSync = func(ctx context.Context, userID string) error {

@@ -38,6 +38,9 @@ func decodeJSON(body []byte, dst any) error {
 	if err := checkDepth(body); err != nil {
 		return err
 	}
+	if err := checkDuplicateKeys(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
 		return translateJSONError(err)
@@ -74,6 +77,54 @@ func checkDepth(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// checkDuplicateKeys refuses an object that names a key twice. Decoders
+// disagree on which copy wins (Go takes the last, others the first), so a
+// signed body with `"spark_user_id"` twice could mean different students to
+// Spark and to Optio. Syntax errors are left to the decoder.
+func checkDuplicateKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		keys   map[string]bool
+		object bool
+		key    bool // the next string token is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.key {
+			if k, ok := tok.(string); ok {
+				if top.keys[k] {
+					return malformed("The key %q appears twice in one object (before byte %d).", k, dec.InputOffset())
+				}
+				top.keys[k] = true
+				top.key = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, object: true, key: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: in an object, a key comes next.
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].key = true
+		}
+	}
 }
 
 func translateJSONError(err error) error {

@@ -103,6 +103,13 @@ func (v *WebhookVerifier) Verify(h http.Header, body []byte) (msgID string, ts t
 	if len(missing) > 0 {
 		return "", time.Time{}, webhookErr(EWebhookMissingHeaders, "Missing header: %s.", strings.Join(missing, ", "))
 	}
+	// Two ids or timestamps make the delivery ambiguous (which one was
+	// signed, which one de-duplicates?): refuse rather than pick one.
+	for _, name := range []string{HeaderWebhookID, HeaderWebhookTimestamp} {
+		if len(h.Values(name)) > 1 {
+			return "", time.Time{}, webhookErr(EWebhookMissingHeaders, "Header %s appears more than once.", name)
+		}
+	}
 	if len(msgID) > MaxWebhookIDLen || hasControl(msgID) {
 		return "", time.Time{}, webhookErr(EWebhookMissingHeaders, "Header webhook-id must be at most %d printable characters.", MaxWebhookIDLen)
 	}

@@ -83,6 +83,9 @@ func openPostgres(ctx context.Context, dsn string, clock optio.Clock) (*DB, erro
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
 	db.SetConnMaxIdleTime(5 * time.Minute)
+	// Connections a restart of PostgreSQL broke are discarded on first use
+	// (pgx reports them as bad); a lifetime also retires any left idle.
+	db.SetConnMaxLifetime(30 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)

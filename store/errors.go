@@ -3,8 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -28,6 +32,9 @@ func translate(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	if isUnavailable(err) {
+		return &optio.Error{Code: optio.EUNAVAILABLE, Message: "The database is not available; try again shortly."}
+	}
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {
 		switch {
@@ -43,10 +50,27 @@ func translate(err error) error {
 	case strings.Contains(msg, "UNIQUE constraint failed"):
 		return &optio.Error{Code: optio.ECONFLICT, Message: "Already exists."}
 	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "bad connection"),
-		strings.Contains(msg, "broken pipe"), strings.Contains(msg, "failed to connect"):
+		strings.Contains(msg, "broken pipe"), strings.Contains(msg, "failed to connect"),
+		strings.Contains(msg, "conn closed"), strings.Contains(msg, "connection reset by peer"):
 		return &optio.Error{Code: optio.EUNAVAILABLE, Message: "The database is not available; try again shortly."}
 	}
 	return err
+}
+
+// isUnavailable reports whether err says the database cannot be reached or
+// dropped the connection (PostgreSQL restarting, a network cut): the request
+// may succeed when retried, so it is a 503, not an internal error.
+func isUnavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	case errors.As(err, &ne):
+		return true
+	}
+	return pgconn.SafeToRetry(err)
 }
 
 // notFound is the ENOTFOUND error for a kind of thing.

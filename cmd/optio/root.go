@@ -70,6 +70,9 @@ func serveCmd(getenv func(string) string) *cobra.Command {
 			}
 			logger.Info("optio listening", "url", a.URL(), "store", a.Store.Dialect)
 			fmt.Fprintf(cmd.OutOrStdout(), "Optio is running at %s\n", cfg.BaseURL)
+			if a.URL() != cfg.BaseURL {
+				fmt.Fprintf(cmd.OutOrStdout(), "Listening on %s\n", a.URL())
+			}
 			<-cmd.Context().Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()

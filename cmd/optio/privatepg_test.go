@@ -52,7 +52,7 @@ func startPrivatePG(t *testing.T) *privatePG {
 		require.NoError(t, os.Chown(dir, uid, gid))
 		p.asOwner = []string{"runuser", "-u", "postgres", "--"}
 	}
-	p.port = freePort(t)
+	p.port = freePortNumber(t)
 	p.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.port)
 	p.run("initdb", "-D", p.data(), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
 	p.Start()
@@ -87,7 +87,7 @@ func (p *privatePG) Stop() {
 }
 
 // freePort is a TCP port nothing listens on.
-func freePort(t *testing.T) int {
+func freePortNumber(t *testing.T) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()

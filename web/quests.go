@@ -283,7 +283,9 @@ type Dashboard struct {
 }
 
 func (s *Server) dashboard(ctx context.Context, u *optio.User) (*Dashboard, error) {
-	xp, err := s.Store.XPSummary(ctx, u.ID)
+	// Work first, XP last: XP only grows, so the total shown always covers
+	// the completions shown even when a sync commits between the reads.
+	cs, err := s.Store.RecentCompletions(ctx, u.ID, 10, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +293,7 @@ func (s *Server) dashboard(ctx context.Context, u *optio.User) (*Dashboard, erro
 	if err != nil {
 		return nil, err
 	}
-	cs, err := s.Store.RecentCompletions(ctx, u.ID, 10, 0)
+	xp, err := s.Store.XPSummary(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -107,7 +107,13 @@ func TestPlanBadgeThroughRealWebhooks(t *testing.T) {
 			_, err = dm.Sandbox.Submit(ctx, "spark-stu-ava", last, "The last one", []sandbox.SampleFile{sample})
 			require.NoError(t, err)
 			waitSynced()
-			got, xp, _ = earned()
+			// The badge re-check runs just after the sync commits.
+			for i := 0; i < 100; i++ {
+				if got, xp, _ = earned(); got {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
 			require.True(t, got)
 			require.GreaterOrEqual(t, xp, 900)
 			var awards int

@@ -106,11 +106,11 @@ func (db *DB) BeginSync(ctx context.Context, queueID string) (*SyncWork, error) 
 
 // FinishSync writes the evidence of a claimed sync in one transaction: the
 // completion (with its XP award, once per user and task) or, when one exists,
-// its blocks replaced and its grade updated; the submission marked synced;
-// the queue row completed; and jobs (e.g. grade passback) enqueued. When the
-// row's revision is no longer the submission's latest, nothing is written
+// its blocks replaced and its grade updated (a new or changed grade enqueues
+// its passback); the submission marked synced; the queue row completed. When
+// the row's revision is no longer the submission's latest, nothing is written
 // and the row completes as superseded.
-func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockInput, jobs func(completionID string) []optio.Job) (*SyncResult, error) {
+func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockInput) (*SyncResult, error) {
 	res := &SyncResult{}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		now := db.now()
@@ -153,13 +153,6 @@ func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockI
 			error_message = NULL WHERE id = $1`, w.QueueID, now); err != nil {
 			return translate(err)
 		}
-		if jobs != nil {
-			for _, j := range jobs(cid) {
-				if err := db.enqueueTx(ctx, tx, j); err != nil {
-					return err
-				}
-			}
-		}
 		return nil
 	})
 	if err != nil {
@@ -169,9 +162,14 @@ func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockI
 }
 
 // replaceEvidenceTx swaps a completion's blocks for new ones and updates its
-// grade; the document is created when it is missing.
+// grade, passing a changed grade back; the document is created when it is
+// missing.
 func (db *DB) replaceEvidenceTx(ctx context.Context, tx *sql.Tx, userID, taskID, cid string, grade *string, blocks []optio.BlockInput) error {
 	now := db.now()
+	var before sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT grade FROM quest_task_completions WHERE id = $1`, cid).Scan(&before); err != nil {
+		return translateNotFound(err, "Completion")
+	}
 	var docID string
 	err := tx.QueryRowContext(ctx, `SELECT id FROM evidence_documents WHERE completion_id = $1`, cid).Scan(&docID)
 	switch {
@@ -194,8 +192,13 @@ func (db *DB) replaceEvidenceTx(ctx context.Context, tx *sql.Tx, userID, taskID,
 	if err := db.insertBlocksTx(ctx, tx, docID, blocks); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE quest_task_completions SET grade = $2, updated_at = $3 WHERE id = $1`, cid, grade, now)
-	return translate(err)
+	if _, err := tx.ExecContext(ctx, `UPDATE quest_task_completions SET grade = $2, updated_at = $3 WHERE id = $1`, cid, grade, now); err != nil {
+		return translate(err)
+	}
+	if grade != nil && (!before.Valid || before.String != *grade) {
+		return db.passGradeBackTx(ctx, tx, cid, *grade)
+	}
+	return nil
 }
 
 // FailSync records a failed attempt: the row goes back to pending with the

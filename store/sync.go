@@ -182,8 +182,8 @@ func (db *DB) replaceEvidenceTx(ctx context.Context, tx *sql.Tx, userID, taskID,
 	case err != nil:
 		return translate(err)
 	default:
-		if _, err := tx.ExecContext(ctx, `DELETE FROM evidence_document_blocks WHERE document_id = $1`, docID); err != nil {
-			return translate(err)
+		if err := db.deleteBlocksTx(ctx, tx, docID); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE evidence_documents SET updated_at = $2 WHERE id = $1`, docID, now); err != nil {
 			return translate(err)
@@ -324,4 +324,44 @@ func collectIDs(rows *sql.Rows) ([]string, error) {
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// deleteBlocksTx deletes a document's blocks and then the file rows only
+// they referenced. Rows still used by another block stay, and so does a row
+// no block has used yet (an upload waiting to be attached), because only the
+// deleted blocks' files are considered.
+//
+// Blobs are left in place: they are content-addressed and shared — by other
+// students' identical files, and by a resubmission that sends the same file
+// again (its new row has the same key). Deleting one safely would need a
+// collector with a grace period, since a concurrent Put that found the blob
+// already stored has not yet written the row that will reference it.
+func (db *DB) deleteBlocksTx(ctx context.Context, tx *sql.Tx, docID string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT file_id FROM evidence_document_blocks WHERE document_id = $1 AND file_id IS NOT NULL`, docID)
+	if err != nil {
+		return translate(err)
+	}
+	var fileIDs []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return translate(err)
+		}
+		fileIDs = append(fileIDs, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return translate(err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM evidence_document_blocks WHERE document_id = $1`, docID); err != nil {
+		return translate(err)
+	}
+	for _, id := range fileIDs {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM files WHERE id = $1
+			AND NOT EXISTS (SELECT 1 FROM evidence_document_blocks WHERE file_id = $1)`, id); err != nil {
+			return translate(err)
+		}
+	}
+	return nil
 }

@@ -174,16 +174,19 @@ func driverFor(db *store.DB) riverdriver.Driver[*sql.Tx] {
 	return riversqlite.New(db.W)
 }
 
-// Migrate creates or upgrades River's own tables in the store's database.
+// Migrate creates or upgrades River's own tables in the store's database,
+// under the store's migration lock so concurrent starts do not race.
 func Migrate(ctx context.Context, db *store.DB) error {
 	m, err := rivermigrate.New(driverFor(db), nil)
 	if err != nil {
 		return fmt.Errorf("migrate river: %w", err)
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("migrate river: %w", err)
-	}
-	return nil
+	return db.WithMigrationLock(ctx, func() error {
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("migrate river: %w", err)
+		}
+		return nil
+	})
 }
 
 // EnqueueTx inserts job inside tx (store.Enqueuer). A sync job already

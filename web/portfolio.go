@@ -439,13 +439,13 @@ func (s *Server) sparkCORS(w http.ResponseWriter, r *http.Request) bool {
 // embedCSP is the site's policy with frame-ancestors opened to the Spark
 // origins.
 func (s *Server) embedCSP() string {
-	fa := "'self'"
+	csp := selfCSP // ends with frame-ancestors 'self'
 	for _, o := range s.Config.SparkAllowedOrigins {
 		if o != "" && !strings.ContainsAny(o, "; ,\t\r\n'") {
-			fa += " " + o
+			csp += " " + o
 		}
 	}
-	return "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors " + fa
+	return csp
 }
 
 // writeWithETag answers with body and an ETag made from its hash, or 304

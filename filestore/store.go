@@ -131,22 +131,39 @@ func (s *Store) Put(ctx context.Context, r io.Reader, filename string, maxBytes 
 
 // upload streams r to obj.Key. Cancelling the writer's context on failure
 // makes the driver discard the partial object instead of publishing it.
+//
+// The write is conditional (IfNotExist): a concurrent Put of the same content
+// that lost the race must not overwrite the stored object. Overwriting is not
+// harmless: fileblob rewrites the object's sidecar attributes file in place
+// (truncate, then write), so a reader of that object — Exists, Attributes, a
+// download being served — could see an empty sidecar and fail with EOF. The
+// loser's "already exists" is success: the key is the content's hash.
 func (s *Store) upload(ctx context.Context, obj *Object, r io.Reader) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w, err := s.bucket.NewWriter(wctx, obj.Key, &blob.WriterOptions{
 		ContentType: obj.ContentType,
 		Metadata:    map[string]string{"sha256": obj.SHA256},
+		IfNotExist:  true,
 	})
 	if err != nil {
-		return err
+		return alreadyStored(err)
 	}
 	if _, err := io.Copy(w, r); err != nil {
 		cancel()
 		_ = w.Close()
-		return err
+		return alreadyStored(err)
 	}
-	return w.Close()
+	return alreadyStored(w.Close())
+}
+
+// alreadyStored turns a failed IfNotExist precondition into success and
+// leaves other errors alone.
+func alreadyStored(err error) error {
+	if err != nil && gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		return nil
+	}
+	return err
 }
 
 // Open returns a reader for the whole stored file; the caller closes it.

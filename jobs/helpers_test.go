@@ -145,6 +145,14 @@ func countFor(t testing.TB, db *store.DB, userID string) counts {
 	return c
 }
 
+// filesOf counts the file rows a user owns.
+func filesOf(t testing.TB, db *store.DB, userID string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.R.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM files WHERE owner_id = $1`, userID).Scan(&n))
+	return n
+}
+
 // fileServer serves test files; paths can be added, removed or held.
 type fileServer struct {
 	*httptest.Server

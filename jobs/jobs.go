@@ -80,6 +80,8 @@ type Runner struct {
 	db      *store.DB
 	opts    Options
 	started bool
+	// passback: grade passback jobs are enqueued (else dropped).
+	passback bool
 }
 
 // New migrates River's tables for the store's dialect and builds the client.
@@ -118,13 +120,12 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	if cfg.SparkAPIURL != "" {
 		sparkClient = &spark.Client{BaseURL: cfg.SparkAPIURL, APIKey: cfg.SparkAPIKey}
 	}
-	r := &Runner{db: db, opts: opts}
+	r := &Runner{db: db, opts: opts, passback: cfg.SparkGradePassback && sparkClient != nil}
 	r.Sync = &SyncWorker{
 		DB:        db,
 		Files:     files,
 		Fetch:     fetch.New(fetch.Policy{AllowedHosts: cfg.SparkFileHosts, AllowPrivate: cfg.SparkFileAllowPrivate, MaxBytes: cfg.SparkFileMaxBytes}),
 		MaxBytes:  cfg.SparkFileMaxBytes,
-		Passback:  cfg.SparkGradePassback && sparkClient != nil,
 		AfterSync: opts.AfterSync,
 		Logger:    opts.Logger,
 		metrics:   m,
@@ -173,21 +174,29 @@ func driverFor(db *store.DB) riverdriver.Driver[*sql.Tx] {
 	return riversqlite.New(db.W)
 }
 
-// Migrate creates or upgrades River's own tables in the store's database.
+// Migrate creates or upgrades River's own tables in the store's database,
+// under the store's migration lock so concurrent starts do not race.
 func Migrate(ctx context.Context, db *store.DB) error {
 	m, err := rivermigrate.New(driverFor(db), nil)
 	if err != nil {
 		return fmt.Errorf("migrate river: %w", err)
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("migrate river: %w", err)
-	}
-	return nil
+	return db.WithMigrationLock(ctx, func() error {
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("migrate river: %w", err)
+		}
+		return nil
+	})
 }
 
 // EnqueueTx inserts job inside tx (store.Enqueuer). A sync job already
-// waiting or running for the same queue row is not inserted twice.
+// waiting or running for the same queue row is not inserted twice. Grade
+// passbacks are dropped when passback is off (SPARK_GRADE_PASSBACK=false or
+// no SPARK_API_URL), so nothing is ever sent.
 func (r *Runner) EnqueueTx(ctx context.Context, tx *sql.Tx, job optio.Job) error {
+	if _, ok := job.(optio.GradePassbackJob); ok && !r.passback {
+		return nil
+	}
 	if _, err := r.Client.InsertTx(ctx, tx, job, uniqueOpts()); err != nil {
 		return fmt.Errorf("insert %s job: %w", job.Kind(), err)
 	}

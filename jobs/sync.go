@@ -28,8 +28,6 @@ type SyncWorker struct {
 	Files    *filestore.Store
 	Fetch    *fetch.Client
 	MaxBytes int64
-	// Passback enqueues a grade passback with each graded sync.
-	Passback bool
 	// AfterSync, when set, runs after the evidence is written (badges).
 	AfterSync func(ctx context.Context, userID string) error
 	Logger    *slog.Logger
@@ -101,7 +99,7 @@ func (w *SyncWorker) Sync(ctx context.Context, queueID string) error {
 	if err != nil {
 		return err
 	}
-	res, err := w.DB.FinishSync(ctx, work, blocks, w.followUps(work))
+	res, err := w.DB.FinishSync(ctx, work, blocks)
 	if err != nil {
 		return err
 	}
@@ -117,13 +115,6 @@ func (w *SyncWorker) Sync(ctx context.Context, queueID string) error {
 		}
 	}
 	return nil
-}
-
-func (w *SyncWorker) followUps(work *store.SyncWork) func(string) []optio.Job {
-	if !w.Passback || work.Grade == nil {
-		return nil
-	}
-	return func(cid string) []optio.Job { return []optio.Job{optio.GradePassbackJob{CompletionID: cid}} }
 }
 
 // blocks stores each file and builds the ordered evidence: the text first,

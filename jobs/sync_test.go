@@ -74,6 +74,10 @@ func TestSyncSubmissionBecomesEvidence(t *testing.T) {
 		require.Equal(t, counts{1, 1, 5, 1, b.xp}, countFor(t, db, u.ID))
 
 		// A resubmission replaces the blocks and the grade, without new XP.
+		// The replaced blocks' file rows go; an upload not yet attached stays.
+		pending := &optio.File{OwnerID: u.ID, BlobKey: f.BlobKey, SHA256: f.SHA256, Filename: "draft.png", ContentType: f.ContentType, Size: f.Size}
+		require.NoError(t, db.CreateFile(ctx, pending))
+		require.Equal(t, 5, filesOf(t, db, u.ID))
 		grade := "A+"
 		q2, queued, err := db.ImportSubmission(ctx, store.IncomingSubmission{SparkUserID: "spark-stu-1", SparkAssignmentID: "asg-1",
 			SparkCourseID: "course-1", Text: "Revised essay.", FilesJSON: `[{"url":"` + b.srv.URL + `/cell.png","type":"image/png","filename":"cell.png"}]`,
@@ -88,6 +92,14 @@ func TestSyncSubmissionBecomesEvidence(t *testing.T) {
 		require.Len(t, done[0].Evidence.Blocks, 2)
 		require.Equal(t, "Revised essay.", done[0].Evidence.Blocks[0].Content.Text)
 		require.Equal(t, counts{1, 1, 2, 1, b.xp}, countFor(t, db, u.ID))
+		require.Equal(t, 2, filesOf(t, db, u.ID), "the new image's row and the pending upload")
+		_, err = db.FileByID(ctx, pending.ID)
+		require.NoError(t, err)
+		kept, err := db.FileByID(ctx, done[0].Evidence.Blocks[1].Content.FileID)
+		require.NoError(t, err)
+		rd, err := b.files.Open(ctx, kept.BlobKey)
+		require.NoError(t, err, "the shared blob (same image as before) is still there")
+		require.NoError(t, rd.Close())
 
 		// The older revision's row, run again, is superseded and overwrites nothing.
 		_, err = db.W.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'pending' WHERE id = $1`, qid)

@@ -2,6 +2,7 @@ package spark
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -154,6 +155,10 @@ type GradePassback struct {
 	Grade                 string    `json:"grade"`
 	OptioTaskCompletionID string    `json:"optio_task_completion_id"`
 	GradedAt              time.Time `json:"graded_at"`
+	// IdempotencyKey is sent as the Idempotency-Key header; "" means
+	// OptioTaskCompletionID. A regrade needs a key of its own, or Spark
+	// would take it for a repeat of the first grade.
+	IdempotencyKey string `json:"-"`
 }
 
 // ListCourses returns one page of courses; pass "" for the first page and
@@ -319,8 +324,8 @@ func (c *Client) Submissions(ctx context.Context, assignmentID string, since tim
 	}
 }
 
-// PostGrade reports a grade to Spark. Repeating it is safe: the completion
-// id is sent as the Idempotency-Key.
+// PostGrade reports a grade to Spark. Repeating it is safe: g.IdempotencyKey
+// (by default the completion id) is sent as the Idempotency-Key.
 func (c *Client) PostGrade(ctx context.Context, g GradePassback) error {
 	if g.SparkUserID == "" || g.SparkAssignmentID == "" || g.OptioTaskCompletionID == "" {
 		return errors.New("spark api: post grade: spark_user_id, spark_assignment_id and optio_task_completion_id are required")
@@ -333,7 +338,7 @@ func (c *Client) PostGrade(ctx context.Context, g GradePassback) error {
 	if err != nil {
 		return fmt.Errorf("spark api: post grade: %w", err)
 	}
-	return c.doHeader(ctx, http.MethodPost, "/api/grades", nil, body, nil, http.Header{"Idempotency-Key": {g.OptioTaskCompletionID}})
+	return c.doHeader(ctx, http.MethodPost, "/api/grades", nil, body, nil, http.Header{"Idempotency-Key": {cmp.Or(g.IdempotencyKey, g.OptioTaskCompletionID)}})
 }
 
 // paginate yields pages from fetch until the cursor is empty, guarding

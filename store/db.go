@@ -48,6 +48,8 @@ type DB struct {
 	// Enqueue, when set, inserts background jobs inside the caller's
 	// transaction so a job exists exactly when its data does.
 	Enqueue Enqueuer
+	// sqlitePath is the SQLite database file ("" on PostgreSQL).
+	sqlitePath string
 }
 
 // Enqueuer inserts a job inside tx. The jobs package provides it (River).
@@ -123,7 +125,7 @@ func openSQLite(ctx context.Context, path string, clock optio.Clock) (*DB, error
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return &DB{W: w, R: r, Dialect: SQLite, Clock: clock}, nil
+	return &DB{W: w, R: r, Dialect: SQLite, Clock: clock, sqlitePath: path}, nil
 }
 
 // Close closes both pools.
@@ -135,7 +137,8 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Migrate applies every embedded migration not yet applied.
+// Migrate applies every embedded migration not yet applied, under the
+// migration lock (see WithMigrationLock).
 func (db *DB) Migrate(ctx context.Context) error {
 	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
 	if err != nil {
@@ -149,10 +152,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
+	return db.WithMigrationLock(ctx, func() error {
+		if _, err := p.Up(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		return nil
+	})
 }
 
 // Ping checks the database answers (readiness).

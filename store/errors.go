@@ -80,3 +80,15 @@ func notFound(what string) error {
 
 // isConflict reports whether err is a unique violation after translation.
 func isConflict(err error) bool { return optio.ErrorCode(translate(err)) == optio.ECONFLICT }
+
+// isSlugConflict reports whether err is a unique violation of
+// users.portfolio_slug (as opposed to, say, users.email), so a slug lost to
+// a concurrent sign-up can be retried rather than reported.
+func isSlugConflict(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505" && strings.Contains(pg.ConstraintName, "portfolio_slug")
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") && strings.Contains(msg, "portfolio_slug")
+}

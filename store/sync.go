@@ -106,11 +106,11 @@ func (db *DB) BeginSync(ctx context.Context, queueID string) (*SyncWork, error) 
 
 // FinishSync writes the evidence of a claimed sync in one transaction: the
 // completion (with its XP award, once per user and task) or, when one exists,
-// its blocks replaced and its grade updated; the submission marked synced;
-// the queue row completed; and jobs (e.g. grade passback) enqueued. When the
-// row's revision is no longer the submission's latest, nothing is written
+// its blocks replaced and its grade updated (a new or changed grade enqueues
+// its passback); the submission marked synced; the queue row completed. When
+// the row's revision is no longer the submission's latest, nothing is written
 // and the row completes as superseded.
-func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockInput, jobs func(completionID string) []optio.Job) (*SyncResult, error) {
+func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockInput) (*SyncResult, error) {
 	res := &SyncResult{}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		now := db.now()
@@ -153,13 +153,6 @@ func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockI
 			error_message = NULL WHERE id = $1`, w.QueueID, now); err != nil {
 			return translate(err)
 		}
-		if jobs != nil {
-			for _, j := range jobs(cid) {
-				if err := db.enqueueTx(ctx, tx, j); err != nil {
-					return err
-				}
-			}
-		}
 		return nil
 	})
 	if err != nil {
@@ -169,9 +162,14 @@ func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockI
 }
 
 // replaceEvidenceTx swaps a completion's blocks for new ones and updates its
-// grade; the document is created when it is missing.
+// grade, passing a changed grade back; the document is created when it is
+// missing.
 func (db *DB) replaceEvidenceTx(ctx context.Context, tx *sql.Tx, userID, taskID, cid string, grade *string, blocks []optio.BlockInput) error {
 	now := db.now()
+	var before sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT grade FROM quest_task_completions WHERE id = $1`, cid).Scan(&before); err != nil {
+		return translateNotFound(err, "Completion")
+	}
 	var docID string
 	err := tx.QueryRowContext(ctx, `SELECT id FROM evidence_documents WHERE completion_id = $1`, cid).Scan(&docID)
 	switch {
@@ -184,8 +182,8 @@ func (db *DB) replaceEvidenceTx(ctx context.Context, tx *sql.Tx, userID, taskID,
 	case err != nil:
 		return translate(err)
 	default:
-		if _, err := tx.ExecContext(ctx, `DELETE FROM evidence_document_blocks WHERE document_id = $1`, docID); err != nil {
-			return translate(err)
+		if err := db.deleteBlocksTx(ctx, tx, docID); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE evidence_documents SET updated_at = $2 WHERE id = $1`, docID, now); err != nil {
 			return translate(err)
@@ -194,8 +192,13 @@ func (db *DB) replaceEvidenceTx(ctx context.Context, tx *sql.Tx, userID, taskID,
 	if err := db.insertBlocksTx(ctx, tx, docID, blocks); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE quest_task_completions SET grade = $2, updated_at = $3 WHERE id = $1`, cid, grade, now)
-	return translate(err)
+	if _, err := tx.ExecContext(ctx, `UPDATE quest_task_completions SET grade = $2, updated_at = $3 WHERE id = $1`, cid, grade, now); err != nil {
+		return translate(err)
+	}
+	if grade != nil && (!before.Valid || before.String != *grade) {
+		return db.passGradeBackTx(ctx, tx, cid, *grade)
+	}
+	return nil
 }
 
 // FailSync records a failed attempt: the row goes back to pending with the
@@ -321,4 +324,44 @@ func collectIDs(rows *sql.Rows) ([]string, error) {
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// deleteBlocksTx deletes a document's blocks and then the file rows only
+// they referenced. Rows still used by another block stay, and so does a row
+// no block has used yet (an upload waiting to be attached), because only the
+// deleted blocks' files are considered.
+//
+// Blobs are left in place: they are content-addressed and shared — by other
+// students' identical files, and by a resubmission that sends the same file
+// again (its new row has the same key). Deleting one safely would need a
+// collector with a grace period, since a concurrent Put that found the blob
+// already stored has not yet written the row that will reference it.
+func (db *DB) deleteBlocksTx(ctx context.Context, tx *sql.Tx, docID string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT file_id FROM evidence_document_blocks WHERE document_id = $1 AND file_id IS NOT NULL`, docID)
+	if err != nil {
+		return translate(err)
+	}
+	var fileIDs []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return translate(err)
+		}
+		fileIDs = append(fileIDs, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return translate(err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM evidence_document_blocks WHERE document_id = $1`, docID); err != nil {
+		return translate(err)
+	}
+	for _, id := range fileIDs {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM files WHERE id = $1
+			AND NOT EXISTS (SELECT 1 FROM evidence_document_blocks WHERE file_id = $1)`, id); err != nil {
+			return translate(err)
+		}
+	}
+	return nil
 }

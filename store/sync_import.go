@@ -93,6 +93,31 @@ func (db *DB) SetJobState(ctx context.Context, key, value string) error {
 	})
 }
 
+// sparkCompletionFrom selects completion $1 only when it is of a Spark task
+// by a user linked to Spark ($2 is the platform): what can be passed back.
+const sparkCompletionFrom = ` FROM quest_task_completions c
+	JOIN tasks t ON t.id = c.task_id
+	JOIN lms_integrations l ON l.user_id = c.user_id AND l.platform = $2
+	LEFT JOIN spark_assignments sa ON sa.optio_task_id = c.task_id
+	WHERE c.id = $1 AND COALESCE(sa.spark_assignment_id, t.lms_assignment_id) IS NOT NULL`
+
+// passGradeBackTx enqueues the passback of a completion's new grade, in the
+// transaction that gave it, when the completion is of a Spark task by a
+// Spark-linked user (what GradeForPassback can send). Every path that
+// completes or grades a task comes through here — sync, and Optio's own
+// completions — so each (completion, grade) is enqueued once; whether
+// passback is on (SPARK_GRADE_PASSBACK) is the Enqueuer's decision.
+func (db *DB) passGradeBackTx(ctx context.Context, tx *sql.Tx, completionID, grade string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*)`+sparkCompletionFrom, completionID, optio.PlatformSpark).Scan(&n); err != nil {
+		return translate(err)
+	}
+	if n == 0 {
+		return nil
+	}
+	return db.enqueueTx(ctx, tx, optio.GradePassbackJob{CompletionID: completionID, Grade: grade})
+}
+
 // GradeToPass is what grade passback sends for one completion.
 type GradeToPass struct {
 	SparkUserID       string
@@ -109,12 +134,7 @@ func (db *DB) GradeForPassback(ctx context.Context, completionID string) (*Grade
 	}
 	var g GradeToPass
 	var grade sql.NullString
-	err := db.R.QueryRowContext(ctx, `SELECT l.external_user_id, COALESCE(sa.spark_assignment_id, t.lms_assignment_id), c.grade, c.updated_at
-		FROM quest_task_completions c
-		JOIN tasks t ON t.id = c.task_id
-		JOIN lms_integrations l ON l.user_id = c.user_id AND l.platform = $2
-		LEFT JOIN spark_assignments sa ON sa.optio_task_id = c.task_id
-		WHERE c.id = $1 AND COALESCE(sa.spark_assignment_id, t.lms_assignment_id) IS NOT NULL`, completionID, optio.PlatformSpark).
+	err := db.R.QueryRowContext(ctx, `SELECT l.external_user_id, COALESCE(sa.spark_assignment_id, t.lms_assignment_id), c.grade, c.updated_at`+sparkCompletionFrom, completionID, optio.PlatformSpark).
 		Scan(&g.SparkUserID, &g.SparkAssignmentID, &grade, &g.GradedAt)
 	if err != nil {
 		return nil, translateNotFound(err, "Spark completion")

@@ -56,14 +56,6 @@ func (db *DB) CreateUser(ctx context.Context, in optio.NewUser) (*optio.User, er
 func (db *DB) createUserTx(ctx context.Context, tx *sql.Tx, in optio.NewUser) (*optio.User, error) {
 	now := db.now()
 	id := newID()
-	var slug any
-	if in.Role == optio.RoleStudent && strings.TrimSpace(in.GivenName+in.FamilyName) != "" {
-		s, err := db.allocateSlug(ctx, tx, in.GivenName, in.FamilyName)
-		if err != nil {
-			return nil, err
-		}
-		slug = s
-	}
 	var email any
 	if in.Email != "" {
 		email = strings.ToLower(strings.TrimSpace(in.Email))
@@ -72,13 +64,59 @@ func (db *DB) createUserTx(ctx context.Context, tx *sql.Tx, in optio.NewUser) (*
 	if in.PasswordHash != "" {
 		hash = in.PasswordHash
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, given_name, family_name, role,
-		portfolio_slug, provisional, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)`,
-		id, email, hash, strings.TrimSpace(in.GivenName), strings.TrimSpace(in.FamilyName), in.Role, slug, in.Provisional, now)
-	if err != nil {
+	insert := func(slug any) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, given_name, family_name, role,
+			portfolio_slug, provisional, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)`,
+			id, email, hash, strings.TrimSpace(in.GivenName), strings.TrimSpace(in.FamilyName), in.Role, slug, in.Provisional, now)
+		return err
+	}
+	if in.Role == optio.RoleStudent && strings.TrimSpace(in.GivenName+in.FamilyName) != "" {
+		if _, err := db.withFreshSlug(ctx, tx, in.GivenName, in.FamilyName, func(slug string) error { return insert(slug) }); err != nil {
+			return nil, err
+		}
+	} else if err := insert(nil); err != nil {
 		return nil, translate(err)
 	}
 	return scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+}
+
+// slugAttempts bounds how often a write is retried after concurrent
+// transactions took the slug it was about to use; each lost round means
+// another transaction won one, so this covers that many simultaneous
+// sign-ups with the same name.
+const slugAttempts = 50
+
+// withFreshSlug allocates the first free slug for a name and runs write with
+// it. On PostgreSQL two transactions can pick the same free slug at once; the
+// UNIQUE index makes the later one fail, and instead of failing the sign-up
+// (or reporting the violation as a taken email) the write is rolled back to a
+// savepoint and retried with the next free slug, which by then sees the
+// winner's committed row. Other errors, including an email conflict, are
+// returned translated. SQLite serializes writers, so there it never retries.
+func (db *DB) withFreshSlug(ctx context.Context, tx *sql.Tx, given, family string, write func(slug string) error) (string, error) {
+	for range slugAttempts {
+		slug, err := db.allocateSlug(ctx, tx, given, family)
+		if err != nil {
+			return "", err
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT portfolio_slug`); err != nil {
+			return "", translate(err)
+		}
+		err = write(slug)
+		if err == nil {
+			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT portfolio_slug`); err != nil {
+				return "", translate(err)
+			}
+			return slug, nil
+		}
+		if !isSlugConflict(err) {
+			return "", translate(err)
+		}
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT portfolio_slug`); err != nil {
+			return "", translate(err)
+		}
+	}
+	return "", fmt.Errorf("allocate a portfolio slug for %q: still taken after %d attempts", optio.SlugBase(given, family), slugAttempts)
 }
 
 // allocateSlug finds the first free slug for a name: base, base-2, base-3…
@@ -117,12 +155,12 @@ func (db *DB) ensureSlugTx(ctx context.Context, tx *sql.Tx, u *optio.User) error
 	if u.Role != optio.RoleStudent || u.PortfolioSlug != "" {
 		return nil
 	}
-	s, err := db.allocateSlug(ctx, tx, u.GivenName, u.FamilyName)
+	s, err := db.withFreshSlug(ctx, tx, u.GivenName, u.FamilyName, func(slug string) error {
+		_, err := tx.ExecContext(ctx, `UPDATE users SET portfolio_slug = $1 WHERE id = $2`, slug, u.ID)
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET portfolio_slug = $1 WHERE id = $2`, s, u.ID); err != nil {
-		return translate(err)
 	}
 	u.PortfolioSlug = s
 	return nil

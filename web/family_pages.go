@@ -42,7 +42,7 @@ func (s *Server) familyPageRoutes(mux *http.ServeMux) {
 
 // parentPage is the data of /parent.
 type parentPage struct {
-	Children  []*ParentDashboard
+	Children  []parentChild
 	LinkError string
 }
 
@@ -60,7 +60,12 @@ func (s *Server) renderParentPage(w http.ResponseWriter, r *http.Request, status
 			s.Error(w, r, err)
 			return
 		}
-		p.Children = append(p.Children, d)
+		t, err := s.parentTutorFor(r.Context(), u.ID, kids[i].ID)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		p.Children = append(p.Children, parentChild{ParentDashboard: d, Tutor: t})
 		s.audit(r, "parent.view_dashboard", kids[i].ID, map[string]any{"page": "/parent"})
 	}
 	s.renderStatus(w, r, status, "parent", pageData{Title: "Family", Data: p})

@@ -231,8 +231,17 @@ type registerForm struct {
 	Fields map[string]string
 }
 
+// handleRegisterPage shows the sign-up form. ?role= preselects student,
+// parent or observer (an invitation link asks for observer; admin is never
+// offered), and ?next= is carried through to where sign-up lands.
 func (s *Server) handleRegisterPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, "register", pageData{Title: "Create account", Data: registerForm{Next: safeNext(r.URL.Query().Get("next"))}})
+	q := r.URL.Query()
+	f := registerForm{Next: safeNext(q.Get("next"))}
+	switch role := optio.Role(q.Get("role")); role {
+	case optio.RoleStudent, optio.RoleParent, optio.RoleObserver:
+		f.Role = role
+	}
+	s.render(w, r, "register", pageData{Title: "Create account", Data: f})
 }
 
 func (s *Server) handleRegisterForm(w http.ResponseWriter, r *http.Request) {

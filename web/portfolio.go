@@ -334,6 +334,29 @@ func (s *Server) handlePortfolioEmbed(w http.ResponseWriter, r *http.Request) {
 	s.servePortfolioHTML(w, r, "embed")
 }
 
+// auditPortfolioView records in audit_log that a parent, observer or admin
+// looked at a child's portfolio (via: page, embed or json), one row per
+// view, as the family dashboards do. The owner's own views and views by
+// strangers of a public portfolio are not recorded.
+func (s *Server) auditPortfolioView(r *http.Request, student *optio.User, acc portfolioAccess, via string) {
+	viewer := userOf(r)
+	if viewer == nil || viewer.ID == student.ID {
+		return
+	}
+	var who string
+	switch {
+	case acc == accessObserver:
+		who = "observer"
+	case acc == accessFamily && viewer.Role == optio.RoleParent:
+		who = "parent"
+	case acc == accessFamily && viewer.Role == optio.RoleAdmin:
+		who = "admin"
+	default:
+		return
+	}
+	s.audit(r, who+".view_portfolio", student.ID, map[string]any{"via": via})
+}
+
 func (s *Server) servePortfolioHTML(w http.ResponseWriter, r *http.Request, name string) {
 	student, acc, err := s.loadPortfolio(r)
 	if err != nil {
@@ -346,6 +369,7 @@ func (s *Server) servePortfolioHTML(w http.ResponseWriter, r *http.Request, name
 		return
 	}
 	v.Embedded = name == "embed"
+	s.auditPortfolioView(r, student, acc, name)
 	d := pageData{Title: v.Student.Name + "’s portfolio", User: userOf(r), Data: v}
 	entry := "layout"
 	if name == "embed" {
@@ -378,6 +402,7 @@ func (s *Server) handlePortfolioJSON(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	s.auditPortfolioView(r, student, acc, "json")
 	writeWithETag(w, r, "application/json; charset=utf-8", append(raw, '\n'))
 }
 
@@ -414,13 +439,13 @@ func (s *Server) sparkCORS(w http.ResponseWriter, r *http.Request) bool {
 // embedCSP is the site's policy with frame-ancestors opened to the Spark
 // origins.
 func (s *Server) embedCSP() string {
-	fa := "'self'"
+	csp := selfCSP // ends with frame-ancestors 'self'
 	for _, o := range s.Config.SparkAllowedOrigins {
 		if o != "" && !strings.ContainsAny(o, "; ,\t\r\n'") {
-			fa += " " + o
+			csp += " " + o
 		}
 	}
-	return "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors " + fa
+	return csp
 }
 
 // writeWithETag answers with body and an ETag made from its hash, or 304

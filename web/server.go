@@ -76,7 +76,7 @@ func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger
 	var h http.Handler = mux
 	h = csrf.Handler(h)
 	h = s.withSession(h)
-	h = securityHeaders(h)
+	h = s.securityHeaders(h)
 	h = s.Metrics.instrument(h)
 	h = s.recoverer(h)
 	s.handler = h
@@ -155,14 +155,14 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// securityHeaders sets the headers every answer carries. Pages Spark may
-// embed override frame-ancestors themselves.
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders sets the headers every answer carries. The CSP's
+// frame-ancestors is 'self' except on the pages Spark may frame (framing.go).
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
+		h.Set("Content-Security-Policy", s.pageCSP(r.URL.Path))
 		next.ServeHTTP(w, r)
 	})
 }

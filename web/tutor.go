@@ -26,6 +26,7 @@ func (s *Server) tutorRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/parent/students/{id}/tutor/flagged", s.requireRole(s.handleTutorFlagged, optio.RoleParent))
 	mux.HandleFunc("GET /api/parent/students/{id}/tutor/limit", s.requireRole(s.handleTutorGetLimit, optio.RoleParent))
 	mux.HandleFunc("PUT /api/parent/students/{id}/tutor/limit", s.requireRole(s.handleTutorSetLimit, optio.RoleParent))
+	mux.HandleFunc("POST /parent/students/{id}/tutor/limit", s.requirePageRole(s.handleTutorLimitForm, optio.RoleParent))
 
 	mux.HandleFunc("GET /tutor", s.requirePageRole(s.handleTutorPage, optio.RoleStudent))
 	mux.HandleFunc("POST /tutor", s.requirePageRole(s.handleTutorCreateForm, optio.RoleStudent))
@@ -383,20 +384,29 @@ type tutorLimitView struct {
 }
 
 func (s *Server) handleTutorGetLimit(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	l, set, err := s.Store.ParentTutorDailyLimit(r.Context(), userOf(r).ID, id)
+	v, err := s.parentTutorLimit(r.Context(), userOf(r).ID, r.PathValue("id"))
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	v := tutorLimitView{StudentID: id, DailyLimit: l, Custom: set}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// parentTutorLimit is a linked parent's view of a child's daily limit:
+// theirs when a parent set one, else the server default.
+func (s *Server) parentTutorLimit(ctx context.Context, parentID, studentID string) (tutorLimitView, error) {
+	l, set, err := s.Store.ParentTutorDailyLimit(ctx, parentID, studentID)
+	if err != nil {
+		return tutorLimitView{}, err
+	}
+	v := tutorLimitView{StudentID: studentID, DailyLimit: l, Custom: set}
 	if !set {
 		v.DailyLimit = s.Config.TutorDailyLimit
 		if v.DailyLimit <= 0 {
 			v.DailyLimit = -1
 		}
 	}
-	writeJSON(w, http.StatusOK, v)
+	return v, nil
 }
 
 func (s *Server) handleTutorSetLimit(w http.ResponseWriter, r *http.Request) {

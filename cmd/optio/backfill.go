@@ -9,7 +9,7 @@ import (
 	"github.com/optio-edu/optio/app"
 )
 
-// backfillCmd polls Spark once by hand: every submission the webhooks
+// backfillCmd (`optio spark backfill`) polls Spark once by hand: every submission the webhooks
 // missed is stored and queued for sync, with a progress bar.
 func backfillCmd(getenv func(string) string) *cobra.Command {
 	return &cobra.Command{

@@ -27,7 +27,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	root.AddCommand(sandboxCmd(getenv))
 	root.AddCommand(sparkCmd(getenv))
 	root.AddCommand(demoCmd(getenv))
-	root.AddCommand(workerCmd(getenv), backfillCmd(getenv))
+	root.AddCommand(workerCmd(getenv))
 	return root
 }
 

@@ -18,8 +18,8 @@ import (
 
 // sparkCmd groups the tools for Spark's developers.
 func sparkCmd(getenv func(string) string) *cobra.Command {
-	cmd := &cobra.Command{Use: "spark", Short: "Tools for Spark's developers: sign and check SSO tokens, send webhooks"}
-	cmd.AddCommand(signTokenCmd(getenv), verifyTokenCmd(getenv), sendWebhookCmd(getenv))
+	cmd := &cobra.Command{Use: "spark", Short: "Tools for Spark's developers: sign and check SSO tokens, send webhooks, backfill from Spark's API"}
+	cmd.AddCommand(signTokenCmd(getenv), verifyTokenCmd(getenv), sendWebhookCmd(getenv), backfillCmd(getenv))
 	return cmd
 }
 

@@ -1,0 +1,37 @@
+package web
+
+import "strings"
+
+// selfCSP is the policy of every page: nothing from elsewhere, and only
+// Optio itself may frame it.
+const selfCSP = "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+
+// pageCSP is the Content-Security-Policy for a request path. By default
+// only Optio may frame its pages (the portfolio embed opens itself to
+// Spark). When the operator opted into running Optio inside a Spark iframe
+// (OPTIO_COOKIE_SAMESITE_NONE=true, so the session cookie reaches Optio in
+// the frame), the signed-in pages Spark's SSO lands on may also be framed
+// by SPARK_ALLOWED_ORIGINS.
+func (s *Server) pageCSP(path string) string {
+	if s.Config.CookieSameSiteNone && sparkFramable(path) {
+		return s.embedCSP()
+	}
+	return selfCSP
+}
+
+// sparkFramable reports whether path is one of the pages a Spark iframe
+// shows after SSO: /spark/sso itself (so its error page shows in the frame),
+// the landings (/dashboard, /parent, /tutor, /badges, /portfolio/{slug})
+// and the tutor's conversation pages, where asking a question leads.
+func sparkFramable(path string) bool {
+	switch path {
+	case "/spark/sso", "/dashboard", "/parent", "/tutor", "/badges":
+		return true
+	}
+	for _, prefix := range []string{"/portfolio/", "/tutor/"} {
+		if rest, ok := strings.CutPrefix(path, prefix); ok {
+			return rest != "" && !strings.Contains(rest, "/")
+		}
+	}
+	return false
+}

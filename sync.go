@@ -78,11 +78,14 @@ type SparkSyncStore interface {
 // GradePassbackJob asks a worker to post a synced or Optio-given grade back
 // to Spark (POST /api/grades) for a completion of a Spark task. The store
 // enqueues one whenever such a completion gets a grade it did not have; the
-// grade is part of the job so each (completion, grade) is one job, while the
-// worker always sends the completion's current grade.
+// grade and the moment it was given are part of the job, so each grading is
+// its own job (a return to an earlier grade is not mistaken for a repeat of
+// it while that job is still finishing), while the worker always sends the
+// completion's current grade.
 type GradePassbackJob struct {
-	CompletionID string `json:"completion_id"`
-	Grade        string `json:"grade"`
+	CompletionID string    `json:"completion_id"`
+	Grade        string    `json:"grade"`
+	GradedAt     time.Time `json:"graded_at"`
 }
 
 // Kind names the job for River.

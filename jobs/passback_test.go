@@ -99,7 +99,7 @@ func TestGradePassback(t *testing.T) {
 		syncGraded(t, db, 3, "spark-stu-maya", "spark-physics-forces-essay", "spark-physics", "Forces essay, revised", "A-")
 		require.Eventually(t, func() bool { return len(sb.Grades()) == 2 }, 20*time.Second, 20*time.Millisecond)
 		syncGraded(t, db, 4, "spark-stu-maya", "spark-physics-forces-essay", "spark-physics", "Forces essay, as before", "B+")
-		require.Eventually(t, func() bool { return len(sb.Grades()) == 3 }, 20*time.Second, 20*time.Millisecond)
+		require.Eventually(t, func() bool { return len(sb.Grades()) == 3 }, 20*time.Second, 20*time.Millisecond, "grades: %+v", sb.Grades())
 		require.Equal(t, []string{"B+", "A-", "B+"}, gradesIn(sb))
 		require.Equal(t, 3, passbackJobs(t, db))
 

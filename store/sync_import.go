@@ -115,7 +115,7 @@ func (db *DB) passGradeBackTx(ctx context.Context, tx *sql.Tx, completionID, gra
 	if n == 0 {
 		return nil
 	}
-	return db.enqueueTx(ctx, tx, optio.GradePassbackJob{CompletionID: completionID, Grade: grade})
+	return db.enqueueTx(ctx, tx, optio.GradePassbackJob{CompletionID: completionID, Grade: grade, GradedAt: db.now()})
 }
 
 // GradeToPass is what grade passback sends for one completion.

@@ -86,4 +86,3 @@ func requireSVG(t *testing.T, b []byte) {
 	}
 	require.Equal(t, "svg", root)
 }
-

@@ -48,6 +48,9 @@ type DB struct {
 	// Enqueue, when set, inserts background jobs inside the caller's
 	// transaction so a job exists exactly when its data does.
 	Enqueue Enqueuer
+
+	// accepts group-commits concurrent submission webhooks (batch.go).
+	accepts *batcher
 }
 
 // Enqueuer inserts a job inside tx. The jobs package provides it (River).
@@ -87,7 +90,9 @@ func openPostgres(ctx context.Context, dsn string, clock optio.Clock) (*DB, erro
 		db.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	return &DB{W: db, R: db, Dialect: Postgres, Clock: clock}, nil
+	d := &DB{W: db, R: db, Dialect: Postgres, Clock: clock}
+	d.accepts = newBatcher(d, batchFlushersPostgres)
+	return d, nil
 }
 
 func openSQLite(ctx context.Context, path string, clock optio.Clock) (*DB, error) {
@@ -120,11 +125,14 @@ func openSQLite(ctx context.Context, path string, clock optio.Clock) (*DB, error
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return &DB{W: w, R: r, Dialect: SQLite, Clock: clock}, nil
+	d := &DB{W: w, R: r, Dialect: SQLite, Clock: clock}
+	d.accepts = newBatcher(d, 1)
+	return d, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.accepts.close()
 	err := db.W.Close()
 	if db.R != db.W {
 		err = errors.Join(err, db.R.Close())

@@ -70,7 +70,9 @@ func (db *DB) AcceptSparkSubmission(ctx context.Context, webhookID string, ev op
 		files = "[]"
 	}
 	var rc *optio.SubmissionReceipt
-	err := db.webhookTx(ctx, func(tx *sql.Tx) error {
+	// Concurrent deliveries share a commit (batch.go); each keeps its own
+	// savepoint, answer and duplicate check.
+	err := db.accepts.do(ctx, ev.SparkUserID, func(ctx context.Context, tx *sql.Tx) error {
 		rc = &optio.SubmissionReceipt{}
 		fresh, err := db.claimDeliveryTx(ctx, tx, webhookID, optio.WebhookSubmission)
 		if err != nil || !fresh {

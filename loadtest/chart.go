@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
 	"html"
 	"math"
@@ -21,14 +20,7 @@ const (
 // (sampled down to maxDots; failures in red, drawn at the top when they
 // have no latency) and the p50 and p99 of each time slice as lines.
 func chartSVG(res *Result) []byte {
-	// Time runs from the earliest point (sync rows arrive in completion order).
-	pts := slices.Clone(res.points)
-	if len(pts) > 0 {
-		t0 := slices.MinFunc(pts, func(a, b point) int { return cmp.Compare(a.t, b.t) }).t
-		for i := range pts {
-			pts[i].t -= t0
-		}
-	}
+	pts := res.points
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
 		chartW, chartH, chartW, chartH)
@@ -103,7 +95,7 @@ func sliceQuantiles(pts []point, maxT, q float64) []point {
 		if p.bad {
 			continue
 		}
-		i := max(0, min(slices_-1, int(p.t/maxT*slices_)))
+		i := min(slices_-1, int(p.t/maxT*slices_))
 		buckets[i] = append(buckets[i], p.ms)
 	}
 	var out []point

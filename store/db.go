@@ -48,9 +48,6 @@ type DB struct {
 	// Enqueue, when set, inserts background jobs inside the caller's
 	// transaction so a job exists exactly when its data does.
 	Enqueue Enqueuer
-
-	// accepts group-commits concurrent submission webhooks (batch.go).
-	accepts *batcher
 }
 
 // Enqueuer inserts a job inside tx. The jobs package provides it (River).
@@ -90,9 +87,7 @@ func openPostgres(ctx context.Context, dsn string, clock optio.Clock) (*DB, erro
 		db.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	d := &DB{W: db, R: db, Dialect: Postgres, Clock: clock}
-	d.accepts = newBatcher(d, batchFlushersPostgres)
-	return d, nil
+	return &DB{W: db, R: db, Dialect: Postgres, Clock: clock}, nil
 }
 
 func openSQLite(ctx context.Context, path string, clock optio.Clock) (*DB, error) {
@@ -125,14 +120,11 @@ func openSQLite(ctx context.Context, path string, clock optio.Clock) (*DB, error
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	d := &DB{W: w, R: r, Dialect: SQLite, Clock: clock}
-	d.accepts = newBatcher(d, 1)
-	return d, nil
+	return &DB{W: w, R: r, Dialect: SQLite, Clock: clock}, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	db.accepts.close()
 	err := db.W.Close()
 	if db.R != db.W {
 		err = errors.Join(err, db.R.Close())

@@ -70,9 +70,7 @@ func (db *DB) AcceptSparkSubmission(ctx context.Context, webhookID string, ev op
 		files = "[]"
 	}
 	var rc *optio.SubmissionReceipt
-	// Concurrent deliveries share a commit (batch.go); each keeps its own
-	// savepoint, answer and duplicate check.
-	err := db.accepts.do(ctx, ev.SparkUserID, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.webhookTx(ctx, func(tx *sql.Tx) error {
 		rc = &optio.SubmissionReceipt{}
 		fresh, err := db.claimDeliveryTx(ctx, tx, webhookID, optio.WebhookSubmission)
 		if err != nil || !fresh {

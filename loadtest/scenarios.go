@@ -82,7 +82,7 @@ func (r *runner) sso(ctx context.Context, name string, returning bool) (*Result,
 		if returning {
 			sub = fmt.Sprintf("lt-%s-ret-%d", r.o.RunID, i%returningUsers)
 		}
-		return spark.Claims{Subject: sub, Email: sub + "@load.example", GivenName: "Load", FamilyName: fmt.Sprintf("Student %d", i),
+		return spark.Claims{Subject: sub, Email: sub + "@load.example", GivenName: "Load", FamilyName: fmt.Sprintf("Student %s %d", r.o.RunID, i),
 			Role: optio.RoleStudent, SparkCourseIDs: []string{course}}
 	}
 	if returning {

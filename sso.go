@@ -30,6 +30,10 @@ type SSOLogin struct {
 	SparkCourseIDs []string
 	// SparkStudentIDs link a parent to those Spark students.
 	SparkStudentIDs []string
+	// SessionTokenHash, when set, opens a session for the user in the same
+	// transaction (one commit per login), expiring after SessionTTL.
+	SessionTokenHash string
+	SessionTTL       time.Duration
 }
 
 // SSOResult is what an SSO login did.

@@ -65,6 +65,11 @@ func (db *DB) ssoLoginTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) (*o
 		u.Role = role
 	}
 	res := &optio.SSOResult{User: u, Created: created}
+	if in.SessionTokenHash != "" {
+		if _, err := db.createSessionTx(ctx, tx, u.ID, in.SessionTokenHash, in.SessionTTL); err != nil {
+			return nil, err
+		}
+	}
 	switch u.Role {
 	case optio.RoleStudent:
 		for _, c := range dedupe(in.SparkCourseIDs) {

@@ -67,3 +67,28 @@ func TestSSOLoginRefusedLeavesNothing(t *testing.T) {
 		require.NoError(t, err)
 	})
 }
+
+func TestSSOLoginOpensSessionInItsTransaction(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		login := func(role optio.Role, nonce, hash string) (*optio.SSOResult, error) {
+			return db.SparkSSOLogin(ctx, optio.SSOLogin{Identity: optio.SparkIdentity{SparkUserID: "s-1", Role: role},
+				Nonce: nonce, NonceExpiry: time.Now().Add(time.Minute), SessionTokenHash: hash, SessionTTL: time.Hour})
+		}
+		res, err := login(optio.RoleStudent, "a", "hash-a")
+		require.NoError(t, err)
+		u, err := db.SessionUser(ctx, "hash-a")
+		require.NoError(t, err)
+		require.Equal(t, res.User.ID, u.ID)
+		// A refused login (replayed nonce, role mismatch) opens no session.
+		_, err = login(optio.RoleStudent, "a", "hash-b")
+		require.Equal(t, optio.ETokenReplayed, optio.ErrorCode(err))
+		_, err = login(optio.RoleParent, "c", "hash-c")
+		require.Equal(t, optio.ESSORoleMismatch, optio.ErrorCode(err))
+		for _, h := range []string{"hash-b", "hash-c"} {
+			_, err = db.SessionUser(ctx, h)
+			require.Equal(t, optio.EUNAUTHORIZED, optio.ErrorCode(err), h)
+		}
+	})
+}

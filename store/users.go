@@ -234,12 +234,27 @@ func (db *DB) UpdateProfile(ctx context.Context, userID string, p optio.ProfileU
 
 // CreateSession stores a session for a token hash.
 func (db *DB) CreateSession(ctx context.Context, userID, tokenHash string, ttl time.Duration) (*optio.Session, error) {
+	s, err := db.createSessionTx(ctx, db.W, userID, tokenHash, ttl)
+	if err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	return s, nil
+}
+
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// createSessionTx inserts a session through ex (the pool, or the caller's
+// transaction, as an SSO login does).
+func (db *DB) createSessionTx(ctx context.Context, ex execer, userID, tokenHash string, ttl time.Duration) (*optio.Session, error) {
 	now := db.now()
 	s := &optio.Session{ID: newID(), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	_, err := db.W.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, expires_at, created_at) VALUES ($1,$2,$3,$4,$5)`,
+	_, err := ex.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, expires_at, created_at) VALUES ($1,$2,$3,$4,$5)`,
 		s.ID, tokenHash, userID, s.ExpiresAt, now)
 	if err != nil {
-		return nil, fmt.Errorf("create session: %w", translate(err))
+		return nil, translate(err)
 	}
 	return s, nil
 }

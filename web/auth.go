@@ -61,17 +61,28 @@ func (s *Server) withSession(next http.Handler) http.Handler {
 
 // StartSession signs a user in: it stores a new session and sets the cookie.
 func (s *Server) StartSession(w http.ResponseWriter, r *http.Request, u *optio.User) error {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return err
-	}
-	token := base64.RawURLEncoding.EncodeToString(b)
+	token := newSessionToken()
 	if _, err := s.Store.CreateSession(r.Context(), u.ID, hashToken(token), s.Config.SessionTTL); err != nil {
 		return err
 	}
+	s.sessionStarted(w, r, u, token)
+	return nil
+}
+
+// newSessionToken is a random 256-bit session token; the database keeps
+// only its hash (hashToken).
+func newSessionToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// sessionStarted sets the cookie of a session the store has already
+// created for token (StartSession, or an SSO login that created it in its
+// own transaction) and makes u the request's user.
+func (s *Server) sessionStarted(w http.ResponseWriter, r *http.Request, u *optio.User, token string) {
 	http.SetCookie(w, s.sessionCookie(token, int(s.Config.SessionTTL.Seconds())))
 	info(r).user = u
-	return nil
 }
 
 func (s *Server) sessionCookie(value string, maxAge int) *http.Cookie {

@@ -103,9 +103,11 @@ func (s *Server) handleSparkSSO(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.Header().Set("Cache-Control", "no-store")
 	q := r.URL.Query()
-	res, claims, err := s.ssoLogin(r, q.Get("token"))
+	// The session is created inside the login's transaction: one commit.
+	session := newSessionToken()
+	res, claims, err := s.ssoLogin(r, q.Get("token"), session)
 	if err == nil {
-		err = s.StartSession(w, r, res.User)
+		s.sessionStarted(w, r, res.User, session)
 	}
 	outcome := ssoOutcome(err)
 	s.Metrics.SSO.WithLabelValues(outcome).Inc()
@@ -135,8 +137,9 @@ func (s *Server) handleSparkSSO(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, dest, http.StatusSeeOther)
 }
 
-// ssoLogin verifies token and carries out the login in the store.
-func (s *Server) ssoLogin(r *http.Request, token string) (*optio.SSOResult, *spark.Claims, error) {
+// ssoLogin verifies token and carries out the login in the store, opening
+// a session for the session token.
+func (s *Server) ssoLogin(r *http.Request, token, session string) (*optio.SSOResult, *spark.Claims, error) {
 	if s.SSO == nil || !s.SSO.Configured() {
 		return nil, nil, optio.Errorf(spark.ESSONotConfigured, "Spark SSO is not configured: set SPARK_SSO_SECRET or SPARK_SSO_JWKS_URL.")
 	}
@@ -152,12 +155,14 @@ func (s *Server) ssoLogin(r *http.Request, token string) (*optio.SSOResult, *spa
 		return nil, nil, err
 	}
 	res, err := s.Store.SparkSSOLogin(r.Context(), optio.SSOLogin{
-		Identity:        optio.SparkIdentity{SparkUserID: c.Subject, Email: c.Email, GivenName: c.GivenName, FamilyName: c.FamilyName, Role: c.Role},
-		Nonce:           c.Nonce,
-		NonceExpiry:     c.NonceExpiry(),
-		AllowAdmin:      s.Config.SparkSSOAllowAdmin,
-		SparkCourseIDs:  c.SparkCourseIDs,
-		SparkStudentIDs: c.SparkStudentIDs,
+		Identity:         optio.SparkIdentity{SparkUserID: c.Subject, Email: c.Email, GivenName: c.GivenName, FamilyName: c.FamilyName, Role: c.Role},
+		Nonce:            c.Nonce,
+		NonceExpiry:      c.NonceExpiry(),
+		AllowAdmin:       s.Config.SparkSSOAllowAdmin,
+		SparkCourseIDs:   c.SparkCourseIDs,
+		SparkStudentIDs:  c.SparkStudentIDs,
+		SessionTokenHash: hashToken(session),
+		SessionTTL:       s.Config.SessionTTL,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -28,6 +28,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	root.AddCommand(sparkCmd(getenv))
 	root.AddCommand(demoCmd(getenv))
 	root.AddCommand(workerCmd(getenv))
+	root.AddCommand(loadtestCmd(getenv))
 	return root
 }
 

@@ -95,7 +95,10 @@ func sliceQuantiles(pts []point, maxT, q float64) []point {
 		if p.bad {
 			continue
 		}
-		i := min(slices_-1, int(p.t/maxT*slices_))
+		i := 0 // a request stamped before the attack's start, or a zero-length attack
+		if maxT > 0 && p.t > 0 {
+			i = min(slices_-1, int(p.t/maxT*slices_))
+		}
 		buckets[i] = append(buckets[i], p.ms)
 	}
 	var out []point

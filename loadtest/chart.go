@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"html"
 	"math"
@@ -20,7 +21,14 @@ const (
 // (sampled down to maxDots; failures in red, drawn at the top when they
 // have no latency) and the p50 and p99 of each time slice as lines.
 func chartSVG(res *Result) []byte {
-	pts := res.points
+	// Time runs from the earliest point (sync rows arrive in completion order).
+	pts := slices.Clone(res.points)
+	if len(pts) > 0 {
+		t0 := slices.MinFunc(pts, func(a, b point) int { return cmp.Compare(a.t, b.t) }).t
+		for i := range pts {
+			pts[i].t -= t0
+		}
+	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
 		chartW, chartH, chartW, chartH)
@@ -95,10 +103,7 @@ func sliceQuantiles(pts []point, maxT, q float64) []point {
 		if p.bad {
 			continue
 		}
-		i := 0 // a request stamped before the attack's start, or a zero-length attack
-		if maxT > 0 && p.t > 0 {
-			i = min(slices_-1, int(p.t/maxT*slices_))
-		}
+		i := max(0, min(slices_-1, int(p.t/maxT*slices_)))
 		buckets[i] = append(buckets[i], p.ms)
 	}
 	var out []point

@@ -45,5 +45,5 @@ func (b *limitedBody) Close() error {
 }
 
 func tooLarge(max int64) *optio.Error {
-	return optio.Errorf(optio.ETOOLARGE, "the file is larger than the %s download limit", humanBytes(max))
+	return optio.Errorf(optio.ETOOLARGE, "the file is larger than the %s download limit", optio.FormatBytes(max))
 }

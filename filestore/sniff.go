@@ -123,7 +123,7 @@ func checkZip(f *os.File, size int64, detected string) (string, error) {
 		}
 	}
 	if total > maxZipUncompressed && total/uint64(max(size, 1)) > maxZipExpansion {
-		return "", optio.Errorf(optio.EUNSUPPORTED, "the archive claims to expand to %s; it is refused", humanBytes(int64(min(total, 1<<62))))
+		return "", optio.Errorf(optio.EUNSUPPORTED, "the archive claims to expand to %s; it is refused", optio.FormatBytes(int64(min(total, 1<<62))))
 	}
 	if detected != mimeZip {
 		return detected, nil

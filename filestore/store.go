@@ -100,7 +100,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, filename string, maxBytes 
 		return nil, fmt.Errorf("put %q: read: %w", filename, err)
 	}
 	if n > maxBytes {
-		return nil, optio.Errorf(optio.ETOOLARGE, "%s is larger than the %s limit", SafeFilename(filename), humanBytes(maxBytes))
+		return nil, optio.Errorf(optio.ETOOLARGE, "%s is larger than the %s limit", SafeFilename(filename), optio.FormatBytes(maxBytes))
 	}
 	if n == 0 {
 		return nil, optio.Errorf(optio.EINVALID, "%s is empty", SafeFilename(filename))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/filestore"
 )
 
 //go:embed templates/*.html
@@ -70,7 +71,7 @@ var funcs = template.FuncMap{
 		}
 		return ""
 	},
-	"bytes":   humanBytes,
+	"bytes":   optio.FormatBytes,
 	"xpChart": xpChart,
 	"pillars": func() []optio.Pillar { return optio.Pillars },
 	"fileURL": func(b optio.EvidenceBlock) string { return "/files/" + b.Content.FileID + "?b=" + b.ID },
@@ -80,18 +81,6 @@ var funcs = template.FuncMap{
 		}
 		return int(math.Min(100, float64(n)*100/float64(d)))
 	},
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
-	}
-	return strconv.FormatInt(n, 10) + " bytes"
 }
 
 // pillarColors are the chart colours, chosen for contrast on white.
@@ -389,7 +378,7 @@ func (s *Server) handleCompleteTaskForm(w http.ResponseWriter, r *http.Request) 
 			if part.FileName() == "" {
 				continue
 			}
-			name := safeName(part.FileName())
+			name := filestore.SafeFilename(part.FileName())
 			f, err := s.storeUpload(r.Context(), u, part, name)
 			if err != nil {
 				s.Error(w, r, uploadErr(err, s.Config.MaxUploadBytes))

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"strings"
 
 	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/filestore"
 )
 
 func (s *Server) handleListQuests(w http.ResponseWriter, r *http.Request) {
@@ -218,7 +218,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 			part.Close()
 			continue
 		}
-		f, err := s.storeUpload(r.Context(), u, part, safeName(part.FileName()))
+		f, err := s.storeUpload(r.Context(), u, part, filestore.SafeFilename(part.FileName()))
 		part.Close()
 		if err != nil {
 			s.Error(w, r, uploadErr(err, s.Config.MaxUploadBytes))
@@ -242,28 +242,6 @@ func uploadErr(err error, limit int64) error {
 	}
 	return err
 }
-
-// safeName keeps only the base name of an uploaded file.
-func safeName(name string) string {
-	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
-		name = name[i+1:]
-	}
-	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, strings.TrimLeft(name, "."))
-	if len(name) > 200 {
-		name = name[len(name)-200:]
-	}
-	if name == "" {
-		return "file"
-	}
-	return name
-}
-
-var _ = multipart.ErrMessageTooLarge
 
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	d, err := s.dashboard(r.Context(), userOf(r))

@@ -1,4 +1,4 @@
-package filestore
+package optio
 
 import (
 	"fmt"
@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// humanBytes formats n in binary units the way limits are configured
-// ("100 MB" for 100<<20, "1.5 KB" for 1536), for messages a student reads.
-func humanBytes(n int64) string {
+// FormatBytes formats n in binary units the way limits are configured
+// ("100 MB" for 100<<20, "1.5 KB" for 1536), for messages and pages people read.
+func FormatBytes(n int64) string {
 	const unit = 1024
 	switch {
 	case n == 1:

@@ -3,8 +3,6 @@ package app_test
 import (
 	"context"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -14,28 +12,10 @@ import (
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/app"
+	"github.com/optio-edu/optio/internal/browsertest"
 	"github.com/optio-edu/optio/store/storetest"
 	"github.com/optio-edu/optio/web"
 )
-
-// chromiumPath finds a headless-capable browser, skipping the test when there
-// is none unless OPTIO_REQUIRE_BROWSER=1.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("OPTIO_REQUIRE_BROWSER") == "1" {
-		t.Fatal("no Chromium found but OPTIO_REQUIRE_BROWSER=1 (apt-get install -y chromium)")
-	}
-	t.Skip("no Chromium found; install it (apt-get install -y chromium) or set OPTIO_REQUIRE_BROWSER=1 to require it")
-	return ""
-}
 
 // TestFamilyInBrowser drives the family pages in headless Chromium: a
 // parent sees the rhythm go from green to yellow as the clock moves 9 days;
@@ -43,7 +23,6 @@ func chromiumPath(t *testing.T) string {
 // reused and an expired invitation are refused with a clear message.
 func TestFamilyInBrowser(t *testing.T) {
 	t.Parallel()
-	chrome := chromiumPath(t)
 	clock := optio.NewFakeClock(time.Date(2026, 4, 6, 15, 0, 0, 0, time.UTC))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -83,14 +62,7 @@ func TestFamilyInBrowser(t *testing.T) {
 		sam.ID, clock.Now().Add(-time.Hour))
 	require.NoError(t, err)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	require.NoError(t, chromedp.Do(browser, chromedp.Navigate("about:blank"))) // start the browser
+	browser := browsertest.Start(t)
 	// Each person has their own cookie jar: a separate browser context.
 	person := func() context.Context {
 		c, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())

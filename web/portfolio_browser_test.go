@@ -6,7 +6,6 @@ import (
 	"image/png"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,31 +14,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/internal/browsertest"
 	"github.com/optio-edu/optio/store"
 )
-
-// chromiumPath finds Debian's chromium, skipping the test when it is absent
-// unless OPTIO_REQUIRE_BROWSER=1 (CI), which makes absence a failure.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("OPTIO_REQUIRE_BROWSER") == "1" {
-		t.Fatal("chromium is not installed but OPTIO_REQUIRE_BROWSER=1: install it with apt-get install -y chromium")
-	}
-	t.Skip("chromium not installed; skipping the browser test (set OPTIO_REQUIRE_BROWSER=1 to fail instead)")
-	return ""
-}
 
 // TestPortfolioInBrowser opens a public portfolio with every evidence type in
 // a real headless Chromium, checks the image decoded and the video player is
 // there, and takes a full-page screenshot.
 func TestPortfolioInBrowser(t *testing.T) {
 	t.Parallel()
-	chromium := chromiumPath(t)
 	db := openSQLiteForBrowser(t)
 	e := setupPortfolio(t, db)
 	e.everyEvidence()
@@ -47,20 +30,7 @@ func TestPortfolioInBrowser(t *testing.T) {
 	ts := httptest.NewServer(e.srv)
 	t.Cleanup(ts.Close)
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(412, 915), // a phone
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(browsertest.Start(t, chromedp.WindowSize(412, 915)), 60*time.Second) // a phone
 	t.Cleanup(cancel)
 
 	img := `figure.block.image img`

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -13,39 +11,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio/app"
+	"github.com/optio-edu/optio/internal/browsertest"
 )
-
-// browser starts headless Debian chromium for a test, skipping when it is
-// absent unless OPTIO_REQUIRE_BROWSER is set (CI), where it fails instead.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("OPTIO_REQUIRE_BROWSER") != "" {
-			t.Fatal("chromium is not installed but OPTIO_REQUIRE_BROWSER is set")
-		}
-		t.Skip("chromium not installed")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.UserDataDir(t.TempDir()))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(cancel3)
-	_, err = chromedp.Run(ctx, chromedp.Location())
-	require.NoError(t, err)
-	return ctx
-}
 
 // TestDemoStoryInBrowser runs the whole story against optio demo's wiring:
 // sandbox login → SSO → dashboard; a sandbox submission with a file →
 // evidence on the portfolio page; a roster enrolment shows the course.
 func TestDemoStoryInBrowser(t *testing.T) {
 	t.Parallel()
-	ctx := browser(t)
+	ctx, cancel := context.WithTimeout(browsertest.Start(t), 3*time.Minute)
+	defer cancel()
 	optioLn, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	sandboxLn, err := net.Listen("tcp", "127.0.0.1:0")

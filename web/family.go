@@ -469,6 +469,22 @@ func (s *Server) handleListObservers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"observers": links})
 }
 
+// mayModerate is the one rule for moderating what observers do around a
+// student: the student, a linked parent or an admin may; an observer is
+// refused (403); anyone else is told the thing does not exist (404).
+func (s *Server) mayModerate(r *http.Request, studentID, action, thing string) error {
+	a, err := s.accessTo(r.Context(), userOf(r), studentID)
+	switch {
+	case err != nil:
+		return err
+	case a.observer != nil:
+		return &optio.Error{Code: optio.EFORBIDDEN, Message: "Only the student or a parent can " + action + "."}
+	case !a.family() && !a.admin:
+		return &optio.Error{Code: optio.ENOTFOUND, Message: thing + " not found."}
+	}
+	return nil
+}
+
 // revokeObserver ends an observer link: the student, a linked parent or an
 // admin may; the observer themselves and strangers may not.
 func (s *Server) revokeObserver(r *http.Request, linkID string) (*optio.ObserverLink, error) {
@@ -476,14 +492,8 @@ func (s *Server) revokeObserver(r *http.Request, linkID string) (*optio.Observer
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.accessTo(r.Context(), userOf(r), l.StudentID)
-	switch {
-	case err != nil:
+	if err := s.mayModerate(r, l.StudentID, "remove an observer", "Observer link"); err != nil {
 		return nil, err
-	case a.observer != nil:
-		return nil, &optio.Error{Code: optio.EFORBIDDEN, Message: "Only the student or a parent can remove an observer."}
-	case !a.family() && !a.admin:
-		return nil, &optio.Error{Code: optio.ENOTFOUND, Message: "Observer link not found."}
 	}
 	return l, s.Store.RevokeObserverLink(r.Context(), userOf(r).ID, l.ID)
 }
@@ -573,14 +583,8 @@ func (s *Server) hideComment(r *http.Request, commentID string) (*optio.Comment,
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.accessTo(r.Context(), userOf(r), cm.StudentID)
-	switch {
-	case err != nil:
+	if err := s.mayModerate(r, cm.StudentID, "hide a comment", "Comment"); err != nil {
 		return nil, err
-	case a.observer != nil:
-		return nil, &optio.Error{Code: optio.EFORBIDDEN, Message: "Only the student or a parent can hide a comment."}
-	case !a.family() && !a.admin:
-		return nil, &optio.Error{Code: optio.ENOTFOUND, Message: "Comment not found."}
 	}
 	return cm, s.Store.HideComment(r.Context(), userOf(r).ID, cm.ID)
 }

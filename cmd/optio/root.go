@@ -41,6 +41,19 @@ func loadConfig(getenv func(string) string) (*optio.Config, error) {
 	return cfg, nil
 }
 
+// loadConfigWorkers is loadConfig with the --workers flag, when given,
+// taking precedence over OPTIO_WORKERS (serve and worker share it).
+func loadConfigWorkers(cmd *cobra.Command, getenv func(string) string, workers int) (*optio.Config, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if cmd.Flags().Changed("workers") {
+		cfg.Workers = workers
+	}
+	return cfg, nil
+}
+
 func newLogger(cfg *optio.Config) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
@@ -53,12 +66,9 @@ func serveCmd(getenv func(string) string) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the Optio web server and background workers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(getenv)
+			cfg, err := loadConfigWorkers(cmd, getenv, workers)
 			if err != nil {
 				return err
-			}
-			if cmd.Flags().Changed("workers") {
-				cfg.Workers = workers
 			}
 			logger := newLogger(cfg)
 			a, err := app.New(cmd.Context(), cfg, app.Options{Logger: logger})

@@ -18,12 +18,9 @@ func workerCmd(getenv func(string) string) *cobra.Command {
 		Use:   "worker",
 		Short: "Run background workers only (evidence sync, polling, grade passback)",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(getenv)
+			cfg, err := loadConfigWorkers(cmd, getenv, workers)
 			if err != nil {
 				return err
-			}
-			if cmd.Flags().Changed("workers") {
-				cfg.Workers = workers
 			}
 			if cfg.Workers < 1 {
 				return fmt.Errorf("--workers: a worker process needs at least 1")

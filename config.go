@@ -34,7 +34,7 @@ type Config struct {
 	// Optio works inside a Spark iframe (needs an https BaseURL).
 	// OPTIO_COOKIE_SAMESITE_NONE, default false.
 	CookieSameSiteNone bool
-	// Workers is the number of background job workers in serve. OPTIO_WORKERS, default 4.
+	// Workers is the number of background job workers in serve. OPTIO_WORKERS, default 16.
 	Workers int
 	// LogLevel is debug, info, warn or error. OPTIO_LOG_LEVEL, default info.
 	LogLevel string
@@ -126,7 +126,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		MaxUploadBytes:        l.int64("OPTIO_MAX_UPLOAD_BYTES", 100<<20),
 		SessionTTL:            l.duration("OPTIO_SESSION_TTL", 720*time.Hour),
 		CookieSameSiteNone:    l.bool("OPTIO_COOKIE_SAMESITE_NONE", false),
-		Workers:               int(l.int64("OPTIO_WORKERS", 4)),
+		Workers:               int(l.int64("OPTIO_WORKERS", 16)),
 		LogLevel:              l.str("OPTIO_LOG_LEVEL", "info"),
 		JobRescueAfter:        l.duration("OPTIO_JOB_RESCUE_AFTER", 15*time.Minute),
 		SparkSSOSecrets:       l.list("SPARK_SSO_SECRET"),

@@ -1,9 +1,11 @@
 // Package jobs runs Optio's background work on River: the evidence sync of
 // Spark submissions, the sweeper that makes sure every queued sync has a
-// job, the Spark polling fallback and grade passback. Jobs are inserted in
-// the caller's transaction (store.Enqueuer), so a job exists exactly when its
-// data does; many processes may share one PostgreSQL and River gives each
-// job to one of them.
+// job, the Spark polling fallback and grade passback. Most jobs are inserted
+// in the caller's transaction (store.Enqueuer.EnqueueTx), so a job exists
+// exactly when its data does; sync jobs, the hot path, are inserted just
+// after their queue row commits, many in one insert (EnqueueSoon), and the
+// sweeper covers a crash in between. Many processes may share one
+// PostgreSQL and River gives each job to one of them.
 package jobs
 
 import (
@@ -12,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,8 +37,8 @@ const (
 	DefaultMaxAttempts   = 8
 	DefaultPollInterval  = 150 * time.Millisecond
 	DefaultRescueAfter   = 15 * time.Minute
-	DefaultSweepInterval = time.Minute
-	DefaultSweepAge      = 30 * time.Second
+	DefaultSweepInterval = 20 * time.Second
+	DefaultSweepAge      = 10 * time.Second
 	DefaultJobTimeout    = 10 * time.Minute
 )
 
@@ -57,8 +60,9 @@ type Options struct {
 	RescueStuckJobsAfter time.Duration
 	// JobTimeout bounds one attempt (at most RescueStuckJobsAfter). Default 10m.
 	JobTimeout time.Duration
-	// SweepInterval and SweepAge: every SweepInterval, pending queue rows
-	// older than SweepAge get a job if they have none. Defaults 1m and 30s.
+	// SweepInterval and SweepAge: every SweepInterval (and when the runner
+	// starts), pending queue rows older than SweepAge get a job if they have
+	// none. Defaults 20s and 10s.
 	SweepInterval time.Duration
 	SweepAge      time.Duration
 	// Logger receives River's and the workers' logs.
@@ -82,7 +86,15 @@ type Runner struct {
 	started bool
 	// passback: grade passback jobs are enqueued (else dropped).
 	passback bool
+	// soon carries EnqueueSoon's jobs to the goroutine that inserts them;
+	// soonMu guards closing it (Stop) against senders.
+	soon     chan optio.SyncSubmissionJob
+	soonMu   sync.RWMutex
+	soonDone chan struct{}
 }
+
+// soonBatch bounds how many EnqueueSoon jobs go into one insert.
+const soonBatch = 500
 
 // New migrates River's tables for the store's dialect and builds the client.
 // With opts.Workers > 0 the runner also works jobs once started.
@@ -152,7 +164,8 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(opts.SweepInterval),
-				func() (river.JobArgs, *river.InsertOpts) { return sweepJob{}, uniqueOpts() }, nil),
+				func() (river.JobArgs, *river.InsertOpts) { return sweepJob{}, uniqueOpts() },
+				&river.PeriodicJobOpts{RunOnStart: true}),
 		}
 		if sparkClient != nil {
 			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.SparkPollInterval),
@@ -164,6 +177,9 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	r.Client = c
+	r.soon = make(chan optio.SyncSubmissionJob, 4*soonBatch)
+	r.soonDone = make(chan struct{})
+	go r.insertSoon()
 	return r, nil
 }
 
@@ -203,6 +219,52 @@ func (r *Runner) EnqueueTx(ctx context.Context, tx *sql.Tx, job optio.Job) error
 	return nil
 }
 
+// EnqueueSoon queues sync jobs for rows already committed (store.Enqueuer).
+// It blocks only while the inserter is a full batch behind; after Stop the
+// jobs are left to the sweeper.
+func (r *Runner) EnqueueSoon(jobs ...optio.SyncSubmissionJob) {
+	r.soonMu.RLock()
+	defer r.soonMu.RUnlock()
+	if r.soon == nil {
+		return
+	}
+	for _, j := range jobs {
+		r.soon <- j
+	}
+}
+
+// insertSoon inserts EnqueueSoon's jobs: whatever arrived while the last
+// insert ran goes into the next one, so under load one statement carries
+// many jobs and when idle a job is inserted at once. A failed insert is
+// logged; the sweeper gives those rows their jobs.
+func (r *Runner) insertSoon() {
+	defer close(r.soonDone)
+	for j := range r.soon {
+		batch := []river.InsertManyParams{{Args: j, InsertOpts: uniqueOpts()}}
+		seen := map[string]bool{j.QueueID: true}
+	drain:
+		for len(batch) < soonBatch {
+			select {
+			case j, ok := <-r.soon:
+				if !ok {
+					break drain
+				}
+				if !seen[j.QueueID] { // River refuses a unique job twice in one batch
+					seen[j.QueueID] = true
+					batch = append(batch, river.InsertManyParams{Args: j, InsertOpts: uniqueOpts()})
+				}
+			default:
+				break drain
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if _, err := r.Client.InsertMany(ctx, batch); err != nil {
+			r.opts.Logger.Warn("insert sync jobs; the sweeper will retry", "jobs", len(batch), "error", err)
+		}
+		cancel()
+	}
+}
+
 // uniqueOpts makes a job unique by its arguments among live jobs only, so a
 // finished job never blocks a later retry of the same work.
 func uniqueOpts() *river.InsertOpts {
@@ -224,9 +286,20 @@ func (r *Runner) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop lets running jobs finish until ctx ends, then cancels them; a
-// cancelled job is retried later (by this or another process).
+// Stop inserts the jobs EnqueueSoon still holds, then lets running jobs
+// finish until ctx ends and cancels them; a cancelled job is retried later
+// (by this or another process).
 func (r *Runner) Stop(ctx context.Context) error {
+	r.soonMu.Lock()
+	if r.soon != nil {
+		close(r.soon)
+		r.soon = nil
+	}
+	r.soonMu.Unlock()
+	select {
+	case <-r.soonDone:
+	case <-ctx.Done():
+	}
 	if !r.started {
 		return nil
 	}

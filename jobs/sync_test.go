@@ -140,6 +140,26 @@ func TestSyncSurvivesAKilledWorker(t *testing.T) {
 	})
 }
 
+// A process that dies between a submission's commit and its job's insert
+// leaves a pending row without a job: the sweeper of the next process to
+// start gives it one, and it syncs once.
+func TestSweeperSyncsARowWhoseJobWasLost(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db)
+		qid := submit(t, db, "spark-stu-lost", time.Now(), "written before the crash",
+			spark.SubmissionFile{URL: b.srv.put("/lost.pdf", pdfBytes()), Type: "pdf", Filename: "lost.pdf"})
+		require.Nil(t, db.Enqueue, "no runner yet: the row gets no job")
+		waitStatus(t, db, qid, optio.SyncPending)
+
+		b.runner(t, func(o *jobs.Options) { o.SweepAge = time.Millisecond; o.SweepInterval = time.Hour })
+		waitStatus(t, db, qid, optio.SyncCompleted)
+		u, err := db.UserBySparkID(context.Background(), "spark-stu-lost")
+		require.NoError(t, err)
+		require.Equal(t, counts{1, 1, 2, 1, b.xp}, countFor(t, db, u.ID))
+	})
+}
+
 func TestSyncRefusesAPrivateFileHost(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

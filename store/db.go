@@ -19,7 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite"
 
 	"github.com/optio-edu/optio"
 )
@@ -45,16 +45,22 @@ type DB struct {
 	R       *sql.DB
 	Dialect Dialect
 	Clock   optio.Clock
-	// Enqueue, when set, inserts background jobs inside the caller's
-	// transaction so a job exists exactly when its data does.
+	// Enqueue, when set, inserts background jobs (see Enqueuer).
 	Enqueue Enqueuer
 	// sqlitePath is the SQLite database file ("" on PostgreSQL).
 	sqlitePath string
 }
 
-// Enqueuer inserts a job inside tx. The jobs package provides it (River).
+// Enqueuer inserts background jobs. The jobs package provides it (River).
 type Enqueuer interface {
+	// EnqueueTx inserts job inside tx, so the job exists exactly when the
+	// data it works on does.
 	EnqueueTx(ctx context.Context, tx *sql.Tx, job optio.Job) error
+	// EnqueueSoon inserts sync jobs for queue rows already committed, in the
+	// background, batched with other callers' jobs into one insert. It never
+	// fails the caller: a job lost to a crash or a failed insert is made
+	// again by the sweeper, which gives every pending queue row a job.
+	EnqueueSoon(jobs ...optio.SyncSubmissionJob)
 }
 
 var _ optio.Store = (*DB)(nil)
@@ -106,10 +112,7 @@ func openSQLite(ctx context.Context, path string, clock optio.Clock) (*DB, error
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
 		"&_pragma=synchronous(NORMAL)&_time_format=sqlite&_txlock=immediate"
-	w, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
+	w := sql.OpenDB(stmtCachingConnector{dsn: dsn, drv: &sqlite.Driver{}})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
@@ -118,11 +121,7 @@ func openSQLite(ctx context.Context, path string, clock optio.Clock) (*DB, error
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
+	r := sql.OpenDB(stmtCachingConnector{dsn: dsn + "&_pragma=query_only(1)", drv: &sqlite.Driver{}})
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	return &DB{W: w, R: r, Dialect: SQLite, Clock: clock, sqlitePath: path}, nil

@@ -22,8 +22,8 @@ type IncomingSubmission struct {
 	Grade       *string
 }
 
-// ImportSubmission stores a submission, a queue row and its sync job in one
-// transaction, as a webhook would. It is idempotent: a submission already
+// ImportSubmission stores a submission and a queue row in one transaction,
+// then asks for its sync job, as a webhook does. It is idempotent: a submission already
 // known for (user, assignment) with the same or a later submitted_at is
 // skipped (queued false); a later one is a resubmission (revision + 1).
 func (db *DB) ImportSubmission(ctx context.Context, in IncomingSubmission) (queueID string, queued bool, err error) {
@@ -66,10 +66,13 @@ func (db *DB) ImportSubmission(ctx context.Context, in IncomingSubmission) (queu
 			return translate(err)
 		}
 		queued = true
-		return db.enqueueTx(ctx, tx, optio.SyncSubmissionJob{QueueID: queueID})
+		return nil
 	})
 	if err != nil {
 		return "", false, fmt.Errorf("import submission %s/%s: %w", in.SparkUserID, in.SparkAssignmentID, err)
+	}
+	if queued {
+		db.syncSoon(queueID)
 	}
 	return queueID, queued, nil
 }

@@ -18,14 +18,14 @@ import (
 )
 
 // TestKillDuringWebhookStream: Spark (the sandbox, with its retrying
-// sender) delivers OPTIO_FAULT_SUBMISSIONS submissions (500 in CI; 5,000 is
-// the full run) while `optio serve` is killed with SIGKILL part-way and
+// sender) delivers OPTIO_FAULT_SUBMISSIONS submissions (default 5,000, as
+// issue 12 asks, in CI too) while `optio serve` is killed with SIGKILL part-way and
 // restarted on the same database and port. Every submission Spark saw
 // accepted ends synced exactly once: one delivery record, one sync row each,
 // one completion, one text block and one XP award per (student, task).
 func TestKillDuringWebhookStream(t *testing.T) {
 	t.Parallel()
-	n := envInt("OPTIO_FAULT_SUBMISSIONS", 500)
+	n := envInt("OPTIO_FAULT_SUBMISSIONS", 5000)
 	for _, d := range storetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
@@ -87,9 +87,23 @@ func requireSyncedOnce(t *testing.T, sb *sandbox.Sandbox, dbURL string, n, used 
 		require.NoError(t, db.R.QueryRowContext(context.Background(), q, args...).Scan(&c))
 		return c
 	}
-	require.Eventually(t, func() bool {
-		return count(`SELECT COUNT(*) FROM spark_evidence_sync_queue WHERE status <> 'completed'`) == 0
-	}, 90*time.Second, 100*time.Millisecond, "syncs never all completed")
+	deadline := time.Now().Add(90 * time.Second)
+	for count(`SELECT COUNT(*) FROM spark_evidence_sync_queue WHERE status <> 'completed'`) > 0 {
+		if time.Now().After(deadline) {
+			var left []string
+			rows, err := db.R.QueryContext(context.Background(), `SELECT status, COUNT(*) FROM spark_evidence_sync_queue GROUP BY status`)
+			require.NoError(t, err)
+			for rows.Next() {
+				var st string
+				var c int
+				require.NoError(t, rows.Scan(&st, &c))
+				left = append(left, fmt.Sprintf("%s: %d", st, c))
+			}
+			rows.Close()
+			t.Fatalf("syncs never all completed: %s", strings.Join(left, ", "))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	require.Equal(t, n, count(`SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint LIKE '%submission%'`), "one delivery record per accepted submission")
 	rows, err := db.R.QueryContext(context.Background(), `SELECT webhook_id FROM webhook_deliveries WHERE endpoint LIKE '%submission%'`)

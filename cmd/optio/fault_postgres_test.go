@@ -21,7 +21,7 @@ import (
 func TestPostgresRestartDuringLoad(t *testing.T) {
 	t.Parallel()
 	pg := startPrivatePG(t)
-	n := envInt("OPTIO_FAULT_SUBMISSIONS", 500) / 2
+	n := envInt("OPTIO_FAULT_SUBMISSIONS", 500) / 2 // 250 unless set
 	env := map[string]string{
 		"OPTIO_ADDR": "127.0.0.1:0", "OPTIO_BASE_URL": "http://optio.test", "OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": pg.URL,
 		"SPARK_SSO_SECRET": randomSecret(), "SPARK_WEBHOOK_SECRET": randomSecret(), "SPARK_API_KEY": "fault-key",

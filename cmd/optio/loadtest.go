@@ -107,7 +107,7 @@ PostgreSQL database) with generated secrets. A Spark sandbox on 127.0.0.1 serves
 	f.IntVar(&o.PortfolioItems, "portfolio-items", 500, "evidence items of the portfolio student")
 	f.StringVar(&o.Out, "out", "loadtest-out", "directory for report.json and the SVG charts (\"\": none)")
 	f.StringVar(&cpuOut, "cpuprofile", "", "write a CPU profile of this process (with --self: Optio and the load) to this file")
-	f.IntVar(&optioWorkers, "optio-workers", 4, "with --self: Optio's background job workers")
+	f.IntVar(&optioWorkers, "optio-workers", 16, "with --self: Optio's background job workers")
 	return cmd
 }
 

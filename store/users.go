@@ -120,10 +120,18 @@ func (db *DB) withFreshSlug(ctx context.Context, tx *sql.Tx, given, family strin
 }
 
 // allocateSlug finds the first free slug for a name: base, base-2, base-3…
-// Slugs are never reused or changed once given.
+// Slugs are never reused or changed once given. Both lookups are index
+// range scans, not a scan of every user: base is [a-z0-9]+ (SlugBase), and
+// the prefix match is GLOB on SQLite (its LIKE ignores case, which no index
+// serves) and LIKE on PostgreSQL (served by users_portfolio_slug_prefix).
 func (db *DB) allocateSlug(ctx context.Context, tx *sql.Tx, given, family string) (string, error) {
 	base := optio.SlugBase(given, family)
-	rows, err := tx.QueryContext(ctx, `SELECT portfolio_slug FROM users WHERE portfolio_slug = $1 OR portfolio_slug LIKE $2`, base, base+"-%")
+	prefix := `portfolio_slug LIKE $2`
+	pattern := base + "-%"
+	if db.Dialect == SQLite {
+		prefix, pattern = `portfolio_slug GLOB $2`, base+"-*"
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT portfolio_slug FROM users WHERE portfolio_slug = $1 OR `+prefix, base, pattern)
 	if err != nil {
 		return "", translate(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -261,4 +262,24 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	env = map[string]string{"OPTIO_WORKERS": "many"}
 	err = run(context.Background(), []string{"serve"}, io.Discard, io.Discard, func(k string) string { return env[k] })
 	require.ErrorContains(t, err, "OPTIO_WORKERS")
+}
+
+// `optio migrate` prepares everything serve and worker need, the job
+// queue's tables included, so a deploy can migrate once before starting
+// processes that share the database.
+func TestMigrateCreatesEveryTable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{"OPTIO_DATA_DIR": dir}
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"migrate"}, &out, io.Discard, func(k string) string { return env[k] }))
+	require.Equal(t, "migrated sqlite store\n", out.String())
+	db, err := store.Open(context.Background(), filepath.Join(dir, "optio.db"), nil)
+	require.NoError(t, err)
+	defer db.Close()
+	for _, table := range []string{"users", "spark_evidence_sync_queue", "river_job", "river_queue"} {
+		var n int
+		require.NoError(t, db.R.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1`, table).Scan(&n))
+		require.Equal(t, 1, n, table)
+	}
 }

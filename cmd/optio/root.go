@@ -12,6 +12,7 @@ import (
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/app"
+	"github.com/optio-edu/optio/jobs"
 	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/web"
 )
@@ -97,7 +98,7 @@ func serveCmd(getenv func(string) string) *cobra.Command {
 func migrateCmd(getenv func(string) string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "migrate",
-		Short: "Apply database migrations to the configured store",
+		Short: "Apply database migrations (Optio's and the job queue's) to the configured store",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(getenv)
 			if err != nil {
@@ -109,6 +110,9 @@ func migrateCmd(getenv func(string) string) *cobra.Command {
 			}
 			defer db.Close()
 			if err := db.Migrate(cmd.Context()); err != nil {
+				return err
+			}
+			if err := jobs.Migrate(cmd.Context(), db); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "migrated %s store\n", db.Dialect)

@@ -73,6 +73,10 @@ type BadgeStore interface {
 	// AwardBadgesAll runs AwardBadges for every student with Spark activity
 	// and returns how many awards were made (after a badge is defined or edited).
 	AwardBadgesAll(ctx context.Context) (int, error)
+	// AwardBadgesInCourse runs AwardBadges for the students of one Spark
+	// course (enrolled in it or with work submitted in it): after the
+	// course's mapping changes, only they can newly qualify.
+	AwardBadgesInCourse(ctx context.Context, sparkCourseID string) (int, error)
 	// BadgeProgressFor reports each active badge, and each retired badge the
 	// student earned, as the student stands with it. CatalogURL is left empty
 	// (see WithCatalogLinks).

@@ -202,23 +202,31 @@ func (db *DB) AwardBadges(ctx context.Context, userID string) ([]optio.Badge, er
 // AwardBadgesAll implements optio.BadgeStore. Only students with Spark
 // activity can meet rule 1, so only they are checked.
 func (db *DB) AwardBadgesAll(ctx context.Context) (int, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT u.id FROM users u WHERE u.role = 'student' AND (
+	return db.awardBadgesTo(ctx, `SELECT u.id FROM users u WHERE u.role = 'student' AND (
 		EXISTS (SELECT 1 FROM spark_enrollments e WHERE e.user_id = u.id)
 		OR EXISTS (SELECT 1 FROM spark_assignment_submissions s WHERE s.user_id = u.id)) ORDER BY u.id`)
+}
+
+// AwardBadgesInCourse implements optio.BadgeStore: the course's Spark
+// students, and anyone enrolled in the quest it maps to.
+func (db *DB) AwardBadgesInCourse(ctx context.Context, sparkCourseID string) (int, error) {
+	return db.awardBadgesTo(ctx, `SELECT u.id FROM users u WHERE u.role = 'student' AND (
+		EXISTS (SELECT 1 FROM spark_enrollments e WHERE e.user_id = u.id AND e.spark_course_id = $1)
+		OR EXISTS (SELECT 1 FROM spark_assignment_submissions s WHERE s.user_id = u.id AND s.spark_course_id = $1)
+		OR EXISTS (SELECT 1 FROM user_quests q JOIN spark_course_mappings m ON m.optio_quest_id = q.quest_id
+			WHERE q.user_id = u.id AND m.spark_course_id = $1)) ORDER BY u.id`,
+		sparkCourseID)
+}
+
+// awardBadgesTo runs AwardBadges for each student the query selects and
+// returns how many awards were made.
+func (db *DB) awardBadgesTo(ctx context.Context, query string, args ...any) (int, error) {
+	rows, err := db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return 0, translate(err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	ids, err := collectIDs(rows)
+	if err != nil {
 		return 0, err
 	}
 	n := 0

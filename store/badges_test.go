@@ -294,6 +294,37 @@ func TestBadgeCreatedAfterTheFactAwardsThoseWhoQualify(t *testing.T) {
 	})
 }
 
+// A course webhook re-checks only that course's students: one of another
+// course is not looked at, however many there are.
+func TestAwardBadgesInCourseChecksOnlyItsStudents(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		robotics := mustMapCourse(t, db, "spark-robotics", "Robotics", 100)
+		art := mustMapCourse(t, db, "spark-art", "Art", 100)
+		ada := storetest.MustCreateUser(t, db, optio.RoleStudent, "Ada", "Robot")
+		synced(t, db, ada.ID, robotics.id, robotics.assignments[0])
+		earnXP(t, db, ada.ID, robotics.questID, robotics.assignments[0])
+		bo := storetest.MustCreateUser(t, db, optio.RoleStudent, "Bo", "Art")
+		synced(t, db, bo.ID, art.id, art.assignments[0])
+		earnXP(t, db, bo.ID, art.questID, art.assignments[0])
+		b, err := db.CreateBadge(ctx, optio.BadgeInput{Name: strp("Robot Builder"), RequiredCourses: strsp("spark-robotics"), XPRequired: intp(100)})
+		require.NoError(t, err)
+
+		n, err := db.AwardBadgesInCourse(ctx, "spark-art")
+		require.NoError(t, err)
+		require.Zero(t, n, "Ada is not a student of Art")
+		_, err = db.EarnedBadge(ctx, ada.ID, b.ID)
+		require.Equal(t, optio.ENOTFOUND, optio.ErrorCode(err))
+
+		n, err = db.AwardBadgesInCourse(ctx, "spark-robotics")
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		_, err = db.EarnedBadge(ctx, ada.ID, b.ID)
+		require.NoError(t, err)
+	})
+}
+
 func TestConcurrentAwardsAwardOnce(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

@@ -210,8 +210,8 @@ func (h *sparkWebhooks) acceptCourse(ctx context.Context, id string, body []byte
 	case rc.Duplicate:
 		return http.StatusOK, duplicateAnswer, nil
 	}
-	// A mapping change can complete courses (every assignment synced) for anyone.
-	if _, err := h.s.Store.AwardBadgesAll(ctx); err != nil {
+	// A mapping change can complete the course (every assignment synced) for its students.
+	if _, err := h.s.Store.AwardBadgesInCourse(ctx, co.SparkCourseID); err != nil {
 		h.s.Logger.ErrorContext(ctx, "award badges after course webhook", "error", err)
 	}
 	resp := map[string]any{"status": "accepted", "enrolled": rc.Enrolled, "requeued": rc.Requeued}

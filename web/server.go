@@ -51,9 +51,11 @@ type Server struct {
 	// Tutor answers students' questions; nil or without a provider means not configured.
 	Tutor *TutorService
 
-	pages   *pages
-	mux     *http.ServeMux
-	handler http.Handler
+	pages *pages
+	// portfolioCache keeps rendered portfolios (nil: off; Config.PortfolioCacheMB).
+	portfolioCache *portfolioCache
+	mux            *http.ServeMux
+	handler        http.Handler
 }
 
 // New builds a Server and its routes. reg receives the HTTP metrics.
@@ -63,6 +65,7 @@ func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger
 	}
 	s := &Server{Store: st, Files: files, Config: cfg, Logger: logger, Clock: clock, Metrics: NewMetrics(reg)}
 	s.pages = mustParsePages()
+	s.portfolioCache = newPortfolioCache(int64(cfg.PortfolioCacheMB) << 20)
 	mux := http.NewServeMux()
 	s.mux = mux
 	s.routes(mux)

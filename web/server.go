@@ -43,7 +43,9 @@ type Server struct {
 	Clock   optio.Clock
 	Metrics *Metrics
 	// BadgeProgress, when set, reports a student's badges for portfolio and
-	// dashboard pages (the badges feature provides it).
+	// dashboard pages (the badges feature provides it). Portfolios are cached
+	// by the store's portfolio version, so it must read only store data the
+	// version covers.
 	BadgeProgress func(ctx context.Context, userID string) ([]optio.BadgeProgress, error)
 	// SSO verifies Spark's sign-in tokens; nil answers sso_not_configured.
 	// The app builds it once from Config and closes it on shutdown.

@@ -169,9 +169,10 @@ func pageParam(r *http.Request) (int, error) {
 }
 
 // buildPortfolio gathers what a viewer with acc sees of student's portfolio
-// on one page. complete is false when a part could not be read and the view
-// goes without it (the badges), so it must not be kept for reuse.
-func (s *Server) buildPortfolio(ctx context.Context, page int, student *optio.User, acc portfolioAccess) (v *portfolioView, complete bool, err error) {
+// on one page; public says whether strangers may see it now. complete is
+// false when a part could not be read and the view goes without it (the
+// badges), so it must not be kept for reuse.
+func (s *Server) buildPortfolio(ctx context.Context, page int, student *optio.User, acc portfolioAccess, public bool) (v *portfolioView, complete bool, err error) {
 	xp, err := s.Store.XPSummary(ctx, student.ID)
 	if err != nil {
 		return nil, false, err
@@ -186,7 +187,7 @@ func (s *Server) buildPortfolio(ctx context.Context, page int, student *optio.Us
 		XP: xp, Page: page, PerPage: portfolioPerPage, TotalItems: work.Total,
 		TotalPages:   max(1, (work.Total+portfolioPerPage-1)/portfolioPerPage),
 		SparkCourses: []workGroup{}, Quests: []workGroup{},
-		Indexable: student.Visibility == optio.VisibilityPublic && publiclyViewable(student, s.now()),
+		Indexable: student.Visibility == optio.VisibilityPublic && public,
 	}
 	if page > v.TotalPages {
 		return nil, false, optio.Errorf(optio.ENOTFOUND, "This portfolio has no page %d.", page)
@@ -223,7 +224,7 @@ func (s *Server) buildPortfolio(ctx context.Context, page int, student *optio.Us
 		}
 		v.Quests[i].Items = append(v.Quests[i].Items, wi)
 	}
-	if publiclyViewable(student, s.now()) {
+	if public {
 		v.OGImage = firstImage(v)
 	}
 	return v, complete, nil
@@ -378,13 +379,14 @@ func (s *Server) portfolioRendering(r *http.Request, form string) (*optio.User, 
 	if err != nil {
 		return nil, accessNone, nil, err
 	}
-	key := portfolioKey{studentID: student.ID, form: form, access: acc, public: publiclyViewable(student, s.now()), page: page}
+	public := publiclyViewable(student, s.now())
+	key := portfolioKey{studentID: student.ID, form: form, access: acc, public: public, page: page}
 	if pr, ok := s.portfolioCache.get(key, ver); ok {
 		s.Metrics.PortfolioCache.WithLabelValues("hit").Inc()
 		return student, acc, pr, nil
 	}
 	s.Metrics.PortfolioCache.WithLabelValues("miss").Inc()
-	v, complete, err := s.buildPortfolio(r.Context(), page, student, acc)
+	v, complete, err := s.buildPortfolio(r.Context(), page, student, acc, public)
 	if err != nil {
 		return nil, accessNone, nil, err
 	}

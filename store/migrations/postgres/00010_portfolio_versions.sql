@@ -7,7 +7,8 @@
 --
 -- The triggers are constraint triggers deferred to commit: a transaction
 -- takes the version row's lock as its last step, never while it still waits
--- for other rows, so counting changes adds no deadlock between writers.
+-- for other rows, so a writer that raises one version (one student's data,
+-- or shared data, as every write path does) cannot deadlock on it.
 -- portfolio_versions: one student's own data (profile, completions, evidence,
 -- XP, badges earned, enrolments and synced submissions behind badge progress).
 CREATE TABLE portfolio_versions (

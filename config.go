@@ -44,6 +44,10 @@ type Config struct {
 	// video on a slow link), or a slow job is run twice at once.
 	// OPTIO_JOB_RESCUE_AFTER, default 15m, at least 1s.
 	JobRescueAfter time.Duration
+	// PortfolioCacheMB bounds the memory, in MB, of rendered portfolio pages
+	// kept for reuse (each process keeps its own; 0 turns the cache off).
+	// OPTIO_PORTFOLIO_CACHE_MB, default 32.
+	PortfolioCacheMB int
 
 	// SparkSSOSecrets verify HS256 SSO tokens; several for rotation.
 	// SPARK_SSO_SECRET, comma-separated.
@@ -129,6 +133,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		Workers:               int(l.int64("OPTIO_WORKERS", 16)),
 		LogLevel:              l.str("OPTIO_LOG_LEVEL", "info"),
 		JobRescueAfter:        l.duration("OPTIO_JOB_RESCUE_AFTER", 15*time.Minute),
+		PortfolioCacheMB:      int(l.int64("OPTIO_PORTFOLIO_CACHE_MB", 32)),
 		SparkSSOSecrets:       l.list("SPARK_SSO_SECRET"),
 		SparkSSOJWKSURL:       l.str("SPARK_SSO_JWKS_URL", ""),
 		SparkSSOIssuer:        l.str("SPARK_SSO_ISSUER", "spark-lms"),
@@ -199,6 +204,9 @@ func (c *Config) Validate() error {
 	}
 	if c.JobRescueAfter < time.Second {
 		return fmt.Errorf("OPTIO_JOB_RESCUE_AFTER: must be at least 1s")
+	}
+	if c.PortfolioCacheMB < 0 || c.PortfolioCacheMB > 65536 {
+		return fmt.Errorf("OPTIO_PORTFOLIO_CACHE_MB: must be between 0 and 65536")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -19,6 +19,23 @@ type PortfolioStore interface {
 	// EvidenceBlockFile returns the block that references fileID, with the
 	// student it belongs to; ENOTFOUND when blockID does not reference it.
 	EvidenceBlockFile(ctx context.Context, blockID, fileID string) (*BlockFileRef, error)
+	// PortfolioOwner returns the user with a portfolio slug (ENOTFOUND when
+	// none) and the version of everything their portfolio shows, read
+	// together in one query.
+	PortfolioOwner(ctx context.Context, slug string) (*User, PortfolioVersion, error)
+}
+
+// PortfolioVersion changes, in the transaction that writes the change,
+// whenever anything a student's portfolio shows changes: Student for the
+// student's own data (profile, completions, evidence, XP, badges earned, the
+// enrolments and synced submissions behind badge progress), Global for data
+// all portfolios share (quest, task and Spark course titles, Spark
+// assignments, badge definitions). Both only grow, so a page rendered after
+// reading a version is at least as new as that version and may be reused
+// while the version is unchanged, by every process sharing the database.
+type PortfolioVersion struct {
+	Student int64
+	Global  int64
 }
 
 // PortfolioWork is one page of a student's finished work.

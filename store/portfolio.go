@@ -26,7 +26,7 @@ func (db *DB) exists(ctx context.Context, query string, a, b string) (bool, erro
 		return false, nil
 	}
 	var one int
-	err := db.R.QueryRowContext(ctx, query, a, b).Scan(&one)
+	err := db.hotRow(ctx, query, a, b).Scan(&one)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
@@ -34,6 +34,23 @@ func (db *DB) exists(ctx context.Context, query string, a, b string) (bool, erro
 		return false, translate(err)
 	}
 	return true, nil
+}
+
+var portfolioOwnerQuery = `SELECT ` + prefixed("u.", userColsT) + `,
+	COALESCE(v.version, 0), (SELECT g.version FROM portfolio_global_version g WHERE g.id = 1)
+	FROM users u LEFT JOIN portfolio_versions v ON v.user_id = u.id
+	WHERE u.portfolio_slug = $1`
+
+// PortfolioOwner implements optio.PortfolioStore. The versions are read in
+// the same statement as the user, so the profile shown and the version it is
+// cached under cannot disagree.
+func (db *DB) PortfolioOwner(ctx context.Context, slug string) (*optio.User, optio.PortfolioVersion, error) {
+	var v optio.PortfolioVersion
+	u, err := scanUser(extraScanner{db.hotRow(ctx, portfolioOwnerQuery, slug), []any{&v.Student, &v.Global}})
+	if err != nil {
+		return nil, v, translateNotFound(err, "Portfolio")
+	}
+	return u, v, nil
 }
 
 // extraScanner scans a row's leading columns with the wrapped scan and the

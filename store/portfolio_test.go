@@ -98,3 +98,169 @@ func TestPortfolioRelationsAndWork(t *testing.T) {
 		require.Equal(t, optio.ENOTFOUND, optio.ErrorCode(err))
 	})
 }
+
+// TestPortfolioVersionCountsEveryChange drives each kind of write a portfolio
+// page shows through the store's own methods (and raw SQL for the deletes no
+// method makes) and checks that the student's version or the shared one rose
+// in the writing transaction, while writes about another student, and
+// upserts that change nothing shown, leave this student's version alone.
+func TestPortfolioVersionCountsEveryChange(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		student := storetest.MustCreateUser(t, db, optio.RoleStudent, "Ana", "Lee")
+		other := storetest.MustCreateUser(t, db, optio.RoleStudent, "Ben", "Ode")
+		parent := storetest.MustCreateUser(t, db, optio.RoleParent, "Pat", "Lee")
+
+		version := func() optio.PortfolioVersion {
+			t.Helper()
+			u, v, err := db.PortfolioOwner(ctx, student.PortfolioSlug)
+			require.NoError(t, err)
+			require.Equal(t, student.ID, u.ID)
+			return v
+		}
+		exec := func(q string, args ...any) {
+			t.Helper()
+			_, err := db.W.ExecContext(ctx, q, args...)
+			require.NoError(t, err)
+		}
+		// studentChange, globalChange and noChange run a write and check
+		// which version moved.
+		studentChange := func(name string, write func()) {
+			t.Helper()
+			before := version()
+			write()
+			after := version()
+			require.Greater(t, after.Student, before.Student, name)
+			require.Equal(t, before.Global, after.Global, name)
+		}
+		globalChange := func(name string, write func()) {
+			t.Helper()
+			before := version()
+			write()
+			after := version()
+			require.Greater(t, after.Global, before.Global, name)
+			require.Equal(t, before.Student, after.Student, name)
+		}
+		noChange := func(name string, write func()) {
+			t.Helper()
+			before := version()
+			write()
+			require.Equal(t, before, version(), name)
+		}
+		ok := func(_ any, err error) { t.Helper(); require.NoError(t, err) }
+
+		_, _, err := db.PortfolioOwner(ctx, "nobody-here")
+		require.Equal(t, optio.ENOTFOUND, optio.ErrorCode(err))
+		require.Equal(t, int64(0), version().Student, "a new student starts at 0")
+
+		// Profile: every field the page shows or decides visibility with.
+		studentChange("visibility", func() {
+			v := optio.VisibilityPrivate
+			ok(db.UpdateProfile(ctx, student.ID, optio.ProfileUpdate{Visibility: &v}))
+		})
+		studentChange("birth date", func() {
+			b := time.Date(2012, 5, 1, 0, 0, 0, 0, time.UTC)
+			ok(db.UpdateProfile(ctx, student.ID, optio.ProfileUpdate{BirthDate: &b}))
+		})
+		exec(`INSERT INTO parent_links (parent_id, student_id, linked_via, created_at) VALUES ($1,$2,'test',$3)`, parent.ID, student.ID, time.Now().UTC())
+		studentChange("parent consent", func() { ok(db.SetParentConsent(ctx, parent.ID, student.ID, true, nil)) })
+		studentChange("name", func() { exec(`UPDATE users SET given_name = 'Anna' WHERE id = $1`, student.ID) })
+		noChange("a column no page shows", func() { exec(`UPDATE users SET updated_at = $1 WHERE id = $2`, time.Now().UTC(), student.ID) })
+
+		// Shared data: quests, tasks and their titles.
+		var q *optio.Quest
+		globalChange("new quest", func() { q = storetest.MustCreateQuest(t, db, "Garden", 50, optio.PillarSTEM, optio.PillarArt) })
+		globalChange("quest title", func() { ok(db.UpdateQuest(ctx, q.ID, optio.QuestInput{Title: "Community garden"})) })
+		xp := 50
+		globalChange("task title", func() {
+			ok(db.UpdateTask(ctx, q.Tasks[0].ID, optio.TaskInput{Title: "Raised beds", Pillar: optio.PillarSTEM, XPValue: &xp}))
+		})
+
+		// Work: completions with evidence and XP, edits and deletions.
+		noChange("another student's work", func() {
+			ok(db.CompleteTask(ctx, optio.CompletionInput{UserID: other.ID, TaskID: q.Tasks[0].ID, Source: "optio",
+				Blocks: []optio.BlockInput{{BlockType: optio.BlockText, Content: optio.BlockContent{Text: "Ben's beds"}}}}))
+		})
+		var done *optio.CompletionView
+		studentChange("completion", func() {
+			var err error
+			done, err = db.CompleteTask(ctx, optio.CompletionInput{UserID: student.ID, TaskID: q.Tasks[0].ID, Source: "optio",
+				Blocks: []optio.BlockInput{
+					{BlockType: optio.BlockText, Content: optio.BlockContent{Text: "Four beds"}},
+					{BlockType: optio.BlockLink, Content: optio.BlockContent{URL: "https://example.org/beds"}},
+				}})
+			require.NoError(t, err)
+		})
+		studentChange("block made private", func() {
+			exec(`UPDATE evidence_document_blocks SET is_private = TRUE WHERE id = $1`, done.Evidence.Blocks[1].ID)
+		})
+		studentChange("block deleted", func() { exec(`DELETE FROM evidence_document_blocks WHERE id = $1`, done.Evidence.Blocks[1].ID) })
+		studentChange("XP adjusted", func() { exec(`UPDATE xp_ledger SET amount = 40 WHERE user_id = $1`, student.ID) })
+		studentChange("completion deleted", func() { exec(`DELETE FROM quest_task_completions WHERE id = $1`, done.Completion.ID) })
+
+		// Spark: a course (shared), the student's roster status, a badge
+		// (shared) and its award, a synced submission and its resubmission.
+		in := func(s string) *string { return &s }
+		globalChange("Spark course", func() {
+			ok(db.AcceptSparkCourse(ctx, "wh-course-1", optio.SparkCourseEvent{SparkCourseID: "c-1", Title: "OnFire Writing", AutoMap: true,
+				Assignments: []optio.SparkAssignmentInput{{SparkAssignmentID: "a-1", Title: "Essay"}}}))
+		})
+		noChange("the same course again", func() {
+			ok(db.AcceptSparkCourse(ctx, "wh-course-2", optio.SparkCourseEvent{SparkCourseID: "c-1", Title: "OnFire Writing", AutoMap: true,
+				Assignments: []optio.SparkAssignmentInput{{SparkAssignmentID: "a-1", Title: "Essay"}}}))
+		})
+		globalChange("Spark course renamed", func() {
+			ok(db.AcceptSparkCourse(ctx, "wh-course-3", optio.SparkCourseEvent{SparkCourseID: "c-1", Title: "OnFire Creative Writing", AutoMap: true,
+				Assignments: []optio.SparkAssignmentInput{{SparkAssignmentID: "a-1", Title: "Essay"}}}))
+		})
+		roster := func(id, action string, at time.Time) {
+			t.Helper()
+			ok(db.AcceptSparkRoster(ctx, id, optio.SparkRosterEvent{SparkUserID: "spark-ana", SparkCourseID: "c-1", Action: action,
+				Email: student.Email, GivenName: "Anna", FamilyName: "Lee", OccurredAt: at}))
+		}
+		t0 := time.Now().UTC().Add(-time.Hour)
+		studentChange("enrolled", func() { roster("wh-roster-1", optio.RosterEnroll, t0) })
+		noChange("enrolled again", func() { roster("wh-roster-2", optio.RosterEnroll, t0.Add(time.Minute)) })
+		studentChange("course completed", func() { roster("wh-roster-3", optio.RosterComplete, t0.Add(2*time.Minute)) })
+		courses := []string{"c-1"}
+		var badge *optio.Badge
+		globalChange("badge created", func() {
+			var err error
+			badge, err = db.CreateBadge(ctx, optio.BadgeInput{Name: in("Writer"), RequiredCourses: &courses})
+			require.NoError(t, err)
+		})
+		globalChange("badge edited", func() { ok(db.UpdateBadge(ctx, badge.ID, optio.BadgeInput{Description: in("Writes well")})) })
+		studentChange("badge awarded", func() {
+			awarded, err := db.AwardBadges(ctx, student.ID)
+			require.NoError(t, err)
+			require.Len(t, awarded, 1)
+		})
+
+		submit := func(webhookID string) *optio.SubmissionReceipt {
+			t.Helper()
+			rc, err := db.AcceptSparkSubmission(ctx, webhookID, optio.SparkSubmissionEvent{SparkUserID: "spark-ana", SparkAssignmentID: "a-1",
+				SparkCourseID: "c-1", Text: "My essay", SubmittedAt: time.Now().UTC()})
+			require.NoError(t, err)
+			return rc
+		}
+		sync := func(rc *optio.SubmissionReceipt) {
+			t.Helper()
+			w, err := db.BeginSync(ctx, rc.SyncID)
+			require.NoError(t, err)
+			require.NotNil(t, w.Task)
+			ok(db.FinishSync(ctx, w, []optio.BlockInput{{BlockType: optio.BlockText, Content: optio.BlockContent{Text: "My essay"}}}))
+		}
+		var rc *optio.SubmissionReceipt
+		noChange("submission accepted, not yet synced", func() { rc = submit("wh-sub-1") })
+		studentChange("submission synced", func() { sync(rc) })
+		studentChange("resubmitted (no longer synced)", func() { rc = submit("wh-sub-2") })
+		studentChange("resubmission synced (evidence replaced)", func() { sync(rc) })
+		globalChange("Spark course title edited", func() {
+			exec(`UPDATE spark_course_mappings SET course_title = 'Creative Writing' WHERE spark_course_id = 'c-1'`)
+		})
+		globalChange("assignment removed", func() { exec(`DELETE FROM spark_assignments WHERE spark_assignment_id = 'a-1'`) })
+		studentChange("badge award removed", func() { exec(`DELETE FROM user_badges WHERE user_id = $1`, student.ID) })
+		globalChange("badge course removed", func() { exec(`DELETE FROM badge_courses WHERE badge_id = $1`, badge.ID) })
+	})
+}

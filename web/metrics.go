@@ -14,6 +14,9 @@ type Metrics struct {
 	Requests *prometheus.HistogramVec
 	Logins   *prometheus.CounterVec
 	SSO      *prometheus.CounterVec // optio_sso_attempts_total{outcome}, see sso.go
+	// PortfolioCache counts portfolio renderings served from the cache (hit)
+	// or built (miss): optio_portfolio_cache_total{result}.
+	PortfolioCache *prometheus.CounterVec
 	// Registerer is where feature routes register their own series.
 	Registerer prometheus.Registerer
 }
@@ -29,7 +32,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "optio_password_logins_total", Help: "Password logins by outcome.",
 		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.Requests, m.Logins)
+	m.PortfolioCache = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "optio_portfolio_cache_total", Help: "Portfolio renderings served from the cache (hit) or built (miss).",
+	}, []string{"result"})
+	reg.MustRegister(m.Requests, m.Logins, m.PortfolioCache)
 	m.SSO = newSSOAttempts(reg)
 	m.Registerer = reg
 	return m

@@ -127,29 +127,31 @@ type evidenceView struct {
 
 var errPortfolioNotFound = &optio.Error{Code: optio.ENOTFOUND, Message: "Portfolio not found."}
 
-// loadPortfolio finds the student behind slug and the viewer's access,
-// answering ENOTFOUND both when there is no such portfolio and when the
-// viewer may not see it, so private portfolios do not reveal they exist.
-func (s *Server) loadPortfolio(r *http.Request) (*optio.User, portfolioAccess, error) {
+// loadPortfolio finds the student behind slug, the version of what their
+// portfolio shows and the viewer's access, answering ENOTFOUND both when
+// there is no such portfolio and when the viewer may not see it, so private
+// portfolios do not reveal they exist.
+func (s *Server) loadPortfolio(r *http.Request) (*optio.User, optio.PortfolioVersion, portfolioAccess, error) {
+	var ver optio.PortfolioVersion
 	slug := r.PathValue("slug")
 	if slug == "" || len(slug) > 80 {
-		return nil, accessNone, errPortfolioNotFound
+		return nil, ver, accessNone, errPortfolioNotFound
 	}
-	student, err := s.Store.UserBySlug(r.Context(), slug)
+	student, ver, err := s.Store.PortfolioOwner(r.Context(), slug)
 	if err != nil {
 		if optio.ErrorCode(err) == optio.ENOTFOUND {
-			return nil, accessNone, errPortfolioNotFound
+			return nil, ver, accessNone, errPortfolioNotFound
 		}
-		return nil, accessNone, err
+		return nil, ver, accessNone, err
 	}
 	acc, err := s.portfolioAccess(r.Context(), userOf(r), student)
 	if err != nil {
-		return nil, accessNone, err
+		return nil, ver, accessNone, err
 	}
 	if acc == accessNone {
-		return nil, accessNone, errPortfolioNotFound
+		return nil, ver, accessNone, errPortfolioNotFound
 	}
-	return student, acc, nil
+	return student, ver, acc, nil
 }
 
 // pageParam reads ?page= (1 when absent).
@@ -167,36 +169,36 @@ func pageParam(r *http.Request) (int, error) {
 }
 
 // buildPortfolio gathers what a viewer with acc sees of student's portfolio
-// on one page.
-func (s *Server) buildPortfolio(ctx context.Context, r *http.Request, student *optio.User, acc portfolioAccess) (*portfolioView, error) {
-	page, err := pageParam(r)
-	if err != nil {
-		return nil, err
-	}
+// on one page; public says whether strangers may see it now. complete is
+// false when a part could not be read and the view goes without it (the
+// badges), so it must not be kept for reuse.
+func (s *Server) buildPortfolio(ctx context.Context, page int, student *optio.User, acc portfolioAccess, public bool) (v *portfolioView, complete bool, err error) {
 	xp, err := s.Store.XPSummary(ctx, student.ID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	work, err := s.Store.PortfolioWork(ctx, student.ID, portfolioPerPage, (page-1)*portfolioPerPage)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	v := &portfolioView{
+	v = &portfolioView{
 		Student: portfolioStudent{Name: student.DisplayName(), GivenName: student.GivenName, Slug: student.PortfolioSlug,
 			PortfolioURL: s.absURL("/portfolio/" + url.PathEscape(student.PortfolioSlug)), Visibility: student.Visibility},
 		XP: xp, Page: page, PerPage: portfolioPerPage, TotalItems: work.Total,
 		TotalPages:   max(1, (work.Total+portfolioPerPage-1)/portfolioPerPage),
 		SparkCourses: []workGroup{}, Quests: []workGroup{},
-		Indexable: student.Visibility == optio.VisibilityPublic && publiclyViewable(student, s.now()),
+		Indexable: student.Visibility == optio.VisibilityPublic && public,
 	}
 	if page > v.TotalPages {
-		return nil, optio.Errorf(optio.ENOTFOUND, "This portfolio has no page %d.", page)
+		return nil, false, optio.Errorf(optio.ENOTFOUND, "This portfolio has no page %d.", page)
 	}
+	complete = true
 	if s.BadgeProgress != nil {
 		badges, err := s.BadgeProgress(ctx, student.ID)
 		if err != nil {
 			// A portfolio still shows without its badges.
 			s.Logger.WarnContext(ctx, "portfolio badges", slog.String("student", student.ID), slog.Any("error", err))
+			complete = false
 		} else {
 			v.Badges, v.BadgesShown = badges, true
 		}
@@ -222,10 +224,10 @@ func (s *Server) buildPortfolio(ctx context.Context, r *http.Request, student *o
 		}
 		v.Quests[i].Items = append(v.Quests[i].Items, wi)
 	}
-	if publiclyViewable(student, s.now()) {
+	if public {
 		v.OGImage = firstImage(v)
 	}
-	return v, nil
+	return v, complete, nil
 }
 
 // workItem turns a completion into what the viewer may see of it.
@@ -357,26 +359,88 @@ func (s *Server) auditPortfolioView(r *http.Request, student *optio.User, acc po
 	s.audit(r, who+".view_portfolio", student.ID, map[string]any{"via": via})
 }
 
-func (s *Server) servePortfolioHTML(w http.ResponseWriter, r *http.Request, name string) {
-	student, acc, err := s.loadPortfolio(r)
+// portfolioFragments are the page's own parts, placed by the layout.
+type portfolioFragments struct {
+	Head    template.HTML
+	Content template.HTML
+}
+
+// portfolioRendering returns the portfolio behind r's slug in form ("page":
+// the head and content fragments; "embed": the whole compact page; "json"),
+// as the viewer may see it: kept from an earlier request when nothing it shows
+// has changed since (the store's portfolio version) and it was made for the
+// same access, else built and rendered now.
+func (s *Server) portfolioRendering(r *http.Request, form string) (*optio.User, portfolioAccess, *portfolioRender, error) {
+	student, ver, acc, err := s.loadPortfolio(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return nil, accessNone, nil, err
 	}
-	v, err := s.buildPortfolio(r.Context(), r, student, acc)
+	page, err := pageParam(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return nil, accessNone, nil, err
 	}
-	v.Embedded = name == "embed"
-	s.auditPortfolioView(r, student, acc, name)
-	d := pageData{Title: v.Student.Name + "’s portfolio", User: userOf(r), Data: v}
-	entry := "layout"
-	if name == "embed" {
-		entry = "embed"
+	public := publiclyViewable(student, s.now())
+	key := portfolioKey{studentID: student.ID, form: form, access: acc, public: public, page: page}
+	if pr, ok := s.portfolioCache.get(key, ver); ok {
+		s.Metrics.PortfolioCache.WithLabelValues("hit").Inc()
+		return student, acc, pr, nil
 	}
+	s.Metrics.PortfolioCache.WithLabelValues("miss").Inc()
+	v, complete, err := s.buildPortfolio(r.Context(), page, student, acc, public)
+	if err != nil {
+		return nil, accessNone, nil, err
+	}
+	pr := &portfolioRender{version: ver}
 	var buf bytes.Buffer
-	if err := portfolioTemplates[name].ExecuteTemplate(&buf, entry, d); err != nil {
+	switch form {
+	case "page":
+		t := portfolioTemplates["page"]
+		if err := t.ExecuteTemplate(&buf, "portfolio-head", v); err != nil {
+			return nil, accessNone, nil, err
+		}
+		pr.head = buf.String()
+		buf.Reset()
+		if err := t.ExecuteTemplate(&buf, "portfolio-content", v); err != nil {
+			return nil, accessNone, nil, err
+		}
+		pr.body = buf.String()
+	case "embed":
+		// The embed names no viewer (no layout), so all of it is kept.
+		v.Embedded = true
+		d := pageData{Title: v.Student.Name + "’s portfolio", Data: v}
+		if err := portfolioTemplates["embed"].ExecuteTemplate(&buf, "embed", d); err != nil {
+			return nil, accessNone, nil, err
+		}
+		pr.body = buf.String()
+	case "json":
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, accessNone, nil, err
+		}
+		pr.body = string(append(raw, '\n'))
+	}
+	if complete {
+		s.portfolioCache.put(key, pr)
+	}
+	return student, acc, pr, nil
+}
+
+func (s *Server) servePortfolioHTML(w http.ResponseWriter, r *http.Request, name string) {
+	student, acc, pr, err := s.portfolioRendering(r, name)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.auditPortfolioView(r, student, acc, name)
+	if name == "embed" {
+		writeWithETag(w, r, "text/html; charset=utf-8", []byte(pr.body))
+		return
+	}
+	d := pageData{Title: student.DisplayName() + "’s portfolio", User: userOf(r),
+		Data: portfolioFragments{Head: template.HTML(pr.head), Content: template.HTML(pr.body)}}
+	var buf bytes.Buffer
+	buf.Grow(len(pr.head) + len(pr.body) + 2048)
+	if err := portfolioTemplates["page"].ExecuteTemplate(&buf, "layout", d); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -387,23 +451,13 @@ func (s *Server) servePortfolioHTML(w http.ResponseWriter, r *http.Request, name
 // origins (CORS) and cacheable with ETag.
 func (s *Server) handlePortfolioJSON(w http.ResponseWriter, r *http.Request) {
 	s.sparkCORS(w, r)
-	student, acc, err := s.loadPortfolio(r)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	v, err := s.buildPortfolio(r.Context(), r, student, acc)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	raw, err := json.Marshal(v)
+	student, acc, pr, err := s.portfolioRendering(r, "json")
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	s.auditPortfolioView(r, student, acc, "json")
-	writeWithETag(w, r, "application/json; charset=utf-8", append(raw, '\n'))
+	writeWithETag(w, r, "application/json; charset=utf-8", []byte(pr.body))
 }
 
 // handlePortfolioPreflight answers CORS preflights for the public JSON:

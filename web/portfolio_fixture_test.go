@@ -68,7 +68,7 @@ func setupPortfolio(tb testing.TB, db *store.DB) *pfEnv {
 	clock := optio.NewFakeClock(testNow)
 	db.Clock = clock
 	cfg := &optio.Config{BaseURL: "http://optio.test", SparkAllowedOrigins: []string{sparkOrigin},
-		MaxUploadBytes: 10 << 20, SessionTTL: time.Hour}
+		MaxUploadBytes: 10 << 20, SessionTTL: time.Hour, PortfolioCacheMB: 8}
 	srv := New(cfg, db, testFiles{fs}, slog.New(slog.NewTextHandler(io.Discard, nil)), clock, prometheus.NewRegistry())
 	e := &pfEnv{tb: tb, db: db, files: testFiles{fs}, srv: srv, clock: clock}
 	e.student = storetest.MustCreateUser(tb, db, optio.RoleStudent, "Maya", "Ortiz")

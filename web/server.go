@@ -43,7 +43,9 @@ type Server struct {
 	Clock   optio.Clock
 	Metrics *Metrics
 	// BadgeProgress, when set, reports a student's badges for portfolio and
-	// dashboard pages (the badges feature provides it).
+	// dashboard pages (the badges feature provides it). Portfolios are cached
+	// by the store's portfolio version, so it must read only store data the
+	// version covers.
 	BadgeProgress func(ctx context.Context, userID string) ([]optio.BadgeProgress, error)
 	// SSO verifies Spark's sign-in tokens; nil answers sso_not_configured.
 	// The app builds it once from Config and closes it on shutdown.
@@ -51,9 +53,11 @@ type Server struct {
 	// Tutor answers students' questions; nil or without a provider means not configured.
 	Tutor *TutorService
 
-	pages   *pages
-	mux     *http.ServeMux
-	handler http.Handler
+	pages *pages
+	// portfolioCache keeps rendered portfolios (nil: off; Config.PortfolioCacheMB).
+	portfolioCache *portfolioCache
+	mux            *http.ServeMux
+	handler        http.Handler
 }
 
 // New builds a Server and its routes. reg receives the HTTP metrics.
@@ -63,6 +67,7 @@ func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger
 	}
 	s := &Server{Store: st, Files: files, Config: cfg, Logger: logger, Clock: clock, Metrics: NewMetrics(reg)}
 	s.pages = mustParsePages()
+	s.portfolioCache = newPortfolioCache(int64(cfg.PortfolioCacheMB) << 20)
 	mux := http.NewServeMux()
 	s.mux = mux
 	s.routes(mux)

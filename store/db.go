@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,8 +49,6 @@ type DB struct {
 	Enqueue Enqueuer
 	// sqlitePath is the SQLite database file ("" on PostgreSQL).
 	sqlitePath string
-	// hot holds the statements hotRow prepared on R, by query text.
-	hot sync.Map
 }
 
 // Enqueuer inserts background jobs. The jobs package provides it (River).
@@ -132,38 +129,11 @@ func openSQLite(ctx context.Context, path string, clock optio.Clock) (*DB, error
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	db.hot.Range(func(_, st any) bool {
-		st.(*sql.Stmt).Close()
-		return true
-	})
 	err := db.W.Close()
 	if db.R != db.W {
 		err = errors.Join(err, db.R.Close())
 	}
 	return err
-}
-
-// hotRow runs a one-row read that (nearly) every page view makes. On SQLite
-// the query is prepared once per connection instead of parsed on every call:
-// modernc's driver keeps no statement cache, and parsing was half the CPU of
-// a cached portfolio view. pgx already caches prepared statements.
-func (db *DB) hotRow(ctx context.Context, query string, args ...any) *sql.Row {
-	if db.Dialect == SQLite {
-		st, ok := db.hot.Load(query)
-		if !ok {
-			prepared, err := db.R.PrepareContext(ctx, query)
-			if err != nil {
-				return db.R.QueryRowContext(ctx, query, args...) // reports the error
-			}
-			if st, ok = db.hot.LoadOrStore(query, prepared); ok {
-				prepared.Close()
-			} else {
-				st = prepared
-			}
-		}
-		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
-	}
-	return db.R.QueryRowContext(ctx, query, args...)
 }
 
 // Migrate applies every embedded migration not yet applied, under the

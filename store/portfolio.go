@@ -26,7 +26,7 @@ func (db *DB) exists(ctx context.Context, query string, a, b string) (bool, erro
 		return false, nil
 	}
 	var one int
-	err := db.hotRow(ctx, query, a, b).Scan(&one)
+	err := db.R.QueryRowContext(ctx, query, a, b).Scan(&one)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
@@ -46,7 +46,7 @@ var portfolioOwnerQuery = `SELECT ` + prefixed("u.", userColsT) + `,
 // cached under cannot disagree.
 func (db *DB) PortfolioOwner(ctx context.Context, slug string) (*optio.User, optio.PortfolioVersion, error) {
 	var v optio.PortfolioVersion
-	u, err := scanUser(extraScanner{db.hotRow(ctx, portfolioOwnerQuery, slug), []any{&v.Student, &v.Global}})
+	u, err := scanUser(extraScanner{db.R.QueryRowContext(ctx, portfolioOwnerQuery, slug), []any{&v.Student, &v.Global}})
 	if err != nil {
 		return nil, v, translateNotFound(err, "Portfolio")
 	}

@@ -267,12 +267,10 @@ func (db *DB) createSessionTx(ctx context.Context, ex execer, userID, tokenHash 
 	return s, nil
 }
 
-var sessionUserQuery = `SELECT ` + prefixed("u.", userColsT) + ` FROM sessions s JOIN users u ON u.id = s.user_id
-	WHERE s.token_hash = $1 AND s.expires_at > $2`
-
 // SessionUser returns the user of an unexpired session, or EUNAUTHORIZED.
 func (db *DB) SessionUser(ctx context.Context, tokenHash string) (*optio.User, error) {
-	u, err := scanUser(db.hotRow(ctx, sessionUserQuery, tokenHash, db.now()))
+	u, err := scanUser(db.R.QueryRowContext(ctx, `SELECT `+prefixed("u.", userColsT)+` FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = $1 AND s.expires_at > $2`, tokenHash, db.now()))
 	if err != nil {
 		if optio.ErrorCode(translate(err)) == optio.ENOTFOUND {
 			return nil, &optio.Error{Code: optio.EUNAUTHORIZED, Message: "Please sign in."}

@@ -27,13 +27,14 @@ func (db *DB) webhookTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 }
 
-// claimDeliveryTx records webhookID as received. It reports false when the
-// id was claimed before, by this or any other process: the primary key
-// decides, and on PostgreSQL a concurrent claim waits for the first to
-// commit or roll back.
-func (db *DB) claimDeliveryTx(ctx context.Context, tx *sql.Tx, webhookID, endpoint string) (bool, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (webhook_id, endpoint, outcome, received_at)
-		VALUES ($1,$2,'accepted',$3) ON CONFLICT (webhook_id) DO NOTHING`, webhookID, endpoint, db.now())
+// claimDeliveryTx records webhookID as received, with ref (what the
+// delivery created, for admins tracing a webhook) when it is known up front.
+// It reports false when the id was claimed before, by this or any other
+// process: the primary key decides, and on PostgreSQL a concurrent claim
+// waits for the first to commit or roll back.
+func (db *DB) claimDeliveryTx(ctx context.Context, tx *sql.Tx, webhookID, endpoint, ref string) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (webhook_id, endpoint, outcome, ref_id, received_at)
+		VALUES ($1,$2,'accepted',$3,$4) ON CONFLICT (webhook_id) DO NOTHING`, webhookID, endpoint, nullString(ref), db.now())
 	if err != nil {
 		return false, translate(err)
 	}
@@ -44,8 +45,8 @@ func (db *DB) claimDeliveryTx(ctx context.Context, tx *sql.Tx, webhookID, endpoi
 	return n == 1, nil
 }
 
-// setDeliveryRefTx notes what a delivery created (a submission, a user, a
-// course mapping), for admins tracing a webhook.
+// setDeliveryRefTx notes what a delivery created (a user, a course mapping)
+// when it was not known at the claim.
 func (db *DB) setDeliveryRefTx(ctx context.Context, tx *sql.Tx, webhookID, ref string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET ref_id = $1 WHERE webhook_id = $2`, ref, webhookID)
 	return translate(err)
@@ -76,10 +77,12 @@ func (db *DB) AcceptSparkSubmission(ctx context.Context, webhookID string, ev op
 	}
 	var rc *optio.SubmissionReceipt
 	err := db.webhookTx(ctx, func(tx *sql.Tx) error {
-		rc = &optio.SubmissionReceipt{}
-		fresh, err := db.claimDeliveryTx(ctx, tx, webhookID, optio.WebhookSubmission)
+		// The delivery's ref is its sync row, made below: one statement
+		// fewer on the hottest path than noting the submission afterwards.
+		rc = &optio.SubmissionReceipt{SyncID: newID()}
+		fresh, err := db.claimDeliveryTx(ctx, tx, webhookID, optio.WebhookSubmission, rc.SyncID)
 		if err != nil || !fresh {
-			rc.Duplicate = !fresh
+			rc = &optio.SubmissionReceipt{Duplicate: !fresh}
 			return err
 		}
 		u, err := db.resolveSparkUserTx(ctx, tx, optio.SparkIdentity{SparkUserID: ev.SparkUserID}, optio.LinkedViaWebhook)
@@ -105,12 +108,11 @@ func (db *DB) AcceptSparkSubmission(ctx context.Context, webhookID string, ev op
 		if err != nil {
 			return translate(err)
 		}
-		rc.SyncID = newID()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO spark_evidence_sync_queue (id, submission_id, revision, status, attempts, created_at, updated_at)
 			VALUES ($1,$2,$3,$4,0,$5,$5)`, rc.SyncID, rc.SubmissionID, rc.Revision, optio.SyncPending, now); err != nil {
 			return translate(err)
 		}
-		return db.setDeliveryRefTx(ctx, tx, webhookID, rc.SubmissionID)
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("accept spark submission %s: %w", webhookID, err)
@@ -160,7 +162,7 @@ func (db *DB) AcceptSparkRoster(ctx context.Context, webhookID string, ev optio.
 	var rc *optio.RosterReceipt
 	err := db.webhookTx(ctx, func(tx *sql.Tx) error {
 		rc = &optio.RosterReceipt{}
-		fresh, err := db.claimDeliveryTx(ctx, tx, webhookID, optio.WebhookRoster)
+		fresh, err := db.claimDeliveryTx(ctx, tx, webhookID, optio.WebhookRoster, "")
 		if err != nil || !fresh {
 			rc.Duplicate = !fresh
 			return err
@@ -243,7 +245,7 @@ func (db *DB) AcceptSparkCourse(ctx context.Context, webhookID string, ev optio.
 	var requeued []string
 	err := db.webhookTx(ctx, func(tx *sql.Tx) error {
 		rc, requeued = &optio.CourseReceipt{}, nil
-		fresh, err := db.claimDeliveryTx(ctx, tx, webhookID, optio.WebhookCourse)
+		fresh, err := db.claimDeliveryTx(ctx, tx, webhookID, optio.WebhookCourse, "")
 		if err != nil || !fresh {
 			rc.Duplicate = !fresh
 			return err

@@ -155,10 +155,17 @@ func (in BadgeInput) Validate(create bool) error {
 	} else if in.Name != nil {
 		if n := len([]rune(*in.Name)); n == 0 || n > 100 {
 			f.Add("name", "is required and must be at most 100 characters")
+		} else if !printable(*in.Name) {
+			// The name is drawn in the badge's SVG, where control characters are not well-formed XML.
+			f.Add("name", "must be UTF-8 text without control characters")
 		}
 	}
-	if in.Description != nil && len([]rune(*in.Description)) > 2000 {
-		f.Add("description", "must be at most 2000 characters")
+	if in.Description != nil {
+		if len([]rune(*in.Description)) > 2000 {
+			f.Add("description", "must be at most 2000 characters")
+		} else if !ValidText(*in.Description) {
+			f.Add("description", InvalidTextProblem)
+		}
 	}
 	if in.RequiredCourses == nil && create {
 		f.Add("required_courses", "needs at least one Spark course id")
@@ -170,8 +177,8 @@ func (in BadgeInput) Validate(create bool) error {
 			f.Add("required_courses", fmt.Sprintf("at most %d courses", MaxBadgeCourses))
 		}
 		for _, c := range *in.RequiredCourses {
-			if len(c) > 200 {
-				f.Add("required_courses", "course ids must be at most 200 characters")
+			if len(c) > 200 || !printable(c) {
+				f.Add("required_courses", "course ids must be at most 200 printable characters")
 			}
 		}
 	}

@@ -112,15 +112,21 @@ func ValidateBlocks(blocks []BlockInput) error {
 		p := fmt.Sprintf("evidence[%d].", i)
 		switch b.BlockType {
 		case BlockText:
-			if strings.TrimSpace(b.Content.Text) == "" {
+			switch {
+			case strings.TrimSpace(b.Content.Text) == "":
 				f.Add(p+"text", "is required for a text block")
-			} else if len(b.Content.Text) > 100000 {
+			case len(b.Content.Text) > 100000:
 				f.Add(p+"text", "must be at most 100000 characters")
+			case !ValidText(b.Content.Text):
+				f.Add(p+"text", InvalidTextProblem)
 			}
 		case BlockLink:
 			u, err := url.Parse(b.Content.URL)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(b.Content.URL) > 2048 {
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(b.Content.URL) > 2048 || !ValidText(b.Content.URL) {
 				f.Add(p+"url", "must be an http(s) URL")
+			}
+			if !ValidText(b.Content.Title) {
+				f.Add(p+"title", InvalidTextProblem)
 			}
 		case BlockImage, BlockVideo, BlockDocument:
 			if b.Content.FileID == "" && b.File == nil {

@@ -51,3 +51,43 @@ var allowed = map[string]Kind{
 	"text/plain": KindText,
 	"text/csv":   KindText,
 }
+
+// extensions are the file-name extensions that agree with each accepted
+// type, the first one canonical. A name that says otherwise ("notes.html"
+// holding plain text, "cat.exe" holding a PNG) gets the canonical one
+// appended, so a saved download opens as what it really is.
+var extensions = map[string][]string{
+	"image/png":  {".png"},
+	"image/apng": {".png", ".apng"},
+	"image/jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"},
+	"image/gif":  {".gif"},
+	"image/webp": {".webp"},
+
+	"video/mp4":       {".mp4", ".m4v"},
+	"video/x-m4v":     {".m4v", ".mp4"},
+	"video/webm":      {".webm"},
+	"video/quicktime": {".mov", ".qt"},
+	"video/ogg":       {".ogv", ".ogg"},
+
+	"audio/mpeg":  {".mp3"},
+	"audio/wav":   {".wav"},
+	"audio/ogg":   {".ogg", ".oga", ".opus"},
+	"audio/mp4":   {".m4a", ".mp4"},
+	"audio/x-m4a": {".m4a"},
+	"audio/aac":   {".aac"},
+	"audio/flac":  {".flac"},
+
+	"application/pdf":               {".pdf"},
+	"application/msword":            {".doc", ".dot"},
+	"application/vnd.ms-excel":      {".xls"},
+	"application/vnd.ms-powerpoint": {".ppt", ".pps"},
+	"application/vnd.openxmlformats-officedocument.wordprocessingml.document":   {".docx"},
+	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":         {".xlsx"},
+	"application/vnd.openxmlformats-officedocument.presentationml.presentation": {".pptx"},
+	"application/vnd.oasis.opendocument.text":                                   {".odt"},
+	"application/vnd.oasis.opendocument.spreadsheet":                            {".ods"},
+	"application/vnd.oasis.opendocument.presentation":                           {".odp"},
+
+	"text/plain": {".txt", ".text", ".md", ".markdown", ".csv", ".tsv", ".log"},
+	"text/csv":   {".csv", ".txt"},
+}

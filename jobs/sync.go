@@ -134,12 +134,13 @@ func (w *SyncWorker) blocks(ctx context.Context, work *store.SyncWork) ([]optio.
 		out = append(out, optio.BlockInput{BlockType: optio.BlockText, Content: c})
 	}
 	for i, f := range files {
-		obj, err := w.store(ctx, f)
+		name := filestore.SafeFilename(f.Filename)
+		obj, err := w.store(ctx, f, name)
 		if err != nil {
-			return nil, fmt.Errorf("file %d %q: %w", i+1, f.SafeName(), err)
+			return nil, fmt.Errorf("file %d %q: %w", i+1, name, err)
 		}
 		c := base
-		c.Filename = f.SafeName()
+		c.Filename = filestore.DisplayName(name, obj.ContentType)
 		c.ContentType = obj.ContentType
 		c.Size = obj.Size
 		out = append(out, optio.BlockInput{BlockType: blockFor(obj.Kind, f), Content: c, File: &optio.File{
@@ -152,7 +153,8 @@ func (w *SyncWorker) blocks(ctx context.Context, work *store.SyncWork) ([]optio.
 
 // store streams one file into blob storage: downloaded under the fetch
 // policy, or decoded from the payload. Nothing is held in memory whole.
-func (w *SyncWorker) store(ctx context.Context, f spark.SubmissionFile) (*filestore.Object, error) {
+// name is the file's display name, already made safe.
+func (w *SyncWorker) store(ctx context.Context, f spark.SubmissionFile, name string) (*filestore.Object, error) {
 	var r io.Reader
 	if f.Inline() {
 		r = f.Open()
@@ -164,7 +166,7 @@ func (w *SyncWorker) store(ctx context.Context, f spark.SubmissionFile) (*filest
 		defer resp.Body.Close()
 		r = resp.Body
 	}
-	return w.Files.Put(ctx, r, f.SafeName(), w.MaxBytes)
+	return w.Files.Put(ctx, r, name, w.MaxBytes)
 }
 
 // blockFor chooses the block type from the sniffed kind (the bytes decide),

@@ -190,6 +190,8 @@ func (c *fieldChecker) id(field, v string) {
 func (c *fieldChecker) text(field, v string, maxRunes int) {
 	if !utf8.ValidString(v) {
 		c.f.Add(field, "must be valid UTF-8")
+	} else if strings.ContainsRune(v, 0) {
+		c.f.Add(field, "must not contain NUL characters")
 	} else if utf8.RuneCountInString(v) > maxRunes {
 		c.f.Add(field, fmt.Sprintf("must be at most %d characters", maxRunes))
 	}

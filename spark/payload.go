@@ -69,9 +69,6 @@ func (f SubmissionFile) BlockType() optio.BlockType {
 	return b
 }
 
-// SafeName is the file's name reduced by SafeFilename, for storage.
-func (f SubmissionFile) SafeName() string { return SafeFilename(f.Filename) }
-
 type submissionWire struct {
 	SparkUserID       string           `json:"spark_user_id"`
 	SparkAssignmentID string           `json:"spark_assignment_id"`

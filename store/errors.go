@@ -42,6 +42,10 @@ func translate(err error) error {
 			return &optio.Error{Code: optio.ECONFLICT, Message: "Already exists."}
 		case strings.HasPrefix(pg.Code, "08"), pg.Code == "57P01", pg.Code == "57P03":
 			return &optio.Error{Code: optio.EUNAVAILABLE, Message: "The database is not available; try again shortly."}
+		case pg.Code == "22021", pg.Code == "22P05":
+			// A NUL or invalid UTF-8 that validation missed (SQLite stores
+			// them; PostgreSQL does not): the input's fault, not a bug.
+			return &optio.Error{Code: optio.EINVALID, Message: "Text must be UTF-8 without NUL characters."}
 		}
 		return err
 	}

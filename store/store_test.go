@@ -158,3 +158,26 @@ func TestConcurrentCompletionAwardsOnce(t *testing.T) {
 		require.Equal(t, 1, count(t, db, "evidence_document_blocks"))
 	})
 }
+
+// TestTextPostgreSQLCannotStore: a NUL or invalid UTF-8 that no validation
+// caught is the input's fault, not a bug. PostgreSQL refuses it (in text and
+// in JSON); the store answers EINVALID, never an internal error, and writes
+// nothing. SQLite stores it as given.
+func TestTextPostgreSQLCannotStore(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for _, title := range []string{"nul \x00 byte", "bad \xff utf-8"} {
+			q, err := db.CreateQuest(ctx, optio.QuestInput{Title: title})
+			if db.Dialect == store.SQLite {
+				require.NoError(t, err)
+				require.Equal(t, title, q.Title)
+				continue
+			}
+			require.Equal(t, optio.EINVALID, optio.ErrorCode(err), "%q: %v", title, err)
+			require.Contains(t, optio.ErrorMessage(err), "NUL")
+		}
+		want := map[store.Dialect]int{store.SQLite: 2, store.Postgres: 0}[db.Dialect]
+		require.Equal(t, want, count(t, db, "quests"))
+	})
+}

@@ -174,8 +174,21 @@ var (
 )
 
 // StripLinks removes URLs, bare web addresses and markdown links (keeping the
-// link text) so a young student is never sent off-site by the tutor.
+// link text) so a young student is never sent off-site by the tutor. It
+// repeats until nothing changes: a removal can join what is left into a new
+// address ("evil <link> .com" would become "evil.com"). Every pass that
+// changes the text shortens it, so this ends.
 func StripLinks(text string) string {
+	for {
+		next := stripLinksOnce(text)
+		if next == text {
+			return text
+		}
+		text = next
+	}
+}
+
+func stripLinksOnce(text string) string {
 	text = mdImage.ReplaceAllString(text, "$1")
 	text = mdLink.ReplaceAllString(text, "$1")
 	text = mdRefDef.ReplaceAllString(text, "")

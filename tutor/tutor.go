@@ -108,11 +108,10 @@ func (s *Service) Ask(ctx context.Context, in AskInput, emit func(chunk string) 
 		return AskResult{}, err
 	}
 	sc.Mode = mode
-	text := strings.TrimSpace(in.Text)
-	if text == "" || utf8.RuneCountInString(text) > MaxMessageRunes {
+	text, err := CheckText(in.Text)
+	if err != nil {
 		s.Metrics.outcome(OutcomeInvalid)
-		return AskResult{}, &optio.Error{Code: optio.EINVALID, Message: "Please write a message for the tutor.",
-			Fields: map[string]string{"text": fmt.Sprintf("must be 1 to %d characters", MaxMessageRunes)}}
+		return AskResult{}, err
 	}
 	band := sc.AgeBand
 	res := AskResult{Mode: mode}
@@ -149,6 +148,9 @@ func (s *Service) Ask(ctx context.Context, in AskInput, emit func(chunk string) 
 			perr = err
 			break
 		}
+		// What cannot be stored as text (a NUL, invalid UTF-8) is never
+		// shown either.
+		chunk = strings.ReplaceAll(strings.ToValidUTF8(chunk, "\uFFFD"), "\x00", "")
 		answer.WriteString(chunk)
 		if v := CheckOutput(answer.String(), band); !v.Allowed {
 			unsafe = &v
@@ -163,6 +165,15 @@ func (s *Service) Ask(ctx context.Context, in AskInput, emit func(chunk string) 
 	}
 	s.Metrics.observe(time.Since(start))
 
+	final := answer.String()
+	if buffer && unsafe == nil && perr == nil {
+		// Removing links can join words into what the check refuses ("ways
+		// to kill <link> yourself"), so the text to be shown is checked again.
+		final = StripLinks(final)
+		if v := CheckOutput(final, band); !v.Allowed {
+			unsafe = &v
+		}
+	}
 	if unsafe == nil && errors.Is(perr, ErrBlocked) {
 		unsafe = &Verdict{Category: CategoryModelBlocked, Reason: "the model's safety filter stopped the answer"}
 	}
@@ -185,10 +196,6 @@ func (s *Service) Ask(ctx context.Context, in AskInput, emit func(chunk string) 
 		return res, fmt.Errorf("%w: %w", optio.Errorf(optio.EUNAVAILABLE, RestingMessage), perr)
 	}
 
-	final := answer.String()
-	if buffer {
-		final = StripLinks(final)
-	}
 	if strings.TrimSpace(final) == "" {
 		final, buffer = EmptyAnswerMessage, true
 	}
@@ -200,6 +207,23 @@ func (s *Service) Ask(ctx context.Context, in AskInput, emit func(chunk string) 
 		}
 	}
 	return res, nil
+}
+
+// CheckText validates a student's message and returns it trimmed: 1 to
+// MaxMessageRunes characters of UTF-8 without NUL, else an EINVALID
+// *optio.Error naming the field "text".
+func CheckText(text string) (string, error) {
+	text = strings.TrimSpace(text)
+	problem := ""
+	switch {
+	case text == "" || utf8.RuneCountInString(text) > MaxMessageRunes:
+		problem = fmt.Sprintf("must be 1 to %d characters", MaxMessageRunes)
+	case !optio.ValidText(text):
+		problem = optio.InvalidTextProblem
+	default:
+		return text, nil
+	}
+	return "", &optio.Error{Code: optio.EINVALID, Message: "Please write a message for the tutor.", Fields: map[string]string{"text": problem}}
 }
 
 // trimHistory keeps the last n usable turns, starting with a student turn as

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/optio-edu/optio"
-	"github.com/optio-edu/optio/filestore"
 )
 
 //go:embed templates/*.html
@@ -361,7 +360,11 @@ func (s *Server) handleCompleteTaskForm(w http.ResponseWriter, r *http.Request) 
 		switch part.FormName() {
 		case "text", "link":
 			raw, err := io.ReadAll(io.LimitReader(part, 100001))
-			if err != nil || len(raw) > 100000 {
+			if err != nil {
+				s.Error(w, r, uploadErr(err, s.Config.MaxUploadBytes))
+				return
+			}
+			if len(raw) > 100000 {
 				s.Error(w, r, optio.Errorf(optio.ETOOLARGE, "The text is too long (100000 characters at most)."))
 				return
 			}
@@ -378,10 +381,9 @@ func (s *Server) handleCompleteTaskForm(w http.ResponseWriter, r *http.Request) 
 			if part.FileName() == "" {
 				continue
 			}
-			name := filestore.SafeFilename(part.FileName())
-			f, err := s.storeUpload(r.Context(), u, part, name)
+			f, err := s.storeUpload(r.Context(), u, part, part.FileName())
 			if err != nil {
-				s.Error(w, r, uploadErr(err, s.Config.MaxUploadBytes))
+				s.Error(w, r, err)
 				return
 			}
 			blocks = append(blocks, optio.BlockInput{BlockType: blockTypeFor(f.ContentType), File: f,

@@ -182,17 +182,25 @@ func blockTypeFor(contentType string) optio.BlockType {
 	}
 }
 
-// storeUpload streams one multipart file into the file store. The record is
-// returned unsaved so the caller can write it with the data that uses it.
-func (s *Server) storeUpload(ctx context.Context, u *optio.User, part io.Reader, filename string) (*optio.File, error) {
+// storeUpload streams one multipart file into the file store under the
+// client's name (any path in it is dropped, see filestore.DisplayName). The
+// record is returned unsaved so the caller can write it with the data that
+// uses it.
+func (s *Server) storeUpload(ctx context.Context, u *optio.User, part io.Reader, clientName string) (*optio.File, error) {
 	if s.Files == nil {
 		return nil, &optio.Error{Code: optio.ENOTCONFIG, Message: "File storage is not configured."}
 	}
-	obj, err := s.Files.Put(ctx, part, filename, s.Config.MaxUploadBytes)
+	name := filestore.SafeFilename(clientName)
+	body := &requestReader{r: part}
+	obj, err := s.Files.Put(ctx, body, name, s.Config.MaxUploadBytes)
 	if err != nil {
+		if body.err != nil {
+			return nil, uploadErr(body.err, s.Config.MaxUploadBytes)
+		}
 		return nil, err
 	}
-	return &optio.File{OwnerID: u.ID, BlobKey: obj.Key, SHA256: obj.SHA256, Filename: filename, ContentType: obj.ContentType, Size: obj.Size}, nil
+	return &optio.File{OwnerID: u.ID, BlobKey: obj.Key, SHA256: obj.SHA256, Filename: filestore.DisplayName(name, obj.ContentType),
+		ContentType: obj.ContentType, Size: obj.Size}, nil
 }
 
 // handleUpload stores one file (multipart field "file") and returns its id
@@ -218,10 +226,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 			part.Close()
 			continue
 		}
-		f, err := s.storeUpload(r.Context(), u, part, filestore.SafeFilename(part.FileName()))
+		f, err := s.storeUpload(r.Context(), u, part, part.FileName())
 		part.Close()
 		if err != nil {
-			s.Error(w, r, uploadErr(err, s.Config.MaxUploadBytes))
+			s.Error(w, r, err)
 			return
 		}
 		if err := s.Store.CreateFile(r.Context(), f); err != nil {
@@ -234,13 +242,34 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	s.Error(w, r, &optio.Error{Code: optio.EINVALID, Message: "No file was sent.", Fields: map[string]string{"file": "is required"}})
 }
 
-// uploadErr turns a body-size overrun into a 413 with the limit.
+// uploadErr explains a failure reading an upload request: past the size
+// limit is a 413 with the limit; anything else (a malformed multipart body or
+// part header, a body cut off) is the client's, a 400.
 func uploadErr(err error, limit int64) error {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	var oe *optio.Error
+	switch {
+	case errors.As(err, &mbe):
 		return optio.Errorf(optio.ETOOLARGE, "The file is larger than the %d MB limit.", limit>>20)
+	case errors.As(err, &oe), errors.Is(err, context.Canceled):
+		return err
 	}
-	return err
+	return &optio.Error{Code: optio.EINVALID, Message: "The upload could not be read: it is not well-formed multipart/form-data, or it was cut off."}
+}
+
+// requestReader remembers the error reading the request gave, so that a
+// failed upload is blamed on the request, not on storage.
+type requestReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *requestReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
 }
 
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/tutor"
@@ -145,10 +144,9 @@ func (s *Server) askTutor(ctx context.Context, u *optio.User, convID, text strin
 	if err != nil {
 		return nil, nil, err
 	}
-	text = strings.TrimSpace(text)
-	if text == "" || utf8.RuneCountInString(text) > tutor.MaxMessageRunes {
-		return nil, nil, &optio.Error{Code: optio.EINVALID, Message: "Please write a message for the tutor.",
-			Fields: map[string]string{"text": fmt.Sprintf("must be 1 to %d characters", tutor.MaxMessageRunes)}}
+	text, err = tutor.CheckText(text)
+	if err != nil {
+		return nil, nil, err
 	}
 	limit, err := s.tutorLimit(ctx, u.ID)
 	if err != nil {

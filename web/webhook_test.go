@@ -419,6 +419,16 @@ func TestWebhookBodyLimitsAndValidation(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, a.Status)
 		require.Contains(t, a.fields(), "course_title")
 		require.Contains(t, a.fields(), "assignments[0].max_points")
+		// A NUL in free text (PostgreSQL cannot store it): 400 naming the field.
+		a = h.send("submission", submission("stu-1", "asg-1", "crs-1", "my essay \u0000 ends"))
+		require.Equal(t, http.StatusBadRequest, a.Status)
+		require.Equal(t, optio.EPAYLOAD, a.errCode())
+		require.Contains(t, a.fields(), "submission_text")
+		a = h.send("course", map[string]any{"spark_course_id": "crs-1", "course_title": "Rivers", "course_description": "nul \u0000",
+			"assignments": []map[string]any{{"spark_assignment_id": "a1", "title": "T", "description": "x\u0000"}}})
+		require.Equal(t, http.StatusBadRequest, a.Status)
+		require.Contains(t, a.fields(), "course_description")
+		require.Contains(t, a.fields(), "assignments[0].description")
 		require.Equal(t, 0, h.count(`SELECT COUNT(*) FROM webhook_deliveries`), "nothing invalid is accepted")
 	})
 }

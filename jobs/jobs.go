@@ -179,7 +179,7 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	r.Client = c
 	r.soon = make(chan optio.SyncSubmissionJob, 4*soonBatch)
 	r.soonDone = make(chan struct{})
-	go r.insertSoon()
+	go r.insertSoon(r.soon)
 	return r, nil
 }
 
@@ -237,15 +237,15 @@ func (r *Runner) EnqueueSoon(jobs ...optio.SyncSubmissionJob) {
 // insert ran goes into the next one, so under load one statement carries
 // many jobs and when idle a job is inserted at once. A failed insert is
 // logged; the sweeper gives those rows their jobs.
-func (r *Runner) insertSoon() {
+func (r *Runner) insertSoon(soon <-chan optio.SyncSubmissionJob) {
 	defer close(r.soonDone)
-	for j := range r.soon {
+	for j := range soon {
 		batch := []river.InsertManyParams{{Args: j, InsertOpts: uniqueOpts()}}
 		seen := map[string]bool{j.QueueID: true}
 	drain:
 		for len(batch) < soonBatch {
 			select {
-			case j, ok := <-r.soon:
+			case j, ok := <-soon:
 				if !ok {
 					break drain
 				}

@@ -80,7 +80,11 @@ func (r *runner) sso(ctx context.Context, name string, returning bool) (*Result,
 	claims := func(i uint64) spark.Claims {
 		sub := fmt.Sprintf("lt-%s-%s-%d", r.o.RunID, name, i)
 		if returning {
-			sub = fmt.Sprintf("lt-%s-ret-%d", r.o.RunID, i%returningUsers)
+			// The same user with the same profile: a returning login changes
+			// nothing about the student (a name that changed would be a
+			// profile update, and a new portfolio version, every time).
+			i %= returningUsers
+			sub = fmt.Sprintf("lt-%s-ret-%d", r.o.RunID, i)
 		}
 		return spark.Claims{Subject: sub, Email: sub + "@load.example", GivenName: "Load", FamilyName: fmt.Sprintf("Student %s %d", r.o.RunID, i),
 			Role: optio.RoleStudent, SparkCourseIDs: []string{course}}

@@ -39,6 +39,10 @@ func TestSafeFilename(t *testing.T) {
 		"zero\u200bwidth.pdf":        "zerowidth.pdf",
 		"essays/final.pdf":           "final.pdf",
 		"a/../../b.pdf":              "b.pdf",
+		`C:\Users\ada\essay.docx`:    "essay.docx",
+		`what?<is>:this|"*.md`:       "what__is__this___.md",
+		"  .hidden  ":                "hidden",
+		"bad\x00name\n.txt":          "badname.txt",
 	}
 	for in, want := range cases {
 		require.Equal(t, want, filestore.SafeFilename(in), "SafeFilename(%q)", in)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/filestore"
 	"github.com/optio-edu/optio/spark"
 )
 
@@ -41,11 +42,11 @@ func (s *Sandbox) Submit(ctx context.Context, studentID, assignmentID, text stri
 			fe.Add(key, "the file is empty")
 		case len(f.Data) > MaxUploadBytes:
 			fe.Add(key, fmt.Sprintf("the file is larger than %d MB", MaxUploadBytes>>20))
-		case spark.SafeFilename(f.Name) == "":
+		case filestore.SafeFilename(f.Name) == "":
 			fe.Add(key, "the file needs a name")
 		}
 		if _, _, ok := spark.ResolveFileType(f.ContentType, f.Name); !ok {
-			fe.Add(key, fmt.Sprintf("Spark does not accept %s (type %q)", spark.SafeFilename(f.Name), f.ContentType))
+			fe.Add(key, fmt.Sprintf("Spark does not accept %s (type %q)", filestore.SafeFilename(f.Name), f.ContentType))
 		}
 	}
 	if err := fe.Err(optio.EINVALID, "The submission is invalid."); err != nil {
@@ -70,8 +71,8 @@ func (s *Sandbox) Submit(ctx context.Context, studentID, assignmentID, text stri
 		if strings.HasPrefix(f.ContentType, "text/") {
 			ct = f.ContentType
 		}
-		s.files[id] = &storedFile{name: spark.SafeFilename(f.Name), contentType: ct, data: f.Data, modTime: now}
-		rec.Files = append(rec.Files, FileRef{ID: id, Name: spark.SafeFilename(f.Name), ContentType: ct, Size: len(f.Data), URL: s.publicURL + "/files/" + id})
+		s.files[id] = &storedFile{name: filestore.SafeFilename(f.Name), contentType: ct, data: f.Data, modTime: now}
+		rec.Files = append(rec.Files, FileRef{ID: id, Name: filestore.SafeFilename(f.Name), ContentType: ct, Size: len(f.Data), URL: s.publicURL + "/files/" + id})
 	}
 	body, err := json.Marshal(submissionPayload(rec))
 	if err == nil {

@@ -1,6 +1,6 @@
 package sandbox
 
-import "github.com/optio-edu/optio/spark"
+import "github.com/optio-edu/optio/filestore"
 
 // AddFile stores a file the sandbox serves at /files/{id}, as Spark serves
 // submission attachments, and returns its URL. Load tests use it for files
@@ -10,6 +10,6 @@ func (s *Sandbox) AddFile(name, contentType string, data []byte) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := s.nextID("file")
-	s.files[id] = &storedFile{name: spark.SafeFilename(name), contentType: contentType, data: data, modTime: s.clock.Now().UTC()}
+	s.files[id] = &storedFile{name: filestore.SafeFilename(name), contentType: contentType, data: data, modTime: s.clock.Now().UTC()}
 	return s.publicURL + "/files/" + id
 }

@@ -290,28 +290,6 @@ func TestResolveFileType(t *testing.T) {
 	}
 }
 
-func TestSafeFilename(t *testing.T) {
-	t.Parallel()
-	cases := map[string]string{
-		"essay.pdf":                       "essay.pdf",
-		"../../etc/passwd":                "passwd",
-		`C:\Users\ada\essay.docx`:         "essay.docx",
-		"folder/sub/photo.jpg":            "photo.jpg",
-		"bad\x00name\n.txt":               "badname.txt",
-		`what?<is>:this|"*.md`:            "what__is__this___.md",
-		"...":                             "file",
-		"":                                "file",
-		"  .hidden  ":                     "hidden",
-		"CON.txt":                         "_CON.txt",
-		strings.Repeat("é", 200) + ".pdf": strings.Repeat("é", 125) + ".pdf",
-	}
-	for in, want := range cases {
-		got := spark.SafeFilename(in)
-		require.Equal(t, want, got, "%q", in)
-		require.LessOrEqual(t, len(got), spark.MaxFilenameBytes)
-	}
-}
-
 func TestSubmissionFileOpenAcceptsUnpaddedAndWrapped(t *testing.T) {
 	t.Parallel()
 	data := []byte("The quick brown fox jumps over the lazy dog")

@@ -157,7 +157,7 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		workers := river.NewWorkers()
 		river.AddWorker(workers, r.Sync)
 		river.AddWorker(workers, &retryWorker{sync: r.Sync})
-		river.AddWorker(workers, &sweepWorker{db: db, age: opts.SweepAge, clock: db.Clock})
+		river.AddWorker(workers, &sweepWorker{db: db, enqueue: r.EnqueueSoon, age: opts.SweepAge, clock: db.Clock})
 		river.AddWorker(workers, r.Poll)
 		river.AddWorker(workers, &passbackWorker{db: db, spark: sparkClient})
 		rc.Workers = workers
@@ -219,17 +219,17 @@ func (r *Runner) EnqueueTx(ctx context.Context, tx *sql.Tx, job optio.Job) error
 	return nil
 }
 
-// EnqueueSoon queues sync jobs for rows already committed (store.Enqueuer).
+// EnqueueSoon queues the sync jobs of rows already committed (store.Enqueuer).
 // It blocks only while the inserter is a full batch behind; after Stop the
 // jobs are left to the sweeper.
-func (r *Runner) EnqueueSoon(jobs ...optio.SyncSubmissionJob) {
+func (r *Runner) EnqueueSoon(queueIDs ...string) {
 	r.soonMu.RLock()
 	defer r.soonMu.RUnlock()
 	if r.soon == nil {
 		return
 	}
-	for _, j := range jobs {
-		r.soon <- j
+	for _, id := range queueIDs {
+		r.soon <- optio.SyncSubmissionJob{QueueID: id}
 	}
 }
 

@@ -20,9 +20,12 @@ func (sweepJob) Kind() string { return "spark_sync_sweep" }
 
 type sweepWorker struct {
 	river.WorkerDefaults[sweepJob]
-	db    *store.DB
-	age   time.Duration
-	clock optio.Clock
+	db *store.DB
+	// enqueue is the runner's EnqueueSoon: the sweeper inserts its jobs the
+	// way a webhook's are inserted.
+	enqueue func(queueIDs ...string)
+	age     time.Duration
+	clock   optio.Clock
 }
 
 // Work enqueues a job per old pending row; rows that already have a live job
@@ -32,5 +35,6 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepJob]) error {
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
-	return w.db.EnqueueSyncs(ctx, ids)
+	w.enqueue(ids...)
+	return nil
 }

@@ -69,7 +69,7 @@ func TestSyncSubmissionBecomesEvidence(t *testing.T) {
 
 		// A duplicate job run (a redelivered job, or the sweeper) changes nothing.
 		require.NoError(t, r.Sync.Sync(ctx, qid))
-		require.NoError(t, db.EnqueueSyncs(ctx, []string{qid}))
+		r.EnqueueSoon(qid)
 		time.Sleep(300 * time.Millisecond)
 		require.Equal(t, counts{1, 1, 5, 1, b.xp}, countFor(t, db, u.ID))
 

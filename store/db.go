@@ -56,11 +56,11 @@ type Enqueuer interface {
 	// EnqueueTx inserts job inside tx, so the job exists exactly when the
 	// data it works on does.
 	EnqueueTx(ctx context.Context, tx *sql.Tx, job optio.Job) error
-	// EnqueueSoon inserts sync jobs for queue rows already committed, in the
-	// background, batched with other callers' jobs into one insert. It never
+	// EnqueueSoon inserts the sync jobs of queue rows already committed, in
+	// the background, batched with other callers' jobs into one insert. It never
 	// fails the caller: a job lost to a crash or a failed insert is made
 	// again by the sweeper, which gives every pending queue row a job.
-	EnqueueSoon(jobs ...optio.SyncSubmissionJob)
+	EnqueueSoon(queueIDs ...string)
 }
 
 var _ optio.Store = (*DB)(nil)

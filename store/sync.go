@@ -260,21 +260,6 @@ func (db *DB) PendingSyncsOlderThan(ctx context.Context, cutoff time.Time, limit
 	return collectIDs(rows)
 }
 
-// EnqueueSyncs enqueues a sync job for each queue row id, in one transaction.
-func (db *DB) EnqueueSyncs(ctx context.Context, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, id := range ids {
-			if err := db.enqueueTx(ctx, tx, optio.SyncSubmissionJob{QueueID: id}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
 // SyncQueueRow is one queue row as stored, for tests and tools.
 type SyncQueueRow struct {
 	ID, SubmissionID, Status, ErrorMessage string

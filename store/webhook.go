@@ -59,14 +59,9 @@ func (db *DB) setDeliveryRefTx(ctx context.Context, tx *sql.Tx, webhookID, ref s
 // third of what a webhook costs (docs/PERFORMANCE.md). Without an Enqueuer
 // the rows wait for the sweeper.
 func (db *DB) syncSoon(queueIDs ...string) {
-	if db.Enqueue == nil || len(queueIDs) == 0 {
-		return
+	if db.Enqueue != nil && len(queueIDs) > 0 {
+		db.Enqueue.EnqueueSoon(queueIDs...)
 	}
-	jobs := make([]optio.SyncSubmissionJob, len(queueIDs))
-	for i, id := range queueIDs {
-		jobs[i] = optio.SyncSubmissionJob{QueueID: id}
-	}
-	db.Enqueue.EnqueueSoon(jobs...)
 }
 
 // AcceptSparkSubmission implements optio.SparkWebhookStore.

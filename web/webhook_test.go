@@ -52,10 +52,10 @@ func (e recordingEnqueuer) EnqueueTx(ctx context.Context, tx *sql.Tx, job optio.
 	return fmt.Errorf("unexpected job %T inside a webhook transaction", job)
 }
 
-func (e recordingEnqueuer) EnqueueSoon(jobs ...optio.SyncSubmissionJob) {
-	for _, j := range jobs {
+func (e recordingEnqueuer) EnqueueSoon(queueIDs ...string) {
+	for _, id := range queueIDs {
 		if !e.lose {
-			if _, err := e.db.W.Exec(`INSERT INTO test_jobs (queue_id) VALUES ($1)`, j.QueueID); err != nil {
+			if _, err := e.db.W.Exec(`INSERT INTO test_jobs (queue_id) VALUES ($1)`, id); err != nil {
 				panic(err)
 			}
 		}

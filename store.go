@@ -24,7 +24,6 @@ type Store interface {
 
 	CreateUser(ctx context.Context, in NewUser) (*User, error)
 	UserByID(ctx context.Context, id string) (*User, error)
-	UserBySlug(ctx context.Context, slug string) (*User, error)
 	UserCredentials(ctx context.Context, email string) (*User, string, error)
 	UpdateProfile(ctx context.Context, userID string, p ProfileUpdate) (*User, error)
 

@@ -41,7 +41,7 @@ func TestUsersAndSlugs(t *testing.T) {
 		require.Equal(t, optio.EINVALID, optio.ErrorCode(err))
 		require.Equal(t, 3, count(t, db, "users"), "failed creates leave no rows")
 
-		got, err := db.UserBySlug(ctx, "anagarcia-2")
+		got, _, err := db.PortfolioOwner(ctx, "anagarcia-2")
 		require.NoError(t, err)
 		require.Equal(t, b.ID, got.ID)
 		_, err = db.UserByID(ctx, "not-a-uuid")

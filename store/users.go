@@ -186,15 +186,6 @@ func (db *DB) UserByID(ctx context.Context, id string) (*optio.User, error) {
 	return u, nil
 }
 
-// UserBySlug returns the student with a portfolio slug or ENOTFOUND.
-func (db *DB) UserBySlug(ctx context.Context, slug string) (*optio.User, error) {
-	u, err := scanUser(db.R.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE portfolio_slug = $1`, slug))
-	if err != nil {
-		return nil, translateNotFound(err, "Portfolio")
-	}
-	return u, nil
-}
-
 // UserCredentials returns a user by email with their password hash ("" when
 // they have none, e.g. Spark-only accounts).
 func (db *DB) UserCredentials(ctx context.Context, email string) (*optio.User, string, error) {

@@ -20,12 +20,9 @@ import (
 // migration lock (an advisory lock on PostgreSQL, a file lock on SQLite).
 func TestConcurrentStartsOnAFreshDatabase(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			startTogether(t, d)
-		})
-	}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		startTogether(t, d)
+	})
 }
 
 // startTogether runs three app.New at once on one fresh database of dialect d.

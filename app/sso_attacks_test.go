@@ -20,6 +20,7 @@ import (
 
 	"github.com/optio-edu/optio/spark"
 	"github.com/optio-edu/optio/store"
+	"github.com/optio-edu/optio/store/storetest"
 )
 
 // TestSSOKnownJWTAttacks sends the classic JWT attacks to GET /spark/sso on
@@ -109,7 +110,7 @@ func TestSSOKnownJWTAttacks(t *testing.T) {
 		{"NUL bytes", parts[0] + "\x00." + parts[1] + "." + parts[2]},
 		{"attacker header on attacker payload", ap[0] + "." + parts[1] + "." + ap[2]},
 	}
-	ssoEachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		a := newSSOEnv(t, d).set("SPARK_SSO_JWKS_URL", srv.URL+"/.well-known/jwks.json").start(t)
 		for _, tc := range attacks {
 			b := newSSOBrowser(t, a.URL())

@@ -22,17 +22,6 @@ import (
 	"github.com/optio-edu/optio/store/storetest"
 )
 
-// ssoEachDialect runs fn as a parallel subtest on SQLite and PostgreSQL.
-func ssoEachDialect(t *testing.T, fn func(t *testing.T, d store.Dialect)) {
-	t.Helper()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			fn(t, d)
-		})
-	}
-}
-
 // ssoMapCourse maps a Spark course to a new Optio quest, as the course-mapping
 // code will, and returns the quest.
 func ssoMapCourse(t *testing.T, a *app.App, course string) *optio.Quest {
@@ -46,7 +35,7 @@ func ssoMapCourse(t *testing.T, a *app.App, course string) *optio.Quest {
 
 func TestSSOStudentSignsInOnceAndEnrols(t *testing.T) {
 	t.Parallel()
-	ssoEachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		a := newSSOEnv(t, d).start(t)
 		mapped := ssoMapCourse(t, a, "bio-101")
 
@@ -114,7 +103,7 @@ func TestSSOStudentSignsInOnceAndEnrols(t *testing.T) {
 
 func TestSSOFailuresExplainThemselves(t *testing.T) {
 	t.Parallel()
-	ssoEachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		a := newSSOEnv(t, d).start(t)
 		now := time.Now()
 		expired, err := spark.SignToken(ssoSecret, studentClaims("s-old"), 5*time.Minute, now.Add(-20*time.Minute))
@@ -174,7 +163,7 @@ func (b *ssoBrowser) do401() int {
 
 func TestSSOTwoServersRefuseTheSameNonce(t *testing.T) {
 	t.Parallel()
-	ssoEachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		e := newSSOEnv(t, d)
 		one, two := e.start(t), e.start(t) // two processes, one database
 		tok := signSSO(t, ssoSecret, studentClaims("s-1"))
@@ -219,7 +208,7 @@ func TestSSOTwoServersRefuseTheSameNonce(t *testing.T) {
 
 func TestSSORotatedSecret(t *testing.T) {
 	t.Parallel()
-	ssoEachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		a := newSSOEnv(t, d).set("SPARK_SSO_SECRET", "new-secret-aaaaaaaaaaaaaaaaaaaaaaa,old-secret-bbbbbbbbbbbbbbbbbbbbbbb").start(t)
 		for _, secret := range []string{"new-secret-aaaaaaaaaaaaaaaaaaaaaaa", "old-secret-bbbbbbbbbbbbbbbbbbbbbbb"} {
 			status, loc := newSSOBrowser(t, a.URL()).sso(signSSO(t, secret, studentClaims("s-1")))
@@ -248,7 +237,7 @@ func TestSSOJWKSSignedTokens(t *testing.T) {
 	stranger, err := spark.GenerateSigningKey("ES256", "spark-ec-1") // same kid, other key
 	require.NoError(t, err)
 
-	ssoEachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		a := newSSOEnv(t, d).set("SPARK_SSO_SECRET", "").set("SPARK_SSO_JWKS_URL", srv.URL+"/.well-known/jwks.json").start(t)
 		for _, key := range []jwk.Key{rsaKey, ecKey} {
 			tok, err := spark.SignTokenWithKey(key, studentClaims("s-jwks"), 5*time.Minute, time.Now())
@@ -273,7 +262,7 @@ func TestSSOJWKSSignedTokens(t *testing.T) {
 
 func TestSSOParentLinksChildren(t *testing.T) {
 	t.Parallel()
-	ssoEachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		a := newSSOEnv(t, d).start(t)
 		// One child has signed in before; the other Optio has never met.
 		kid1 := newSSOBrowser(t, a.URL())
@@ -315,7 +304,7 @@ func TestSSOParentLinksChildren(t *testing.T) {
 
 func TestSSOCompletesWebhookFirstStudent(t *testing.T) {
 	t.Parallel()
-	ssoEachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		a := newSSOEnv(t, d).start(t)
 		prov, err := a.Store.ResolveSparkUser(context.Background(), optio.SparkIdentity{SparkUserID: "s-hook", GivenName: "Leo"}, optio.LinkedViaWebhook)
 		require.NoError(t, err)
@@ -335,7 +324,7 @@ func TestSSOCompletesWebhookFirstStudent(t *testing.T) {
 
 func TestSSORoles(t *testing.T) {
 	t.Parallel()
-	ssoEachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		e := newSSOEnv(t, d)
 		a := e.start(t)
 		admin := spark.Claims{Subject: "boss", Email: "boss@school.test", GivenName: "Pat", FamilyName: "Lee", Role: optio.RoleAdmin}
@@ -409,7 +398,7 @@ func TestSSORoles(t *testing.T) {
 
 func TestSSOReturnToStaysOnOptio(t *testing.T) {
 	t.Parallel()
-	ssoEachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		a := newSSOEnv(t, d).start(t)
 		for i, tc := range []struct{ returnTo, want string }{
 			{"/quests?tab=spark", "/quests?tab=spark"},
@@ -449,7 +438,7 @@ func TestSSOReturnToStaysOnOptio(t *testing.T) {
 
 func TestSSOTokenNeverLogged(t *testing.T) {
 	t.Parallel()
-	ssoEachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		var logs ssoLogSink
 		e := newSSOEnv(t, d)
 		e.logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -480,7 +469,7 @@ func TestSSOTokenNeverLogged(t *testing.T) {
 
 func TestSSOCookieWorksInSparkIframe(t *testing.T) {
 	t.Parallel()
-	ssoEachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		a := newSSOEnv(t, d).set("OPTIO_BASE_URL", "https://optio.school.test").set("OPTIO_COOKIE_SAMESITE_NONE", "true").start(t)
 		resp, _ := newSSOBrowser(t, a.URL()).get("/spark/sso?token="+signSSO(t, ssoSecret, studentClaims("s-frame")), "html")
 		require.Equal(t, http.StatusSeeOther, resp.StatusCode)

@@ -366,111 +366,108 @@ func TestConcurrentAwardsAwardOnce(t *testing.T) {
 
 func TestBadgeProgressTextAndLinks(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			clock := optio.NewFakeClock(time.Date(2026, 3, 3, 15, 0, 0, 0, time.UTC))
-			db := storetest.Open(t, d, clock)
-			ctx := context.Background()
-			require.NoError(t, db.SeedPlanBadges(ctx))
-			phys := mustMapCourse(t, db, "spark-physics", "Physics", 500, 500)
-			chem := mustMapCourse(t, db, "spark-chemistry", "Chemistry", 250)
-			// spark-advanced-math is not mapped yet: its id stands in for a title.
-			other := mustMapCourse(t, db, "spark-cooking", "Cooking", 900)
-			stu := storetest.MustCreateUser(t, db, optio.RoleStudent, "Pro", "Gress")
-			optioQuest := storetest.MustCreateQuest(t, db, "Garden", 700, optio.PillarSTEM)
-			_, err := db.CompleteTask(ctx, optio.CompletionInput{UserID: stu.ID, TaskID: optioQuest.Tasks[0].ID,
-				Blocks: []optio.BlockInput{{BlockType: optio.BlockText, Content: optio.BlockContent{Text: "done"}}}})
-			require.NoError(t, err)
-			synced(t, db, stu.ID, other.id, other.assignments[0])
-			earnXP(t, db, stu.ID, other.questID, other.assignments[0])
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		clock := optio.NewFakeClock(time.Date(2026, 3, 3, 15, 0, 0, 0, time.UTC))
+		db := storetest.Open(t, d, clock)
+		ctx := context.Background()
+		require.NoError(t, db.SeedPlanBadges(ctx))
+		phys := mustMapCourse(t, db, "spark-physics", "Physics", 500, 500)
+		chem := mustMapCourse(t, db, "spark-chemistry", "Chemistry", 250)
+		// spark-advanced-math is not mapped yet: its id stands in for a title.
+		other := mustMapCourse(t, db, "spark-cooking", "Cooking", 900)
+		stu := storetest.MustCreateUser(t, db, optio.RoleStudent, "Pro", "Gress")
+		optioQuest := storetest.MustCreateQuest(t, db, "Garden", 700, optio.PillarSTEM)
+		_, err := db.CompleteTask(ctx, optio.CompletionInput{UserID: stu.ID, TaskID: optioQuest.Tasks[0].ID,
+			Blocks: []optio.BlockInput{{BlockType: optio.BlockText, Content: optio.BlockContent{Text: "done"}}}})
+		require.NoError(t, err)
+		synced(t, db, stu.ID, other.id, other.assignments[0])
+		earnXP(t, db, stu.ID, other.questID, other.assignments[0])
 
-			progress := func() optio.BadgeProgress {
-				ps, err := optio.BadgeProgressWithLinks(db, "https://onfire.test/c/{course_id}?ref=optio")(ctx, stu.ID)
-				require.NoError(t, err)
-				for _, p := range ps {
-					if p.Badge.Name == "STEM Scholar" {
-						return p
-					}
+		progress := func() optio.BadgeProgress {
+			ps, err := optio.BadgeProgressWithLinks(db, "https://onfire.test/c/{course_id}?ref=optio")(ctx, stu.ID)
+			require.NoError(t, err)
+			for _, p := range ps {
+				if p.Badge.Name == "STEM Scholar" {
+					return p
 				}
-				t.Fatal("STEM Scholar missing from progress")
-				return optio.BadgeProgress{}
 			}
-			p := progress()
-			require.Equal(t, "Complete 3 more Spark courses to earn this badge", p.Text)
-			require.Zero(t, p.XP, "XP in other courses and Optio quests does not count")
-			require.Equal(t, 1500, p.XPRequired)
+			t.Fatal("STEM Scholar missing from progress")
+			return optio.BadgeProgress{}
+		}
+		p := progress()
+		require.Equal(t, "Complete 3 more Spark courses to earn this badge", p.Text)
+		require.Zero(t, p.XP, "XP in other courses and Optio quests does not count")
+		require.Equal(t, 1500, p.XPRequired)
 
-			roster(t, db, stu.ID, phys.id, "completed")
-			earnXP(t, db, stu.ID, phys.questID, phys.assignments[0])
-			p = progress()
-			require.Equal(t, "Complete 2 more Spark courses to earn this badge", p.Text)
-			require.Equal(t, []optio.CourseRef{{SparkCourseID: "spark-physics", Title: "Physics"}}, p.CoursesDone)
-			require.Equal(t, []optio.CourseRef{
-				{SparkCourseID: "spark-advanced-math", Title: "spark-advanced-math", CatalogURL: "https://onfire.test/c/spark-advanced-math?ref=optio"},
-				{SparkCourseID: "spark-chemistry", Title: "Chemistry", CatalogURL: "https://onfire.test/c/spark-chemistry?ref=optio"},
-			}, p.CoursesMissing)
-			require.Equal(t, 500, p.XP)
-			require.Equal(t, 33, p.Percent) // (1/3 + 500/1500) / 2
+		roster(t, db, stu.ID, phys.id, "completed")
+		earnXP(t, db, stu.ID, phys.questID, phys.assignments[0])
+		p = progress()
+		require.Equal(t, "Complete 2 more Spark courses to earn this badge", p.Text)
+		require.Equal(t, []optio.CourseRef{{SparkCourseID: "spark-physics", Title: "Physics"}}, p.CoursesDone)
+		require.Equal(t, []optio.CourseRef{
+			{SparkCourseID: "spark-advanced-math", Title: "spark-advanced-math", CatalogURL: "https://onfire.test/c/spark-advanced-math?ref=optio"},
+			{SparkCourseID: "spark-chemistry", Title: "Chemistry", CatalogURL: "https://onfire.test/c/spark-chemistry?ref=optio"},
+		}, p.CoursesMissing)
+		require.Equal(t, 500, p.XP)
+		require.Equal(t, 33, p.Percent) // (1/3 + 500/1500) / 2
 
-			synced(t, db, stu.ID, chem.id, chem.assignments[0])
-			roster(t, db, stu.ID, "spark-advanced-math", "enrolled")
-			p = progress()
-			require.Equal(t, "Complete 1 more Spark course to earn this badge", p.Text)
-			roster(t, db, stu.ID, "spark-advanced-math", "completed")
-			p = progress()
-			require.Equal(t, "Earn 1,000 more XP in these courses to earn this badge", p.Text)
-			require.Empty(t, p.CoursesMissing)
+		synced(t, db, stu.ID, chem.id, chem.assignments[0])
+		roster(t, db, stu.ID, "spark-advanced-math", "enrolled")
+		p = progress()
+		require.Equal(t, "Complete 1 more Spark course to earn this badge", p.Text)
+		roster(t, db, stu.ID, "spark-advanced-math", "completed")
+		p = progress()
+		require.Equal(t, "Earn 1,000 more XP in these courses to earn this badge", p.Text)
+		require.Empty(t, p.CoursesMissing)
 
-			earnXP(t, db, stu.ID, phys.questID, phys.assignments[1])
-			earnXP(t, db, stu.ID, chem.questID, chem.assignments[0])
-			p = progress()
-			require.False(t, p.Earned)
-			require.Equal(t, 1250, p.XP)
-			_, err = db.AwardBadges(ctx, stu.ID)
-			require.NoError(t, err)
-			require.False(t, progress().Earned)
+		earnXP(t, db, stu.ID, phys.questID, phys.assignments[1])
+		earnXP(t, db, stu.ID, chem.questID, chem.assignments[0])
+		p = progress()
+		require.False(t, p.Earned)
+		require.Equal(t, 1250, p.XP)
+		_, err = db.AwardBadges(ctx, stu.ID)
+		require.NoError(t, err)
+		require.False(t, progress().Earned)
 
-			// A 250 XP Optio-made task added to the Chemistry quest counts: it is
-			// XP earned in the course.
-			extra, err := db.CreateTask(ctx, chem.questID, optio.TaskInput{Title: "Lab report", Pillar: optio.PillarSTEM, XPValue: intp(250)})
-			require.NoError(t, err)
-			_, err = db.CompleteTask(ctx, optio.CompletionInput{UserID: stu.ID, TaskID: extra.ID, Source: "spark",
-				Blocks: []optio.BlockInput{{BlockType: optio.BlockText, Content: optio.BlockContent{Text: "report"}}}})
-			require.NoError(t, err)
-			got, err := db.AwardBadges(ctx, stu.ID)
-			require.NoError(t, err)
-			require.Len(t, got, 1)
-			p = progress()
-			require.True(t, p.Earned)
-			require.Equal(t, "Earned on 3 Mar 2026", p.Text)
-			require.Equal(t, 100, p.Percent)
+		// A 250 XP Optio-made task added to the Chemistry quest counts: it is
+		// XP earned in the course.
+		extra, err := db.CreateTask(ctx, chem.questID, optio.TaskInput{Title: "Lab report", Pillar: optio.PillarSTEM, XPValue: intp(250)})
+		require.NoError(t, err)
+		_, err = db.CompleteTask(ctx, optio.CompletionInput{UserID: stu.ID, TaskID: extra.ID, Source: "spark",
+			Blocks: []optio.BlockInput{{BlockType: optio.BlockText, Content: optio.BlockContent{Text: "report"}}}})
+		require.NoError(t, err)
+		got, err := db.AwardBadges(ctx, stu.ID)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		p = progress()
+		require.True(t, p.Earned)
+		require.Equal(t, "Earned on 3 Mar 2026", p.Text)
+		require.Equal(t, 100, p.Percent)
 
-			// Losing a condition keeps the badge; retiring it too.
-			roster(t, db, stu.ID, phys.id, "dropped")
-			execSQL(t, db, `DELETE FROM xp_ledger WHERE user_id = $1`, stu.ID)
-			_, err = db.RetireBadge(ctx, p.Badge.ID)
-			require.NoError(t, err)
-			got, err = db.AwardBadges(ctx, stu.ID)
-			require.NoError(t, err)
-			require.Empty(t, got)
-			p = progress()
-			require.True(t, p.Earned)
-			require.False(t, p.Badge.Active)
-			require.Equal(t, "Earned on 3 Mar 2026", p.Text)
-			aw, err := db.EarnedBadge(ctx, stu.ID, p.Badge.ID)
-			require.NoError(t, err)
-			require.JSONEq(t, `{"courses":[{"spark_course_id":"spark-advanced-math","title":"","completed_by":"spark","xp":0},
-				{"spark_course_id":"spark-chemistry","title":"Chemistry","completed_by":"submissions","xp":500},
-				{"spark_course_id":"spark-physics","title":"Physics","completed_by":"spark","xp":1000}],"xp":1500,"xp_required":1500}`, string(aw.Evidence))
+		// Losing a condition keeps the badge; retiring it too.
+		roster(t, db, stu.ID, phys.id, "dropped")
+		execSQL(t, db, `DELETE FROM xp_ledger WHERE user_id = $1`, stu.ID)
+		_, err = db.RetireBadge(ctx, p.Badge.ID)
+		require.NoError(t, err)
+		got, err = db.AwardBadges(ctx, stu.ID)
+		require.NoError(t, err)
+		require.Empty(t, got)
+		p = progress()
+		require.True(t, p.Earned)
+		require.False(t, p.Badge.Active)
+		require.Equal(t, "Earned on 3 Mar 2026", p.Text)
+		aw, err := db.EarnedBadge(ctx, stu.ID, p.Badge.ID)
+		require.NoError(t, err)
+		require.JSONEq(t, `{"courses":[{"spark_course_id":"spark-advanced-math","title":"","completed_by":"spark","xp":0},
+			{"spark_course_id":"spark-chemistry","title":"Chemistry","completed_by":"submissions","xp":500},
+			{"spark_course_id":"spark-physics","title":"Physics","completed_by":"spark","xp":1000}],"xp":1500,"xp_required":1500}`, string(aw.Evidence))
 
-			// A student who never earned it no longer sees the retired badge.
-			fresh := storetest.MustCreateUser(t, db, optio.RoleStudent, "New", "Comer")
-			ps, err := db.BadgeProgressFor(ctx, fresh.ID)
-			require.NoError(t, err)
-			require.Len(t, ps, 2)
-		})
-	}
+		// A student who never earned it no longer sees the retired badge.
+		fresh := storetest.MustCreateUser(t, db, optio.RoleStudent, "New", "Comer")
+		ps, err := db.BadgeProgressFor(ctx, fresh.ID)
+		require.NoError(t, err)
+		require.Len(t, ps, 2)
+	})
 }
 
 func TestBadgeValidation(t *testing.T) {

@@ -15,38 +15,35 @@ import (
 func TestSSONoncesAreKeptUntilExpiryThenPurged(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			clock := optio.NewFakeClock(start)
-			db := storetest.Open(t, d, clock)
-			ctx := context.Background()
-			login := func(sub, nonce string) error {
-				_, err := db.SparkSSOLogin(ctx, optio.SSOLogin{
-					Identity: optio.SparkIdentity{SparkUserID: sub, Email: sub + "@school.test", Role: optio.RoleStudent},
-					Nonce:    nonce, NonceExpiry: clock.Now().Add(6 * time.Minute),
-				})
-				return err
-			}
-			require.NoError(t, login("s-1", "n-1"))
-			require.Equal(t, optio.ETokenReplayed, optio.ErrorCode(login("s-1", "n-1")))
-			require.Equal(t, optio.ETokenReplayed, optio.ErrorCode(login("s-2", "n-1")), "a nonce is global, not per user")
-			n, err := db.PurgeExpiredSSONonces(ctx)
-			require.NoError(t, err)
-			require.Zero(t, n, "a live nonce is kept")
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		clock := optio.NewFakeClock(start)
+		db := storetest.Open(t, d, clock)
+		ctx := context.Background()
+		login := func(sub, nonce string) error {
+			_, err := db.SparkSSOLogin(ctx, optio.SSOLogin{
+				Identity: optio.SparkIdentity{SparkUserID: sub, Email: sub + "@school.test", Role: optio.RoleStudent},
+				Nonce:    nonce, NonceExpiry: clock.Now().Add(6 * time.Minute),
+			})
+			return err
+		}
+		require.NoError(t, login("s-1", "n-1"))
+		require.Equal(t, optio.ETokenReplayed, optio.ErrorCode(login("s-1", "n-1")))
+		require.Equal(t, optio.ETokenReplayed, optio.ErrorCode(login("s-2", "n-1")), "a nonce is global, not per user")
+		n, err := db.PurgeExpiredSSONonces(ctx)
+		require.NoError(t, err)
+		require.Zero(t, n, "a live nonce is kept")
 
-			clock.Advance(5 * time.Minute)
-			require.Equal(t, optio.ETokenReplayed, optio.ErrorCode(login("s-1", "n-1")))
-			clock.Advance(2 * time.Minute) // past the expiry: the token itself can no longer verify
-			require.NoError(t, login("s-1", "n-2"))
-			n, err = db.PurgeExpiredSSONonces(ctx)
-			require.NoError(t, err)
-			require.EqualValues(t, 1, n)
-			// An expired row not purged yet does not block its nonce forever.
-			clock.Advance(7 * time.Minute)
-			require.NoError(t, login("s-1", "n-2"))
-		})
-	}
+		clock.Advance(5 * time.Minute)
+		require.Equal(t, optio.ETokenReplayed, optio.ErrorCode(login("s-1", "n-1")))
+		clock.Advance(2 * time.Minute) // past the expiry: the token itself can no longer verify
+		require.NoError(t, login("s-1", "n-2"))
+		n, err = db.PurgeExpiredSSONonces(ctx)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, n)
+		// An expired row not purged yet does not block its nonce forever.
+		clock.Advance(7 * time.Minute)
+		require.NoError(t, login("s-1", "n-2"))
+	})
 }
 
 func TestSSOLoginRefusedLeavesNothing(t *testing.T) {

@@ -51,28 +51,25 @@ func TestUsersAndSlugs(t *testing.T) {
 
 func TestSessions(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			clock := optio.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-			db := storetest.Open(t, d, clock)
-			ctx := context.Background()
-			u := storetest.MustCreateUser(t, db, optio.RoleStudent, "Sam", "Lee")
-			_, err := db.CreateSession(ctx, u.ID, "hash1", time.Hour)
-			require.NoError(t, err)
-			got, err := db.SessionUser(ctx, "hash1")
-			require.NoError(t, err)
-			require.Equal(t, u.ID, got.ID)
-			clock.Advance(2 * time.Hour)
-			_, err = db.SessionUser(ctx, "hash1")
-			require.Equal(t, optio.EUNAUTHORIZED, optio.ErrorCode(err), "expired session")
-			_, err = db.CreateSession(ctx, u.ID, "hash2", time.Hour)
-			require.NoError(t, err)
-			require.NoError(t, db.DeleteSession(ctx, "hash2"))
-			_, err = db.SessionUser(ctx, "hash2")
-			require.Equal(t, optio.EUNAUTHORIZED, optio.ErrorCode(err), "revoked session")
-		})
-	}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		clock := optio.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		db := storetest.Open(t, d, clock)
+		ctx := context.Background()
+		u := storetest.MustCreateUser(t, db, optio.RoleStudent, "Sam", "Lee")
+		_, err := db.CreateSession(ctx, u.ID, "hash1", time.Hour)
+		require.NoError(t, err)
+		got, err := db.SessionUser(ctx, "hash1")
+		require.NoError(t, err)
+		require.Equal(t, u.ID, got.ID)
+		clock.Advance(2 * time.Hour)
+		_, err = db.SessionUser(ctx, "hash1")
+		require.Equal(t, optio.EUNAUTHORIZED, optio.ErrorCode(err), "expired session")
+		_, err = db.CreateSession(ctx, u.ID, "hash2", time.Hour)
+		require.NoError(t, err)
+		require.NoError(t, db.DeleteSession(ctx, "hash2"))
+		_, err = db.SessionUser(ctx, "hash2")
+		require.Equal(t, optio.EUNAUTHORIZED, optio.ErrorCode(err), "revoked session")
+	})
 }
 
 func TestQuestLifecycleAndXP(t *testing.T) {

@@ -85,12 +85,9 @@ func newFamilyFixture(t *testing.T, d store.Dialect) *familyFixture {
 // fresh fixture on a fake clock.
 func eachFamily(t *testing.T, fn func(t *testing.T, f *familyFixture)) {
 	t.Helper()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			fn(t, newFamilyFixture(t, d))
-		})
-	}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		fn(t, newFamilyFixture(t, d))
+	})
 }
 
 // session signs u in and returns the cookie value.

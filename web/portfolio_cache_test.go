@@ -208,54 +208,51 @@ func TestPortfolioCacheSkipsIncompletePages(t *testing.T) {
 // the other on its next request, with no message between them.
 func TestPortfolioCacheAcrossProcesses(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			dbURL := storetest.URL(t, d)
-			open := func() *store.DB {
-				db, err := store.Open(ctx, dbURL, nil)
-				require.NoError(t, err)
-				t.Cleanup(func() { db.Close() })
-				require.NoError(t, db.Migrate(ctx))
-				return db
-			}
-			e := setupPortfolio(t, open())
-			e.everyEvidence()
-			e.setVisibility(optio.VisibilityPublic)
-			dbB := open()
-			dbB.Clock = e.clock
-			b := New(e.srv.Config, dbB, e.files, slog.New(slog.NewTextHandler(io.Discard, nil)), e.clock, prometheus.NewRegistry())
-			owner := e.sessionCookie(e.student)
-			page, api := "/portfolio/"+e.student.PortfolioSlug, "/api/public/portfolio/"+e.student.PortfolioSlug
-			for _, srv := range []*Server{e.srv, b} {
-				require.Contains(t, twice(t, srv, nil, page), "Community garden")
-				require.Contains(t, twice(t, srv, owner, api), `"total_items":2`)
-			}
-
-			// Evidence added through B's store shows on A.
-			q := storetest.MustCreateQuest(t, dbB, "Bird count", 30, optio.PillarSTEM)
-			_, err := dbB.CompleteTask(ctx, optio.CompletionInput{UserID: e.student.ID, TaskID: q.Tasks[0].ID, Source: "optio",
-				Blocks: []optio.BlockInput{{BlockType: optio.BlockText, Content: optio.BlockContent{Text: "Forty sparrows"}}}})
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		dbURL := storetest.URL(t, d)
+		open := func() *store.DB {
+			db, err := store.Open(ctx, dbURL, nil)
 			require.NoError(t, err)
-			require.Contains(t, twice(t, e.srv, nil, page), "Forty sparrows")
-			require.Contains(t, twice(t, e.srv, owner, api), `"total_items":3`)
+			t.Cleanup(func() { db.Close() })
+			require.NoError(t, db.Migrate(ctx))
+			return db
+		}
+		e := setupPortfolio(t, open())
+		e.everyEvidence()
+		e.setVisibility(optio.VisibilityPublic)
+		dbB := open()
+		dbB.Clock = e.clock
+		b := New(e.srv.Config, dbB, e.files, slog.New(slog.NewTextHandler(io.Discard, nil)), e.clock, prometheus.NewRegistry())
+		owner := e.sessionCookie(e.student)
+		page, api := "/portfolio/"+e.student.PortfolioSlug, "/api/public/portfolio/"+e.student.PortfolioSlug
+		for _, srv := range []*Server{e.srv, b} {
+			require.Contains(t, twice(t, srv, nil, page), "Community garden")
+			require.Contains(t, twice(t, srv, owner, api), `"total_items":2`)
+		}
 
-			// The owner makes the portfolio private through B's settings form:
-			// A answers strangers 404 on the next request.
-			r := httptestForm("/dashboard/portfolio-settings", url.Values{"portfolio_visibility": {"private"}})
-			r.AddCookie(owner)
-			w := newRecorder()
-			b.ServeHTTP(w, r)
-			require.Equal(t, http.StatusSeeOther, w.Code)
-			require.Equal(t, "/dashboard?flash=Portfolio+settings+saved", w.Header().Get("Location"))
-			require.Equal(t, 404, e.do("GET", page, nil, nil).Code)
-			require.Equal(t, 404, e.do("GET", api, nil, nil).Code)
-			var pv portfolioView
-			require.NoError(t, json.Unmarshal([]byte(twice(t, e.srv, owner, api)), &pv))
-			require.Equal(t, optio.VisibilityPrivate, pv.Student.Visibility)
-		})
-	}
+		// Evidence added through B's store shows on A.
+		q := storetest.MustCreateQuest(t, dbB, "Bird count", 30, optio.PillarSTEM)
+		_, err := dbB.CompleteTask(ctx, optio.CompletionInput{UserID: e.student.ID, TaskID: q.Tasks[0].ID, Source: "optio",
+			Blocks: []optio.BlockInput{{BlockType: optio.BlockText, Content: optio.BlockContent{Text: "Forty sparrows"}}}})
+		require.NoError(t, err)
+		require.Contains(t, twice(t, e.srv, nil, page), "Forty sparrows")
+		require.Contains(t, twice(t, e.srv, owner, api), `"total_items":3`)
+
+		// The owner makes the portfolio private through B's settings form:
+		// A answers strangers 404 on the next request.
+		r := httptestForm("/dashboard/portfolio-settings", url.Values{"portfolio_visibility": {"private"}})
+		r.AddCookie(owner)
+		w := newRecorder()
+		b.ServeHTTP(w, r)
+		require.Equal(t, http.StatusSeeOther, w.Code)
+		require.Equal(t, "/dashboard?flash=Portfolio+settings+saved", w.Header().Get("Location"))
+		require.Equal(t, 404, e.do("GET", page, nil, nil).Code)
+		require.Equal(t, 404, e.do("GET", api, nil, nil).Code)
+		var pv portfolioView
+		require.NoError(t, json.Unmarshal([]byte(twice(t, e.srv, owner, api)), &pv))
+		require.Equal(t, optio.VisibilityPrivate, pv.Student.Visibility)
+	})
 }
 
 // TestPortfolioCacheBounds checks the cache on its own: an entry is used only

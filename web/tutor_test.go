@@ -38,12 +38,9 @@ var tutorNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 // eachStore runs fn as a parallel subtest per database engine.
 func eachStore(t *testing.T, fn func(t *testing.T, d store.Dialect)) {
 	t.Helper()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			fn(t, d)
-		})
-	}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		fn(t, d)
+	})
 }
 
 // setupTutor starts Optio; configured decides whether GEMINI_API_KEY is set.

@@ -85,12 +85,9 @@ func setupHooks(t testing.TB, d store.Dialect, env map[string]string) *hookEnv {
 // eachStore runs fn in parallel on SQLite and PostgreSQL.
 func eachWebhookStore(t *testing.T, env map[string]string, fn func(t *testing.T, h *hookEnv)) {
 	t.Helper()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			fn(t, setupHooks(t, d, env))
-		})
-	}
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		fn(t, setupHooks(t, d, env))
+	})
 }
 
 // answer is a decoded webhook response.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/store/storetest"
 )
 
@@ -30,21 +31,18 @@ func TestSparkBackfill(t *testing.T) {
 	api := httptest.NewServer(mux)
 	t.Cleanup(api.Close)
 
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			env := testEnv(t, d, map[string]string{"SPARK_API_URL": api.URL, "SPARK_API_KEY": "k"})
-			out, _, err := runCLI(t, env, "spark", "backfill")
-			require.NoError(t, err)
-			require.Equal(t, "backfill: 1 courses, 1 assignments, 1 submissions seen, 1 queued, 0 rejected\n", out)
-			out, _, err = runCLI(t, env, "spark", "backfill")
-			require.NoError(t, err)
-			require.Contains(t, out, "1 submissions seen, 0 queued")
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		env := testEnv(t, d, map[string]string{"SPARK_API_URL": api.URL, "SPARK_API_KEY": "k"})
+		out, _, err := runCLI(t, env, "spark", "backfill")
+		require.NoError(t, err)
+		require.Equal(t, "backfill: 1 courses, 1 assignments, 1 submissions seen, 1 queued, 0 rejected\n", out)
+		out, _, err = runCLI(t, env, "spark", "backfill")
+		require.NoError(t, err)
+		require.Contains(t, out, "1 submissions seen, 0 queued")
 
-			_, _, err = runCLI(t, testEnv(t, d, nil), "spark", "backfill")
-			require.ErrorContains(t, err, "SPARK_API_URL")
-		})
-	}
+		_, _, err = runCLI(t, testEnv(t, d, nil), "spark", "backfill")
+		require.ErrorContains(t, err, "SPARK_API_URL")
+	})
 	_, _, err := runCLI(t, envOf(nil), "backfill")
 	require.ErrorContains(t, err, "unknown command", "backfill lives under spark")
 }

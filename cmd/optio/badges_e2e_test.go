@@ -70,150 +70,147 @@ func sparkRows(t *testing.T, db *store.DB, studentID, courseID string, xp int) {
 // credential verified with the served key set — on SQLite and PostgreSQL.
 func TestBadgesEndToEnd(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			getenv := testEnv(t, d, map[string]string{"SPARK_CATALOG_URL": "https://onfire.test/courses/{course_id}"})
-			var out bytes.Buffer
-			require.NoError(t, run(context.Background(), []string{"admin", "create", "--email", "head@school.test", "--password", "correct horse"}, &out, &out, getenv))
-			a := startApp(t, getenv)
-			ctx := context.Background()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		getenv := testEnv(t, d, map[string]string{"SPARK_CATALOG_URL": "https://onfire.test/courses/{course_id}"})
+		var out bytes.Buffer
+		require.NoError(t, run(context.Background(), []string{"admin", "create", "--email", "head@school.test", "--password", "correct horse"}, &out, &out, getenv))
+		a := startApp(t, getenv)
+		ctx := context.Background()
 
-			anon := newClient(t, a.URL())
-			admin := newClient(t, a.URL())
-			require.Equal(t, 200, admin.do("POST", "/api/auth/login", map[string]string{"email": "head@school.test", "password": "correct horse"}, nil))
-			student := newClient(t, a.URL())
-			var me optio.User
-			require.Equal(t, 201, student.do("POST", "/api/auth/register", map[string]string{"email": "lia@family.test", "password": "physics2026",
-				"given_name": "Lia", "family_name": "Chen", "role": "student"}, &me))
+		anon := newClient(t, a.URL())
+		admin := newClient(t, a.URL())
+		require.Equal(t, 200, admin.do("POST", "/api/auth/login", map[string]string{"email": "head@school.test", "password": "correct horse"}, nil))
+		student := newClient(t, a.URL())
+		var me optio.User
+		require.Equal(t, 201, student.do("POST", "/api/auth/register", map[string]string{"email": "lia@family.test", "password": "physics2026",
+			"given_name": "Lia", "family_name": "Chen", "role": "student"}, &me))
 
-			// Authorization.
-			require.Equal(t, 401, anon.do("GET", "/api/admin/badges", nil, nil))
-			require.Equal(t, 401, anon.do("GET", "/api/badges", nil, nil))
-			require.Equal(t, 403, student.do("GET", "/api/admin/badges", nil, nil))
-			require.Equal(t, 403, student.do("POST", "/api/admin/badges", `{"name":"Mine","required_courses":["x"]}`, nil))
-			require.Equal(t, 403, student.do("DELETE", "/api/admin/badges/0190a0a0-0000-7000-8000-000000000000", nil, nil))
-			require.Equal(t, 403, admin.do("GET", "/api/badges", nil, nil), "the badge progress API is a student's own")
-			resp, _ := student.raw("GET", "/admin/spark-badges", nil, "")
-			require.Equal(t, 403, resp.StatusCode)
+		// Authorization.
+		require.Equal(t, 401, anon.do("GET", "/api/admin/badges", nil, nil))
+		require.Equal(t, 401, anon.do("GET", "/api/badges", nil, nil))
+		require.Equal(t, 403, student.do("GET", "/api/admin/badges", nil, nil))
+		require.Equal(t, 403, student.do("POST", "/api/admin/badges", `{"name":"Mine","required_courses":["x"]}`, nil))
+		require.Equal(t, 403, student.do("DELETE", "/api/admin/badges/0190a0a0-0000-7000-8000-000000000000", nil, nil))
+		require.Equal(t, 403, admin.do("GET", "/api/badges", nil, nil), "the badge progress API is a student's own")
+		resp, _ := student.raw("GET", "/admin/spark-badges", nil, "")
+		require.Equal(t, 403, resp.StatusCode)
 
-			// The student qualifies before the badge exists.
-			sparkRows(t, a.Store, me.ID, "spark-physics", 300)
+		// The student qualifies before the badge exists.
+		sparkRows(t, a.Store, me.ID, "spark-physics", 300)
 
-			// Create: unknown courses are accepted with a warning; a name with markup is kept as text.
-			var saved struct {
-				Badge          optio.Badge `json:"badge"`
-				Warnings       []string    `json:"warnings"`
-				UnknownCourses []string    `json:"unknown_courses"`
-				Awarded        int         `json:"awarded"`
-			}
-			require.Equal(t, 201, admin.do("POST", "/api/admin/badges", `{"name":"<b>Physics</b> & Co","description":"Lab work","required_courses":["spark-physics","spark-quantum"],"xp_required":300,"pillar":"stem"}`, &saved))
-			require.Equal(t, []string{"spark-quantum"}, saved.UnknownCourses)
-			require.Len(t, saved.Warnings, 1)
-			require.Contains(t, saved.Warnings[0], "spark-quantum")
-			require.Zero(t, saved.Awarded)
-			badgeID := saved.Badge.ID
+		// Create: unknown courses are accepted with a warning; a name with markup is kept as text.
+		var saved struct {
+			Badge          optio.Badge `json:"badge"`
+			Warnings       []string    `json:"warnings"`
+			UnknownCourses []string    `json:"unknown_courses"`
+			Awarded        int         `json:"awarded"`
+		}
+		require.Equal(t, 201, admin.do("POST", "/api/admin/badges", `{"name":"<b>Physics</b> & Co","description":"Lab work","required_courses":["spark-physics","spark-quantum"],"xp_required":300,"pillar":"stem"}`, &saved))
+		require.Equal(t, []string{"spark-quantum"}, saved.UnknownCourses)
+		require.Len(t, saved.Warnings, 1)
+		require.Contains(t, saved.Warnings[0], "spark-quantum")
+		require.Zero(t, saved.Awarded)
+		badgeID := saved.Badge.ID
 
-			// Validation.
-			var e apiError
-			require.Equal(t, 409, admin.do("POST", "/api/admin/badges", `{"name":"<B>PHYSICS</B> & CO","required_courses":["x"]}`, &e))
-			require.Equal(t, "conflict", e.Error.Code)
-			e = apiError{}
-			require.Equal(t, 400, admin.do("POST", "/api/admin/badges", `{"name":"Neg","required_courses":[],"xp_required":-5}`, &e))
-			require.Contains(t, e.Error.Fields, "required_courses")
-			require.Contains(t, e.Error.Fields, "xp_required")
-			require.Equal(t, 400, admin.do("POST", "/api/admin/badges", `{"name":5}`, nil))
-			require.Equal(t, 404, admin.do("PATCH", "/api/admin/badges/0190a0a0-0000-7000-8000-000000000000", `{"xp_required":1}`, nil))
+		// Validation.
+		var e apiError
+		require.Equal(t, 409, admin.do("POST", "/api/admin/badges", `{"name":"<B>PHYSICS</B> & CO","required_courses":["x"]}`, &e))
+		require.Equal(t, "conflict", e.Error.Code)
+		e = apiError{}
+		require.Equal(t, 400, admin.do("POST", "/api/admin/badges", `{"name":"Neg","required_courses":[],"xp_required":-5}`, &e))
+		require.Contains(t, e.Error.Fields, "required_courses")
+		require.Contains(t, e.Error.Fields, "xp_required")
+		require.Equal(t, 400, admin.do("POST", "/api/admin/badges", `{"name":5}`, nil))
+		require.Equal(t, 404, admin.do("PATCH", "/api/admin/badges/0190a0a0-0000-7000-8000-000000000000", `{"xp_required":1}`, nil))
 
-			// The admin page shows the warning, escaped names.
-			resp, page := admin.raw("GET", "/admin/spark-badges", nil, "")
-			require.Equal(t, 200, resp.StatusCode)
-			require.Contains(t, page, "Not known to Optio yet (no Spark course mapping): spark-quantum")
-			require.Contains(t, page, "&lt;b&gt;Physics&lt;/b&gt; &amp; Co")
-			require.NotContains(t, page, "<b>Physics</b>")
+		// The admin page shows the warning, escaped names.
+		resp, page := admin.raw("GET", "/admin/spark-badges", nil, "")
+		require.Equal(t, 200, resp.StatusCode)
+		require.Contains(t, page, "Not known to Optio yet (no Spark course mapping): spark-quantum")
+		require.Contains(t, page, "&lt;b&gt;Physics&lt;/b&gt; &amp; Co")
+		require.NotContains(t, page, "<b>Physics</b>")
 
-			// Progress before: one course missing, linked to the catalog.
-			var prog struct {
-				Badges []optio.BadgeProgress `json:"badges"`
-			}
-			require.Equal(t, 200, student.do("GET", "/api/badges", nil, &prog))
-			require.Len(t, prog.Badges, 1)
-			require.Equal(t, "Complete 1 more Spark course to earn this badge", prog.Badges[0].Text)
-			require.Equal(t, "https://onfire.test/courses/spark-quantum", prog.Badges[0].CoursesMissing[0].CatalogURL)
-			require.Equal(t, 404, student.do("GET", "/api/badges/"+badgeID+"/credential", nil, nil), "not earned yet")
+		// Progress before: one course missing, linked to the catalog.
+		var prog struct {
+			Badges []optio.BadgeProgress `json:"badges"`
+		}
+		require.Equal(t, 200, student.do("GET", "/api/badges", nil, &prog))
+		require.Len(t, prog.Badges, 1)
+		require.Equal(t, "Complete 1 more Spark course to earn this badge", prog.Badges[0].Text)
+		require.Equal(t, "https://onfire.test/courses/spark-quantum", prog.Badges[0].CoursesMissing[0].CatalogURL)
+		require.Equal(t, 404, student.do("GET", "/api/badges/"+badgeID+"/credential", nil, nil), "not earned yet")
 
-			// Editing the badge (the admin form) awards those who now qualify.
-			resp, _ = admin.raw("POST", "/admin/spark-badges/"+badgeID, strings.NewReader(url.Values{"courses": {"spark-physics"}}.Encode()), "application/x-www-form-urlencoded")
-			require.Equal(t, 303, resp.StatusCode)
-			flash, _ := url.QueryUnescape(resp.Header.Get("Location"))
-			require.Contains(t, flash, "Awarded to 1 students")
-			require.Equal(t, 200, student.do("GET", "/api/badges", nil, &prog))
-			require.True(t, prog.Badges[0].Earned)
-			require.Equal(t, "Earned on "+time.Now().UTC().Format("2 Jan 2006"), prog.Badges[0].Text)
+		// Editing the badge (the admin form) awards those who now qualify.
+		resp, _ = admin.raw("POST", "/admin/spark-badges/"+badgeID, strings.NewReader(url.Values{"courses": {"spark-physics"}}.Encode()), "application/x-www-form-urlencoded")
+		require.Equal(t, 303, resp.StatusCode)
+		flash, _ := url.QueryUnescape(resp.Header.Get("Location"))
+		require.Contains(t, flash, "Awarded to 1 students")
+		require.Equal(t, 200, student.do("GET", "/api/badges", nil, &prog))
+		require.True(t, prog.Badges[0].Earned)
+		require.Equal(t, "Earned on "+time.Now().UTC().Format("2 Jan 2006"), prog.Badges[0].Text)
 
-			// The student page uses the same data; the nav links to it.
-			resp, page = student.raw("GET", "/badges", nil, "")
-			require.Equal(t, 200, resp.StatusCode)
-			require.Contains(t, page, `<a href="/badges">Badges</a>`)
-			require.Contains(t, page, prog.Badges[0].Text)
-			require.Contains(t, page, "/api/badges/"+badgeID+"/credential")
+		// The student page uses the same data; the nav links to it.
+		resp, page = student.raw("GET", "/badges", nil, "")
+		require.Equal(t, 200, resp.StatusCode)
+		require.Contains(t, page, `<a href="/badges">Badges</a>`)
+		require.Contains(t, page, prog.Badges[0].Text)
+		require.Contains(t, page, "/api/badges/"+badgeID+"/credential")
 
-			// The image: SVG, locked down, text escaped.
-			resp, svg := anon.raw("GET", "/badges/"+badgeID+"/image.svg", nil, "")
-			require.Equal(t, 200, resp.StatusCode)
-			require.Equal(t, "image/svg+xml", resp.Header.Get("Content-Type"))
-			require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
-			require.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'none'")
-			require.Contains(t, svg, "&lt;b&gt;Physics&lt;/b&gt; &amp; Co")
-			require.NotContains(t, svg, "<b>")
+		// The image: SVG, locked down, text escaped.
+		resp, svg := anon.raw("GET", "/badges/"+badgeID+"/image.svg", nil, "")
+		require.Equal(t, 200, resp.StatusCode)
+		require.Equal(t, "image/svg+xml", resp.Header.Get("Content-Type"))
+		require.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
+		require.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'none'")
+		require.Contains(t, svg, "&lt;b&gt;Physics&lt;/b&gt; &amp; Co")
+		require.NotContains(t, svg, "<b>")
 
-			// The credential verifies with the served key set, and not when tampered.
-			resp, jwt := student.raw("GET", "/api/badges/"+badgeID+"/credential", nil, "")
-			require.Equal(t, 200, resp.StatusCode, jwt)
-			require.Equal(t, "application/vc+jwt", resp.Header.Get("Content-Type"))
-			resp, jwks := anon.raw("GET", "/.well-known/jwks.json", nil, "")
-			require.Equal(t, 200, resp.StatusCode)
-			require.NotContains(t, jwks, `"d"`, "only the public key is served")
-			set, err := jwk.Parse([]byte(jwks))
-			require.NoError(t, err)
-			cred, err := openbadges.Verify(jwt, set)
-			require.NoError(t, err)
-			require.Equal(t, openbadges.Contexts, cred.Context)
-			require.Equal(t, []string{"VerifiableCredential", "OpenBadgeCredential"}, cred.Type)
-			require.Equal(t, openbadges.Profile{ID: a.Config.BaseURL, Type: "Profile", Name: "Optio", URL: a.Config.BaseURL}, cred.Issuer)
-			require.Equal(t, "AchievementSubject", cred.CredentialSubject.Type)
-			require.Equal(t, "<b>Physics</b> & Co", cred.CredentialSubject.Achievement.Name)
-			require.Equal(t, "Achievement", cred.CredentialSubject.Achievement.Type)
-			require.Equal(t, a.Config.BaseURL+"/badges/"+badgeID+"/image.svg", cred.CredentialSubject.Achievement.Image.ID)
-			require.Contains(t, cred.CredentialSubject.Achievement.Criteria.Narrative, "spark-physics")
-			require.NotEmpty(t, cred.ValidFrom)
+		// The credential verifies with the served key set, and not when tampered.
+		resp, jwt := student.raw("GET", "/api/badges/"+badgeID+"/credential", nil, "")
+		require.Equal(t, 200, resp.StatusCode, jwt)
+		require.Equal(t, "application/vc+jwt", resp.Header.Get("Content-Type"))
+		resp, jwks := anon.raw("GET", "/.well-known/jwks.json", nil, "")
+		require.Equal(t, 200, resp.StatusCode)
+		require.NotContains(t, jwks, `"d"`, "only the public key is served")
+		set, err := jwk.Parse([]byte(jwks))
+		require.NoError(t, err)
+		cred, err := openbadges.Verify(jwt, set)
+		require.NoError(t, err)
+		require.Equal(t, openbadges.Contexts, cred.Context)
+		require.Equal(t, []string{"VerifiableCredential", "OpenBadgeCredential"}, cred.Type)
+		require.Equal(t, openbadges.Profile{ID: a.Config.BaseURL, Type: "Profile", Name: "Optio", URL: a.Config.BaseURL}, cred.Issuer)
+		require.Equal(t, "AchievementSubject", cred.CredentialSubject.Type)
+		require.Equal(t, "<b>Physics</b> & Co", cred.CredentialSubject.Achievement.Name)
+		require.Equal(t, "Achievement", cred.CredentialSubject.Achievement.Type)
+		require.Equal(t, a.Config.BaseURL+"/badges/"+badgeID+"/image.svg", cred.CredentialSubject.Achievement.Image.ID)
+		require.Contains(t, cred.CredentialSubject.Achievement.Criteria.Narrative, "spark-physics")
+		require.NotEmpty(t, cred.ValidFrom)
 
-			parts := strings.Split(jwt, ".")
-			require.Len(t, parts, 3)
-			payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-			require.NoError(t, err)
-			forged := strings.Replace(string(payload), "Physics", "Chemistry", 1)
-			tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(forged)) + "." + parts[2]
-			_, err = openbadges.Verify(tampered, set)
-			require.Error(t, err, "a tampered credential does not verify")
+		parts := strings.Split(jwt, ".")
+		require.Len(t, parts, 3)
+		payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+		require.NoError(t, err)
+		forged := strings.Replace(string(payload), "Physics", "Chemistry", 1)
+		tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(forged)) + "." + parts[2]
+		_, err = openbadges.Verify(tampered, set)
+		require.Error(t, err, "a tampered credential does not verify")
 
-			// A second process on the same database serves the same key.
-			b := startApp(t, getenv)
-			_, jwks2 := newClient(t, b.URL()).raw("GET", "/.well-known/jwks.json", nil, "")
-			require.JSONEq(t, jwks, jwks2)
+		// A second process on the same database serves the same key.
+		b := startApp(t, getenv)
+		_, jwks2 := newClient(t, b.URL()).raw("GET", "/.well-known/jwks.json", nil, "")
+		require.JSONEq(t, jwks, jwks2)
 
-			// Retiring keeps the award.
-			require.Equal(t, 200, admin.do("DELETE", "/api/admin/badges/"+badgeID, nil, nil))
-			require.Equal(t, 200, student.do("GET", "/api/badges", nil, &prog))
-			require.Len(t, prog.Badges, 1)
-			require.True(t, prog.Badges[0].Earned)
-			require.False(t, prog.Badges[0].Badge.Active)
-			n, err := a.Store.AwardBadgesAll(ctx)
-			require.NoError(t, err)
-			require.Zero(t, n)
+		// Retiring keeps the award.
+		require.Equal(t, 200, admin.do("DELETE", "/api/admin/badges/"+badgeID, nil, nil))
+		require.Equal(t, 200, student.do("GET", "/api/badges", nil, &prog))
+		require.Len(t, prog.Badges, 1)
+		require.True(t, prog.Badges[0].Earned)
+		require.False(t, prog.Badges[0].Badge.Active)
+		n, err := a.Store.AwardBadgesAll(ctx)
+		require.NoError(t, err)
+		require.Zero(t, n)
 
-			_, metrics := anon.raw("GET", "/metrics", nil, "")
-			require.Contains(t, metrics, "optio_badges_awarded_total")
-		})
-	}
+		_, metrics := anon.raw("GET", "/metrics", nil, "")
+		require.Contains(t, metrics, "optio_badges_awarded_total")
+	})
 }

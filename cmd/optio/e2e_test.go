@@ -133,125 +133,122 @@ type apiError struct {
 // XP land per pillar — on SQLite and PostgreSQL.
 func TestQuestSliceEndToEnd(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			getenv := testEnv(t, d, map[string]string{"OPTIO_MAX_UPLOAD_BYTES": "2048"})
-			var out bytes.Buffer
-			require.NoError(t, run(context.Background(), []string{"admin", "create", "--email", "head@school.test", "--password", "correct horse"}, &out, &out, getenv))
-			require.Contains(t, out.String(), "created admin head@school.test")
-			a := startApp(t, getenv)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		getenv := testEnv(t, d, map[string]string{"OPTIO_MAX_UPLOAD_BYTES": "2048"})
+		var out bytes.Buffer
+		require.NoError(t, run(context.Background(), []string{"admin", "create", "--email", "head@school.test", "--password", "correct horse"}, &out, &out, getenv))
+		require.Contains(t, out.String(), "created admin head@school.test")
+		a := startApp(t, getenv)
 
-			admin := newClient(t, a.URL())
-			var e apiError
-			require.Equal(t, 401, admin.do("POST", "/api/auth/login", map[string]string{"email": "head@school.test", "password": "wrong password"}, &e))
-			require.Equal(t, "unauthorized", e.Error.Code)
-			require.Equal(t, 200, admin.do("POST", "/api/auth/login", map[string]string{"email": "head@school.test", "password": "correct horse"}, nil))
+		admin := newClient(t, a.URL())
+		var e apiError
+		require.Equal(t, 401, admin.do("POST", "/api/auth/login", map[string]string{"email": "head@school.test", "password": "wrong password"}, &e))
+		require.Equal(t, "unauthorized", e.Error.Code)
+		require.Equal(t, 200, admin.do("POST", "/api/auth/login", map[string]string{"email": "head@school.test", "password": "correct horse"}, nil))
 
-			var q optio.Quest
-			require.Equal(t, 201, admin.do("POST", "/api/admin/quests", `{"title":"Community garden","description":"Grow food for the food bank",
-				"tasks":[{"title":"Plan the beds","pillar":"stem","xp_value":120},{"title":"Write to the council","pillar":"civics","xp_value":80}]}`, &q))
-			require.Len(t, q.Tasks, 2)
+		var q optio.Quest
+		require.Equal(t, 201, admin.do("POST", "/api/admin/quests", `{"title":"Community garden","description":"Grow food for the food bank",
+			"tasks":[{"title":"Plan the beds","pillar":"stem","xp_value":120},{"title":"Write to the council","pillar":"civics","xp_value":80}]}`, &q))
+		require.Len(t, q.Tasks, 2)
 
-			// Bad input from an admin.
-			e = apiError{}
-			require.Equal(t, 400, admin.do("POST", "/api/admin/quests", `{"title":"x","tasks":[{"title":"t","pillar":"space","xp_value":-1}]}`, &e))
-			require.Equal(t, "invalid", e.Error.Code)
-			require.Contains(t, e.Error.Fields, "tasks[0].pillar")
-			require.Contains(t, e.Error.Fields, "tasks[0].xp_value")
-			e = apiError{}
-			require.Equal(t, 400, admin.do("POST", "/api/admin/quests", `{"title": 5}`, &e))
-			require.Equal(t, "malformed_json", e.Error.Code)
-			require.Contains(t, e.Error.Fields, "title")
+		// Bad input from an admin.
+		e = apiError{}
+		require.Equal(t, 400, admin.do("POST", "/api/admin/quests", `{"title":"x","tasks":[{"title":"t","pillar":"space","xp_value":-1}]}`, &e))
+		require.Equal(t, "invalid", e.Error.Code)
+		require.Contains(t, e.Error.Fields, "tasks[0].pillar")
+		require.Contains(t, e.Error.Fields, "tasks[0].xp_value")
+		e = apiError{}
+		require.Equal(t, 400, admin.do("POST", "/api/admin/quests", `{"title": 5}`, &e))
+		require.Equal(t, "malformed_json", e.Error.Code)
+		require.Contains(t, e.Error.Fields, "title")
 
-			student := newClient(t, a.URL())
-			var me optio.User
-			require.Equal(t, 401, student.do("GET", "/api/me", nil, nil))
-			require.Equal(t, 201, student.do("POST", "/api/auth/register", map[string]string{"email": "maya@family.test", "password": "garden2026",
-				"given_name": "Maya", "family_name": "Ortiz", "role": "student"}, nil))
-			require.Equal(t, 200, student.do("GET", "/api/me", nil, &me))
-			require.Equal(t, "mayaortiz", me.PortfolioSlug)
-			require.Equal(t, optio.RoleStudent, me.Role)
+		student := newClient(t, a.URL())
+		var me optio.User
+		require.Equal(t, 401, student.do("GET", "/api/me", nil, nil))
+		require.Equal(t, 201, student.do("POST", "/api/auth/register", map[string]string{"email": "maya@family.test", "password": "garden2026",
+			"given_name": "Maya", "family_name": "Ortiz", "role": "student"}, nil))
+		require.Equal(t, 200, student.do("GET", "/api/me", nil, &me))
+		require.Equal(t, "mayaortiz", me.PortfolioSlug)
+		require.Equal(t, optio.RoleStudent, me.Role)
 
-			require.Equal(t, 403, student.do("POST", "/api/admin/quests", `{"title":"mine"}`, nil), "students cannot create quests")
-			require.Equal(t, 404, student.do("POST", "/api/quests/0190a0a0-0000-7000-8000-000000000000/start", nil, nil))
-			require.Equal(t, 200, student.do("POST", "/api/quests/"+q.ID+"/start", nil, nil))
+		require.Equal(t, 403, student.do("POST", "/api/admin/quests", `{"title":"mine"}`, nil), "students cannot create quests")
+		require.Equal(t, 404, student.do("POST", "/api/quests/0190a0a0-0000-7000-8000-000000000000/start", nil, nil))
+		require.Equal(t, 200, student.do("POST", "/api/quests/"+q.ID+"/start", nil, nil))
 
-			// Upload checks: too large, wrong type.
-			require.Equal(t, 413, student.do("POST", "/api/uploads", fileUpload(t, "file", "big.png", bytes.Repeat([]byte("a"), 4096)), nil))
-			e = apiError{}
-			require.Equal(t, 415, student.do("POST", "/api/uploads", fileUpload(t, "file", "plan.png", []byte("<html><script>alert(1)</script></html>")), &e))
-			require.Equal(t, "unsupported_type", e.Error.Code)
+		// Upload checks: too large, wrong type.
+		require.Equal(t, 413, student.do("POST", "/api/uploads", fileUpload(t, "file", "big.png", bytes.Repeat([]byte("a"), 4096)), nil))
+		e = apiError{}
+		require.Equal(t, 415, student.do("POST", "/api/uploads", fileUpload(t, "file", "plan.png", []byte("<html><script>alert(1)</script></html>")), &e))
+		require.Equal(t, "unsupported_type", e.Error.Code)
 
-			var file optio.File
-			require.Equal(t, 201, student.do("POST", "/api/uploads", fileUpload(t, "file", "beds.png", pngBytes), &file))
-			require.Equal(t, "image/png", file.ContentType)
+		var file optio.File
+		require.Equal(t, 201, student.do("POST", "/api/uploads", fileUpload(t, "file", "beds.png", pngBytes), &file))
+		require.Equal(t, "image/png", file.ContentType)
 
-			var v optio.CompletionView
-			require.Equal(t, 201, student.do("POST", "/api/tasks/"+q.Tasks[0].ID+"/complete",
-				map[string]any{"evidence": []map[string]string{{"type": "text", "text": "Four raised beds, 2m each."}, {"type": "file", "file_id": file.ID}}}, &v))
-			require.Equal(t, 120, v.Completion.XPAwarded)
-			require.Equal(t, optio.BlockImage, v.Evidence.Blocks[1].BlockType)
+		var v optio.CompletionView
+		require.Equal(t, 201, student.do("POST", "/api/tasks/"+q.Tasks[0].ID+"/complete",
+			map[string]any{"evidence": []map[string]string{{"type": "text", "text": "Four raised beds, 2m each."}, {"type": "file", "file_id": file.ID}}}, &v))
+		require.Equal(t, 120, v.Completion.XPAwarded)
+		require.Equal(t, optio.BlockImage, v.Evidence.Blocks[1].BlockType)
 
-			e = apiError{}
-			require.Equal(t, 409, student.do("POST", "/api/tasks/"+q.Tasks[0].ID+"/complete",
-				map[string]any{"evidence": []map[string]string{{"type": "text", "text": "again"}}}, &e), "second completion")
-			require.Equal(t, "conflict", e.Error.Code)
-			require.Equal(t, 404, student.do("POST", "/api/tasks/0190a0a0-0000-7000-8000-000000000000/complete",
-				map[string]any{"evidence": []map[string]string{{"type": "text", "text": "x"}}}, nil))
-			require.Equal(t, 400, student.do("POST", "/api/tasks/"+q.Tasks[1].ID+"/complete", `{"evidence":[{"type":"link","url":"javascript:alert(1)"}]}`, nil))
-			require.Equal(t, 201, student.do("POST", "/api/tasks/"+q.Tasks[1].ID+"/complete",
-				map[string]any{"evidence": []map[string]string{{"type": "link", "url": "https://council.example/letters/42"}}}, nil))
+		e = apiError{}
+		require.Equal(t, 409, student.do("POST", "/api/tasks/"+q.Tasks[0].ID+"/complete",
+			map[string]any{"evidence": []map[string]string{{"type": "text", "text": "again"}}}, &e), "second completion")
+		require.Equal(t, "conflict", e.Error.Code)
+		require.Equal(t, 404, student.do("POST", "/api/tasks/0190a0a0-0000-7000-8000-000000000000/complete",
+			map[string]any{"evidence": []map[string]string{{"type": "text", "text": "x"}}}, nil))
+		require.Equal(t, 400, student.do("POST", "/api/tasks/"+q.Tasks[1].ID+"/complete", `{"evidence":[{"type":"link","url":"javascript:alert(1)"}]}`, nil))
+		require.Equal(t, 201, student.do("POST", "/api/tasks/"+q.Tasks[1].ID+"/complete",
+			map[string]any{"evidence": []map[string]string{{"type": "link", "url": "https://council.example/letters/42"}}}, nil))
 
-			var dash struct {
-				XP     optio.XPSummary       `json:"xp"`
-				Quests []optio.QuestProgress `json:"quests"`
-			}
-			require.Equal(t, 200, student.do("GET", "/api/dashboard", nil, &dash))
-			require.Equal(t, 200, dash.XP.Total)
-			require.Equal(t, 120, dash.XP.ByPillar[optio.PillarSTEM])
-			require.Equal(t, 80, dash.XP.ByPillar[optio.PillarCivics])
-			require.Equal(t, 0, dash.XP.ByPillar[optio.PillarArt])
-			require.Len(t, dash.Quests, 1)
-			require.Equal(t, 2, dash.Quests[0].TasksDone)
+		var dash struct {
+			XP     optio.XPSummary       `json:"xp"`
+			Quests []optio.QuestProgress `json:"quests"`
+		}
+		require.Equal(t, 200, student.do("GET", "/api/dashboard", nil, &dash))
+		require.Equal(t, 200, dash.XP.Total)
+		require.Equal(t, 120, dash.XP.ByPillar[optio.PillarSTEM])
+		require.Equal(t, 80, dash.XP.ByPillar[optio.PillarCivics])
+		require.Equal(t, 0, dash.XP.ByPillar[optio.PillarArt])
+		require.Len(t, dash.Quests, 1)
+		require.Equal(t, 2, dash.Quests[0].TasksDone)
 
-			// The file is served to its owner, with its sniffed type, and not to strangers.
-			resp, err := student.http.Get(a.URL() + "/api/files/" + file.ID)
-			require.NoError(t, err)
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			require.Equal(t, 200, resp.StatusCode)
-			require.Equal(t, "image/png", resp.Header.Get("Content-Type"))
-			require.Equal(t, pngBytes, body)
-			stranger := newClient(t, a.URL())
-			require.Equal(t, 201, stranger.do("POST", "/api/auth/register", map[string]string{"email": "zed@x.test", "password": "password1",
-				"given_name": "Zed", "family_name": "Q"}, nil))
-			require.Equal(t, 404, stranger.do("GET", "/api/files/"+file.ID, nil, nil))
+		// The file is served to its owner, with its sniffed type, and not to strangers.
+		resp, err := student.http.Get(a.URL() + "/api/files/" + file.ID)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		require.Equal(t, "image/png", resp.Header.Get("Content-Type"))
+		require.Equal(t, pngBytes, body)
+		stranger := newClient(t, a.URL())
+		require.Equal(t, 201, stranger.do("POST", "/api/auth/register", map[string]string{"email": "zed@x.test", "password": "password1",
+			"given_name": "Zed", "family_name": "Q"}, nil))
+		require.Equal(t, 404, stranger.do("GET", "/api/files/"+file.ID, nil, nil))
 
-			// No partial rows: one completion per task, blocks as sent, one file per successful upload.
-			n := func(table string) int {
-				var c int
-				require.NoError(t, a.Store.R.QueryRow(`SELECT COUNT(*) FROM `+table).Scan(&c))
-				return c
-			}
-			require.Equal(t, 2, n("quest_task_completions"))
-			require.Equal(t, 3, n("evidence_document_blocks"))
-			require.Equal(t, 2, n("xp_ledger"))
-			require.Equal(t, 1, n("files"))
+		// No partial rows: one completion per task, blocks as sent, one file per successful upload.
+		n := func(table string) int {
+			var c int
+			require.NoError(t, a.Store.R.QueryRow(`SELECT COUNT(*) FROM `+table).Scan(&c))
+			return c
+		}
+		require.Equal(t, 2, n("quest_task_completions"))
+		require.Equal(t, 3, n("evidence_document_blocks"))
+		require.Equal(t, 2, n("xp_ledger"))
+		require.Equal(t, 1, n("files"))
 
-			// Pages render for the student.
-			resp, err = student.http.Get(a.URL() + "/dashboard")
-			require.NoError(t, err)
-			page, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			require.Equal(t, 200, resp.StatusCode)
-			require.Contains(t, string(page), "Your XP: 200")
-			require.Contains(t, string(page), "Four raised beds")
+		// Pages render for the student.
+		resp, err = student.http.Get(a.URL() + "/dashboard")
+		require.NoError(t, err)
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		require.Contains(t, string(page), "Your XP: 200")
+		require.Contains(t, string(page), "Four raised beds")
 
-			require.Equal(t, 204, student.do("POST", "/api/auth/logout", nil, nil))
-			require.Equal(t, 401, student.do("GET", "/api/me", nil, nil))
-		})
-	}
+		require.Equal(t, 204, student.do("POST", "/api/auth/logout", nil, nil))
+		require.Equal(t, 401, student.do("GET", "/api/me", nil, nil))
+	})
 }
 
 func TestConfigErrorsNameTheVariable(t *testing.T) {

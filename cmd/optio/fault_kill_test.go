@@ -26,42 +26,39 @@ import (
 func TestKillDuringWebhookStream(t *testing.T) {
 	t.Parallel()
 	n := envInt("OPTIO_FAULT_SUBMISSIONS", 5000)
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			dbURL := storetest.URL(t, d)
-			if d == store.SQLite {
-				dbURL = "sqlite://" + dbURL
-			}
-			env := map[string]string{
-				"OPTIO_ADDR": "127.0.0.1:0", "OPTIO_BASE_URL": "http://optio.test", "OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": dbURL,
-				"SPARK_SSO_SECRET": randomSecret(), "SPARK_WEBHOOK_SECRET": randomSecret(), "SPARK_API_KEY": "fault-key",
-				"SPARK_WEBHOOK_RATE": "100000", "SPARK_WEBHOOK_BURST": "100000",
-				// Syncs the killed process was running are rescued after 2s, not 15m.
-				"OPTIO_JOB_RESCUE_AFTER": "2s", "OPTIO_LOG_LEVEL": "warn",
-			}
-			first := startProcess(t, "optio serve (first)", env, "serve")
-			base := serveURL(t, first)
-			env["OPTIO_ADDR"] = strings.TrimPrefix(base, "http://") // the restart takes the same port
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		dbURL := storetest.URL(t, d)
+		if d == store.SQLite {
+			dbURL = "sqlite://" + dbURL
+		}
+		env := map[string]string{
+			"OPTIO_ADDR": "127.0.0.1:0", "OPTIO_BASE_URL": "http://optio.test", "OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": dbURL,
+			"SPARK_SSO_SECRET": randomSecret(), "SPARK_WEBHOOK_SECRET": randomSecret(), "SPARK_API_KEY": "fault-key",
+			"SPARK_WEBHOOK_RATE": "100000", "SPARK_WEBHOOK_BURST": "100000",
+			// Syncs the killed process was running are rescued after 2s, not 15m.
+			"OPTIO_JOB_RESCUE_AFTER": "2s", "OPTIO_LOG_LEVEL": "warn",
+		}
+		first := startProcess(t, "optio serve (first)", env, "serve")
+		base := serveURL(t, first)
+		env["OPTIO_ADDR"] = strings.TrimPrefix(base, "http://") // the restart takes the same port
 
-			sb, pairs := faultSpark(t, base, env, n)
-			for i := range n {
-				p := pairs[i%len(pairs)]
-				_, err := sb.Submit(context.Background(), p[0], p[1], fmt.Sprintf("Attempt %d at %s", i, p[1]), nil)
-				require.NoError(t, err)
-			}
-			used := min(n, len(pairs))
+		sb, pairs := faultSpark(t, base, env, n)
+		for i := range n {
+			p := pairs[i%len(pairs)]
+			_, err := sb.Submit(context.Background(), p[0], p[1], fmt.Sprintf("Attempt %d at %s", i, p[1]), nil)
+			require.NoError(t, err)
+		}
+		used := min(n, len(pairs))
 
-			// Kill the server once about a third has been accepted.
-			require.Eventually(t, func() bool { return delivered(sb, "submission") >= n/3 }, 60*time.Second, 5*time.Millisecond)
-			first.kill()
-			second := startProcess(t, "optio serve (restarted)", env, "serve")
-			require.Equal(t, base, serveURL(t, second))
-			require.NoError(t, sb.WaitIdle(withTimeout(t, 90*time.Second)))
+		// Kill the server once about a third has been accepted.
+		require.Eventually(t, func() bool { return delivered(sb, "submission") >= n/3 }, 60*time.Second, 5*time.Millisecond)
+		first.kill()
+		second := startProcess(t, "optio serve (restarted)", env, "serve")
+		require.Equal(t, base, serveURL(t, second))
+		require.NoError(t, sb.WaitIdle(withTimeout(t, 90*time.Second)))
 
-			requireSyncedOnce(t, sb, dbURL, n, used)
-		})
-	}
+		requireSyncedOnce(t, sb, dbURL, n, used)
+	})
 }
 
 // requireSyncedOnce checks that every one of the n submission webhooks

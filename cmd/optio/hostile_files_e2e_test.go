@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/store/storetest"
 )
 
@@ -217,306 +218,303 @@ func requireSafeName(t *testing.T, name string) {
 // outside the blob store.
 func TestHostileFilesEndToEnd(t *testing.T) {
 	t.Parallel()
-	for _, d := range storetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			var spark sync.Map // path → []byte
-			var sparkHits atomic.Int64
-			files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				sparkHits.Add(1)
-				body, ok := spark.Load(r.URL.Path)
-				if !ok {
-					http.NotFound(w, r)
-					return
-				}
-				// Spark's own headers are hints at most: a lying type and a
-				// traversal name in Content-Disposition change nothing.
-				w.Header().Set("Content-Type", "application/pdf")
-				w.Header().Set("Content-Disposition", `attachment; filename="../../../etc/cron.d/evil"`)
-				_, _ = w.Write(body.([]byte))
-			}))
-			t.Cleanup(files.Close)
-			getenv := testEnv(t, d, map[string]string{"SPARK_WEBHOOK_SECRET": hostileWebhookSecret, "SPARK_FILE_ALLOW_PRIVATE": "true",
-				"OPTIO_MAX_UPLOAD_BYTES": "8388608", "OPTIO_LOG_LEVEL": "error"})
-			dataDir := getenv("OPTIO_DATA_DIR")
-			var out bytes.Buffer
-			require.NoError(t, run(ctx, []string{"admin", "create", "--email", "ops@school.test", "--password", "correct horse"}, &out, &out, getenv))
-			a := startApp(t, getenv)
-			db := a.Store
-			rows := func(table, where string, args ...any) int {
-				var n int
-				require.NoError(t, db.R.QueryRow(`SELECT COUNT(*) FROM `+table+` `+where, args...).Scan(&n))
-				return n
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		var spark sync.Map // path → []byte
+		var sparkHits atomic.Int64
+		files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sparkHits.Add(1)
+			body, ok := spark.Load(r.URL.Path)
+			if !ok {
+				http.NotFound(w, r)
+				return
 			}
+			// Spark's own headers are hints at most: a lying type and a
+			// traversal name in Content-Disposition change nothing.
+			w.Header().Set("Content-Type", "application/pdf")
+			w.Header().Set("Content-Disposition", `attachment; filename="../../../etc/cron.d/evil"`)
+			_, _ = w.Write(body.([]byte))
+		}))
+		t.Cleanup(files.Close)
+		getenv := testEnv(t, d, map[string]string{"SPARK_WEBHOOK_SECRET": hostileWebhookSecret, "SPARK_FILE_ALLOW_PRIVATE": "true",
+			"OPTIO_MAX_UPLOAD_BYTES": "8388608", "OPTIO_LOG_LEVEL": "error"})
+		dataDir := getenv("OPTIO_DATA_DIR")
+		var out bytes.Buffer
+		require.NoError(t, run(ctx, []string{"admin", "create", "--email", "ops@school.test", "--password", "correct horse"}, &out, &out, getenv))
+		a := startApp(t, getenv)
+		db := a.Store
+		rows := func(table, where string, args ...any) int {
+			var n int
+			require.NoError(t, db.R.QueryRow(`SELECT COUNT(*) FROM `+table+` `+where, args...).Scan(&n))
+			return n
+		}
 
-			admin := newClient(t, a.URL())
-			require.Equal(t, 200, admin.do("POST", "/api/auth/login", map[string]string{"email": "ops@school.test", "password": "correct horse"}, nil))
-			var q optio.Quest
-			require.Equal(t, 201, admin.do("POST", "/api/admin/quests", `{"title":"Rivers","tasks":[{"title":"Essay","pillar":"stem","xp_value":50},{"title":"Map","pillar":"art","xp_value":30}]}`, &q))
-			student := newClient(t, a.URL())
-			var me optio.User
-			require.Equal(t, 201, student.do("POST", "/api/auth/register", map[string]string{"email": "ria@family.test", "password": "rivers2026",
-				"given_name": "Ria", "family_name": "Sen", "role": "student"}, &me))
-			require.Equal(t, 200, student.do("POST", "/api/quests/"+q.ID+"/start", nil, nil))
+		admin := newClient(t, a.URL())
+		require.Equal(t, 200, admin.do("POST", "/api/auth/login", map[string]string{"email": "ops@school.test", "password": "correct horse"}, nil))
+		var q optio.Quest
+		require.Equal(t, 201, admin.do("POST", "/api/admin/quests", `{"title":"Rivers","tasks":[{"title":"Essay","pillar":"stem","xp_value":50},{"title":"Map","pillar":"art","xp_value":30}]}`, &q))
+		student := newClient(t, a.URL())
+		var me optio.User
+		require.Equal(t, 201, student.do("POST", "/api/auth/register", map[string]string{"email": "ria@family.test", "password": "rivers2026",
+			"given_name": "Ria", "family_name": "Sen", "role": "student"}, &me))
+		require.Equal(t, 200, student.do("POST", "/api/quests/"+q.ID+"/start", nil, nil))
 
-			_, blobsBefore := dataFiles(t, dataDir)
+		_, blobsBefore := dataFiles(t, dataDir)
 
-			// 1. Student uploads: hostile names are reduced to safe ones.
-			png := pngBytes
-			for _, c := range []struct {
-				body *multipartBody
-				want string
-			}{
-				{fileUpload(t, "file", "../../etc/passwd.png", png), "passwd.png"},
-				{fileUpload(t, "file", `..\..\win.ini.png`, png), "win.ini.png"},
-				{fileUpload(t, "file", "a/../../b.png", png), "b.png"},
-				{fileUpload(t, "file", "/etc/shadow", png), "shadow.png"},
-				{fileUpload(t, "file", `C:\Windows\System32\drivers\etc\hosts.png`, png), "hosts.png"},
-				{fileUpload(t, "file", "report\u202Egnp.exe", png), "reportgnp.exe.png"},
-				{fileUpload(t, "file", "zero\u200bwidth\u2066.png", png), "zerowidth.png"},
-				{fileUpload(t, "file", "CON.png", png), "_CON.png"},
-				{fileUpload(t, "file", "ok-名前.png", png), "ok-名前.png"},
-				{fileUpload(t, "file", strings.Repeat("long", 300)+".png", png), strings.Repeat("long", 49) + ".png"},
-				{fileUpload(t, "file", `x";filename="evil.html`, png), `x_;filename=_evil.html.png`},
-				{rawFileUpload(t, "form-data; name=\"file\"; filename=\"tab\there.png\"", png), "tabhere.png"},
-				{rawFileUpload(t, `form-data; name="file"; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd%00.png`, png), "passwd.png"},
-				{fileUpload(t, "file", "essay.html", essayText), "essay.html.txt"},
-			} {
-				var f optio.File
-				require.Equal(t, 201, student.do("POST", "/api/uploads", c.body, &f), c.want)
-				require.Equal(t, c.want, f.Filename)
-				requireSafeName(t, f.Filename)
-				s := getFile(t, student, f.ID)
-				require.Equal(t, 200, s.status)
-				require.Equal(t, c.want, s.filename, "Content-Disposition names the stored file")
-				require.True(t, s.nosniff)
-				require.Contains(t, s.csp, "sandbox")
-				require.Contains(t, s.csp, "default-src 'none'")
-				if strings.HasSuffix(c.want, ".txt") {
-					require.Equal(t, "text/plain; charset=utf-8", s.contentType)
-					require.Equal(t, essayText, s.body)
-				} else {
-					require.Equal(t, "image/png", s.contentType)
-					require.Equal(t, "inline", s.disposition)
-					require.Equal(t, png, s.body)
-				}
-			}
-
-			// A NUL in a part header, or a body cut off, is a malformed
-			// request: 400 with a message, nothing stored.
-			var e apiError
-			filesNow := rows("files", "")
-			require.Equal(t, 400, student.do("POST", "/api/uploads", rawFileUpload(t, "form-data; name=\"file\"; filename=\"nul\x00.png\"", png), &e))
-			require.Equal(t, "invalid", e.Error.Code)
-			require.Contains(t, e.Error.Message, "multipart/form-data")
-			cut := fileUpload(t, "file", "cut.png", png)
-			cut.buf.Truncate(cut.buf.Len() - 20)
-			e = apiError{}
-			require.Equal(t, 400, student.do("POST", "/api/uploads", cut, &e))
-			require.Equal(t, "invalid", e.Error.Code)
-			require.Contains(t, e.Error.Message, "cut off")
-			require.Equal(t, filesNow, rows("files", ""))
-
-			// The GIF that is also JavaScript is an image, served only as one.
-			var gif optio.File
-			require.Equal(t, 201, student.do("POST", "/api/uploads", fileUpload(t, "file", "polyglot.js", gifJS), &gif))
-			require.Equal(t, "polyglot.js.gif", gif.Filename)
-			s := getFile(t, student, gif.ID)
-			require.Equal(t, "image/gif", s.contentType)
-			require.Equal(t, "inline", s.disposition)
+		// 1. Student uploads: hostile names are reduced to safe ones.
+		png := pngBytes
+		for _, c := range []struct {
+			body *multipartBody
+			want string
+		}{
+			{fileUpload(t, "file", "../../etc/passwd.png", png), "passwd.png"},
+			{fileUpload(t, "file", `..\..\win.ini.png`, png), "win.ini.png"},
+			{fileUpload(t, "file", "a/../../b.png", png), "b.png"},
+			{fileUpload(t, "file", "/etc/shadow", png), "shadow.png"},
+			{fileUpload(t, "file", `C:\Windows\System32\drivers\etc\hosts.png`, png), "hosts.png"},
+			{fileUpload(t, "file", "report\u202Egnp.exe", png), "reportgnp.exe.png"},
+			{fileUpload(t, "file", "zero\u200bwidth\u2066.png", png), "zerowidth.png"},
+			{fileUpload(t, "file", "CON.png", png), "_CON.png"},
+			{fileUpload(t, "file", "ok-名前.png", png), "ok-名前.png"},
+			{fileUpload(t, "file", strings.Repeat("long", 300)+".png", png), strings.Repeat("long", 49) + ".png"},
+			{fileUpload(t, "file", `x";filename="evil.html`, png), `x_;filename=_evil.html.png`},
+			{rawFileUpload(t, "form-data; name=\"file\"; filename=\"tab\there.png\"", png), "tabhere.png"},
+			{rawFileUpload(t, `form-data; name="file"; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd%00.png`, png), "passwd.png"},
+			{fileUpload(t, "file", "essay.html", essayText), "essay.html.txt"},
+		} {
+			var f optio.File
+			require.Equal(t, 201, student.do("POST", "/api/uploads", c.body, &f), c.want)
+			require.Equal(t, c.want, f.Filename)
+			requireSafeName(t, f.Filename)
+			s := getFile(t, student, f.ID)
+			require.Equal(t, 200, s.status)
+			require.Equal(t, c.want, s.filename, "Content-Disposition names the stored file")
 			require.True(t, s.nosniff)
 			require.Contains(t, s.csp, "sandbox")
-
-			// A Word document downloads, never opens in the page.
-			var docx optio.File
-			require.Equal(t, 201, student.do("POST", "/api/uploads", fileUpload(t, "file", "essay.docx", minimalDocx(t)), &docx))
-			s = getFile(t, student, docx.ID)
-			require.Equal(t, "attachment", s.disposition)
-			require.Equal(t, "essay.docx", s.filename)
-
-			_, blobsKept := dataFiles(t, dataDir)
-			filesKept := rows("files", "")
-
-			// 2. Polyglots and disguised files are refused with 415 and a
-			// message, through the API and the quest page's form alike, and
-			// leave nothing behind.
-			refused := []struct {
-				name    string
-				content []byte
-				says    string
-			}{
-				{"cat.gif", gifHTML, "HTML"},
-				{"photo.jpg", jpegHTML, "HTML"},
-				{"essay.pdf", pdfHTML, "HTML"},
-				{"drawing.svg", svgScript, "SVG"},
-				{"drawing.png", svgScript, "SVG"},
-				{"essay.pdf", htmlAsPDF, "text/html"},
-				{"essay.docx", zipBombDocx(t), "expand"},
-				{"essay.docx", plainZip(t), "zip"},
+			require.Contains(t, s.csp, "default-src 'none'")
+			if strings.HasSuffix(c.want, ".txt") {
+				require.Equal(t, "text/plain; charset=utf-8", s.contentType)
+				require.Equal(t, essayText, s.body)
+			} else {
+				require.Equal(t, "image/png", s.contentType)
+				require.Equal(t, "inline", s.disposition)
+				require.Equal(t, png, s.body)
 			}
-			for _, r := range refused {
-				e = apiError{}
-				require.Equal(t, 415, student.do("POST", "/api/uploads", fileUpload(t, "file", r.name, r.content), &e), r.name)
-				require.Equal(t, "unsupported_type", e.Error.Code, r.name)
-				require.Contains(t, e.Error.Message, r.says, r.name)
+		}
 
-				e = apiError{}
-				require.Equal(t, 415, student.do("POST", "/tasks/"+q.Tasks[0].ID+"/complete", completionForm(t, "My work", r.name, r.content), &e), r.name)
-				require.Equal(t, "unsupported_type", e.Error.Code, r.name)
-				require.Contains(t, e.Error.Message, r.says, r.name)
-			}
-			require.Equal(t, filesKept, rows("files", ""), "no file rows for refused files")
-			require.Zero(t, rows("quest_task_completions", "WHERE user_id = $1", me.ID))
-			require.Zero(t, rows("xp_ledger", "WHERE user_id = $1", me.ID))
-			require.Zero(t, rows("evidence_document_blocks", ""))
-			_, blobs := dataFiles(t, dataDir)
-			require.Equal(t, blobsKept, blobs, "no blob for refused files")
+		// A NUL in a part header, or a body cut off, is a malformed
+		// request: 400 with a message, nothing stored.
+		var e apiError
+		filesNow := rows("files", "")
+		require.Equal(t, 400, student.do("POST", "/api/uploads", rawFileUpload(t, "form-data; name=\"file\"; filename=\"nul\x00.png\"", png), &e))
+		require.Equal(t, "invalid", e.Error.Code)
+		require.Contains(t, e.Error.Message, "multipart/form-data")
+		cut := fileUpload(t, "file", "cut.png", png)
+		cut.buf.Truncate(cut.buf.Len() - 20)
+		e = apiError{}
+		require.Equal(t, 400, student.do("POST", "/api/uploads", cut, &e))
+		require.Equal(t, "invalid", e.Error.Code)
+		require.Contains(t, e.Error.Message, "cut off")
+		require.Equal(t, filesNow, rows("files", ""))
 
-			// The form with a hostile name and a good file completes the task
-			// under the safe name.
-			resp, err := student.http.Do(mustRequest(t, "POST", a.URL()+"/tasks/"+q.Tasks[0].ID+"/complete", completionForm(t, "Rivers essay", "..\\..\\..\\rivers.png", png)))
+		// The GIF that is also JavaScript is an image, served only as one.
+		var gif optio.File
+		require.Equal(t, 201, student.do("POST", "/api/uploads", fileUpload(t, "file", "polyglot.js", gifJS), &gif))
+		require.Equal(t, "polyglot.js.gif", gif.Filename)
+		s := getFile(t, student, gif.ID)
+		require.Equal(t, "image/gif", s.contentType)
+		require.Equal(t, "inline", s.disposition)
+		require.True(t, s.nosniff)
+		require.Contains(t, s.csp, "sandbox")
+
+		// A Word document downloads, never opens in the page.
+		var docx optio.File
+		require.Equal(t, 201, student.do("POST", "/api/uploads", fileUpload(t, "file", "essay.docx", minimalDocx(t)), &docx))
+		s = getFile(t, student, docx.ID)
+		require.Equal(t, "attachment", s.disposition)
+		require.Equal(t, "essay.docx", s.filename)
+
+		_, blobsKept := dataFiles(t, dataDir)
+		filesKept := rows("files", "")
+
+		// 2. Polyglots and disguised files are refused with 415 and a
+		// message, through the API and the quest page's form alike, and
+		// leave nothing behind.
+		refused := []struct {
+			name    string
+			content []byte
+			says    string
+		}{
+			{"cat.gif", gifHTML, "HTML"},
+			{"photo.jpg", jpegHTML, "HTML"},
+			{"essay.pdf", pdfHTML, "HTML"},
+			{"drawing.svg", svgScript, "SVG"},
+			{"drawing.png", svgScript, "SVG"},
+			{"essay.pdf", htmlAsPDF, "text/html"},
+			{"essay.docx", zipBombDocx(t), "expand"},
+			{"essay.docx", plainZip(t), "zip"},
+		}
+		for _, r := range refused {
+			e = apiError{}
+			require.Equal(t, 415, student.do("POST", "/api/uploads", fileUpload(t, "file", r.name, r.content), &e), r.name)
+			require.Equal(t, "unsupported_type", e.Error.Code, r.name)
+			require.Contains(t, e.Error.Message, r.says, r.name)
+
+			e = apiError{}
+			require.Equal(t, 415, student.do("POST", "/tasks/"+q.Tasks[0].ID+"/complete", completionForm(t, "My work", r.name, r.content), &e), r.name)
+			require.Equal(t, "unsupported_type", e.Error.Code, r.name)
+			require.Contains(t, e.Error.Message, r.says, r.name)
+		}
+		require.Equal(t, filesKept, rows("files", ""), "no file rows for refused files")
+		require.Zero(t, rows("quest_task_completions", "WHERE user_id = $1", me.ID))
+		require.Zero(t, rows("xp_ledger", "WHERE user_id = $1", me.ID))
+		require.Zero(t, rows("evidence_document_blocks", ""))
+		_, blobs := dataFiles(t, dataDir)
+		require.Equal(t, blobsKept, blobs, "no blob for refused files")
+
+		// The form with a hostile name and a good file completes the task
+		// under the safe name.
+		resp, err := student.http.Do(mustRequest(t, "POST", a.URL()+"/tasks/"+q.Tasks[0].ID+"/complete", completionForm(t, "Rivers essay", "..\\..\\..\\rivers.png", png)))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, 303, resp.StatusCode)
+		var dash struct {
+			Completions []optio.CompletionView `json:"recent_completions"`
+		}
+		require.Equal(t, 200, student.do("GET", "/api/dashboard", nil, &dash))
+		require.Len(t, dash.Completions, 1)
+		blocks := dash.Completions[0].Evidence.Blocks
+		require.Len(t, blocks, 2)
+		require.Equal(t, "rivers.png", blocks[1].Content.Filename)
+		require.Equal(t, "rivers.png", getFile(t, student, blocks[1].Content.FileID).filename)
+		require.Equal(t, 1, rows("xp_ledger", "WHERE user_id = $1", me.ID))
+
+		// 3. Spark: the course webhook maps a course, then submissions come in.
+		course := `{"spark_course_id":"geo-1","course_title":"Rivers","assignments":[{"spark_assignment_id":"geo-1-a","title":"Field notes","max_points":10}]}`
+		require.Equal(t, 202, postWebhook(t, a.URL(), "/spark/webhook/course", "msg_hostile_course", []byte(course), hostileWebhookSecret).status)
+		submission := func(user string, files ...map[string]string) []byte {
+			b, err := json.Marshal(map[string]any{"spark_user_id": user, "spark_assignment_id": "geo-1-a", "spark_course_id": "geo-1",
+				"submitted_at": "2026-03-02T10:00:00Z", "submission_files": files})
 			require.NoError(t, err)
-			resp.Body.Close()
-			require.Equal(t, 303, resp.StatusCode)
-			var dash struct {
-				Completions []optio.CompletionView `json:"recent_completions"`
-			}
-			require.Equal(t, 200, student.do("GET", "/api/dashboard", nil, &dash))
-			require.Len(t, dash.Completions, 1)
-			blocks := dash.Completions[0].Evidence.Blocks
-			require.Len(t, blocks, 2)
-			require.Equal(t, "rivers.png", blocks[1].Content.Filename)
-			require.Equal(t, "rivers.png", getFile(t, student, blocks[1].Content.FileID).filename)
-			require.Equal(t, 1, rows("xp_ledger", "WHERE user_id = $1", me.ID))
+			return b
+		}
+		serve := func(path string, body []byte) string { spark.Store(path, body); return files.URL + path }
+		pdf := []byte("%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+		pdfURL := serve("/f/ok.pdf", pdf)
 
-			// 3. Spark: the course webhook maps a course, then submissions come in.
-			course := `{"spark_course_id":"geo-1","course_title":"Rivers","assignments":[{"spark_assignment_id":"geo-1-a","title":"Field notes","max_points":10}]}`
-			require.Equal(t, 202, postWebhook(t, a.URL(), "/spark/webhook/course", "msg_hostile_course", []byte(course), hostileWebhookSecret).status)
-			submission := func(user string, files ...map[string]string) []byte {
-				b, err := json.Marshal(map[string]any{"spark_user_id": user, "spark_assignment_id": "geo-1-a", "spark_course_id": "geo-1",
-					"submitted_at": "2026-03-02T10:00:00Z", "submission_files": files})
-				require.NoError(t, err)
-				return b
-			}
-			serve := func(path string, body []byte) string { spark.Store(path, body); return files.URL + path }
-			pdf := []byte("%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
-			pdfURL := serve("/f/ok.pdf", pdf)
+		// Names that leave their folder, are absolute, or carry control
+		// characters are refused at the door: 400 naming the field, and
+		// nothing is stored — not even the student.
+		before := map[string]int{}
+		tables := []string{"users", "spark_assignment_submissions", "spark_evidence_sync_queue", "webhook_deliveries", "files"}
+		for _, tb := range tables {
+			before[tb] = rows(tb, "")
+		}
+		for i, bad := range []struct{ name, says string }{
+			{"../../etc/passwd", "traversal"},
+			{`..\..\win.ini`, "traversal"},
+			{"a/../../b.pdf", "traversal"},
+			{"/etc/passwd", "absolute"},
+			{`C:\boot.pdf`, "absolute"},
+			{"nul\x00.pdf", "control"},
+			{"bell\a\x1b[2J.pdf", "control"},
+			{strings.Repeat("x", 300) + ".pdf", "255"},
+			{"..", "traversal"},
+			{"", "required"},
+		} {
+			ans := postWebhook(t, a.URL(), "/spark/webhook/submission", fmt.Sprintf("msg_hostile_name_%d", i),
+				submission("spark-bad-name", map[string]string{"url": pdfURL, "type": "pdf", "filename": bad.name}), hostileWebhookSecret)
+			var e apiError
+			require.NoError(t, json.Unmarshal(ans.body, &e))
+			require.Equal(t, 400, ans.status, "%q: %s", bad.name, ans.body)
+			require.Equal(t, "invalid_payload", e.Error.Code)
+			require.Contains(t, e.Error.Fields["submission_files[0].filename"], bad.says, bad.name)
+		}
+		for _, tb := range tables {
+			require.Equal(t, before[tb], rows(tb, ""), "nothing stored in %s", tb)
+		}
+		require.Zero(t, sparkHits.Load(), "nothing was downloaded")
 
-			// Names that leave their folder, are absolute, or carry control
-			// characters are refused at the door: 400 naming the field, and
-			// nothing is stored — not even the student.
-			before := map[string]int{}
-			tables := []string{"users", "spark_assignment_submissions", "spark_evidence_sync_queue", "webhook_deliveries", "files"}
-			for _, tb := range tables {
-				before[tb] = rows(tb, "")
+		// Names Spark may send (sub-folders, odd characters) are kept as
+		// safe base names; the download's own headers are ignored.
+		accepted := []struct{ name, want string }{
+			{"essays/final.pdf", "final.pdf"},
+			{"report\u202Efdp.exe", "reportfdp.exe.pdf"},
+			{"CON.pdf", "_CON.pdf"},
+			{`what"is;this?.pdf`, "what_is;this_.pdf"},
+			{"...hidden.pdf", "hidden.pdf"},
+			{strings.Repeat("é", 120) + ".pdf", strings.Repeat("é", 98) + ".pdf"},
+		}
+		ids := map[string]string{}
+		for i, c := range accepted {
+			ans := postWebhook(t, a.URL(), "/spark/webhook/submission", fmt.Sprintf("msg_hostile_ok_%d", i),
+				submission(fmt.Sprintf("spark-ok-%d", i), map[string]string{"url": pdfURL, "type": "pdf", "filename": c.name}), hostileWebhookSecret)
+			require.Equal(t, 202, ans.status, "%q: %s", c.name, ans.body)
+			var acc struct {
+				SyncID string `json:"sync_id"`
 			}
-			for i, bad := range []struct{ name, says string }{
-				{"../../etc/passwd", "traversal"},
-				{`..\..\win.ini`, "traversal"},
-				{"a/../../b.pdf", "traversal"},
-				{"/etc/passwd", "absolute"},
-				{`C:\boot.pdf`, "absolute"},
-				{"nul\x00.pdf", "control"},
-				{"bell\a\x1b[2J.pdf", "control"},
-				{strings.Repeat("x", 300) + ".pdf", "255"},
-				{"..", "traversal"},
-				{"", "required"},
-			} {
-				ans := postWebhook(t, a.URL(), "/spark/webhook/submission", fmt.Sprintf("msg_hostile_name_%d", i),
-					submission("spark-bad-name", map[string]string{"url": pdfURL, "type": "pdf", "filename": bad.name}), hostileWebhookSecret)
-				var e apiError
-				require.NoError(t, json.Unmarshal(ans.body, &e))
-				require.Equal(t, 400, ans.status, "%q: %s", bad.name, ans.body)
-				require.Equal(t, "invalid_payload", e.Error.Code)
-				require.Contains(t, e.Error.Fields["submission_files[0].filename"], bad.says, bad.name)
-			}
-			for _, tb := range tables {
-				require.Equal(t, before[tb], rows(tb, ""), "nothing stored in %s", tb)
-			}
-			require.Zero(t, sparkHits.Load(), "nothing was downloaded")
+			require.NoError(t, json.Unmarshal(ans.body, &acc))
+			ids[c.name] = acc.SyncID
+		}
+		for i, c := range accepted {
+			waitRow(t, db, ids[c.name], optio.SyncCompleted)
+			u, err := db.UserBySparkID(ctx, fmt.Sprintf("spark-ok-%d", i))
+			require.NoError(t, err)
+			var fileID, stored string
+			require.NoError(t, db.R.QueryRow(`SELECT id, filename FROM files WHERE owner_id = $1`, u.ID).Scan(&fileID, &stored))
+			require.Equal(t, c.want, stored, c.name)
+			requireSafeName(t, stored)
+			s := getFile(t, admin, fileID)
+			require.Equal(t, 200, s.status)
+			require.Equal(t, "application/pdf", s.contentType)
+			require.Equal(t, c.want, s.filename)
+			require.True(t, s.nosniff)
+			require.Contains(t, s.csp, "sandbox")
+			require.Equal(t, pdf, s.body)
+		}
 
-			// Names Spark may send (sub-folders, odd characters) are kept as
-			// safe base names; the download's own headers are ignored.
-			accepted := []struct{ name, want string }{
-				{"essays/final.pdf", "final.pdf"},
-				{"report\u202Efdp.exe", "reportfdp.exe.pdf"},
-				{"CON.pdf", "_CON.pdf"},
-				{`what"is;this?.pdf`, "what_is;this_.pdf"},
-				{"...hidden.pdf", "hidden.pdf"},
-				{strings.Repeat("é", 120) + ".pdf", strings.Repeat("é", 98) + ".pdf"},
+		// Polyglots from Spark fail their sync at once (no retry) with a
+		// message naming the file and what was found; the student gets no
+		// completion, evidence, XP or file.
+		_, blobsKept = dataFiles(t, dataDir)
+		for i, r := range append(refused, struct {
+			name    string
+			content []byte
+			says    string
+		}{"inline.gif", gifHTML, "HTML"}) {
+			file := map[string]string{"url": serve(fmt.Sprintf("/f/%d", i), r.content), "type": "document", "filename": r.name}
+			if r.name == "inline.gif" {
+				file = map[string]string{"type": "image", "filename": r.name, "content_base64": base64.StdEncoding.EncodeToString(r.content)}
 			}
-			ids := map[string]string{}
-			for i, c := range accepted {
-				ans := postWebhook(t, a.URL(), "/spark/webhook/submission", fmt.Sprintf("msg_hostile_ok_%d", i),
-					submission(fmt.Sprintf("spark-ok-%d", i), map[string]string{"url": pdfURL, "type": "pdf", "filename": c.name}), hostileWebhookSecret)
-				require.Equal(t, 202, ans.status, "%q: %s", c.name, ans.body)
-				var acc struct {
-					SyncID string `json:"sync_id"`
-				}
-				require.NoError(t, json.Unmarshal(ans.body, &acc))
-				ids[c.name] = acc.SyncID
+			user := fmt.Sprintf("spark-polyglot-%d", i)
+			ans := postWebhook(t, a.URL(), "/spark/webhook/submission", "msg_hostile_poly_"+user, submission(user, file), hostileWebhookSecret)
+			require.Equal(t, 202, ans.status, "%s: %s", r.name, ans.body)
+			var acc struct {
+				SyncID string `json:"sync_id"`
 			}
-			for i, c := range accepted {
-				waitRow(t, db, ids[c.name], optio.SyncCompleted)
-				u, err := db.UserBySparkID(ctx, fmt.Sprintf("spark-ok-%d", i))
-				require.NoError(t, err)
-				var fileID, stored string
-				require.NoError(t, db.R.QueryRow(`SELECT id, filename FROM files WHERE owner_id = $1`, u.ID).Scan(&fileID, &stored))
-				require.Equal(t, c.want, stored, c.name)
-				requireSafeName(t, stored)
-				s := getFile(t, admin, fileID)
-				require.Equal(t, 200, s.status)
-				require.Equal(t, "application/pdf", s.contentType)
-				require.Equal(t, c.want, s.filename)
-				require.True(t, s.nosniff)
-				require.Contains(t, s.csp, "sandbox")
-				require.Equal(t, pdf, s.body)
+			require.NoError(t, json.Unmarshal(ans.body, &acc))
+			row := waitRow(t, db, acc.SyncID, optio.SyncFailed)
+			require.Equal(t, 1, row.Attempts, "%s: a refused type is not retried", r.name)
+			require.Contains(t, row.ErrorMessage, fmt.Sprintf("%q", r.name))
+			require.Contains(t, row.ErrorMessage, r.says)
+			u, err := db.UserBySparkID(ctx, user)
+			require.NoError(t, err)
+			for _, tb := range []string{"quest_task_completions", "xp_ledger", "evidence_documents"} {
+				require.Zero(t, rows(tb, "WHERE user_id = $1", u.ID), "%s: %s", r.name, tb)
 			}
+			require.Zero(t, rows("files", "WHERE owner_id = $1", u.ID), r.name)
+		}
+		all, blobs := dataFiles(t, dataDir)
+		require.Equal(t, blobsKept, blobs, "no blob for refused Spark files")
+		require.Greater(t, blobs, blobsBefore)
 
-			// Polyglots from Spark fail their sync at once (no retry) with a
-			// message naming the file and what was found; the student gets no
-			// completion, evidence, XP or file.
-			_, blobsKept = dataFiles(t, dataDir)
-			for i, r := range append(refused, struct {
-				name    string
-				content []byte
-				says    string
-			}{"inline.gif", gifHTML, "HTML"}) {
-				file := map[string]string{"url": serve(fmt.Sprintf("/f/%d", i), r.content), "type": "document", "filename": r.name}
-				if r.name == "inline.gif" {
-					file = map[string]string{"type": "image", "filename": r.name, "content_base64": base64.StdEncoding.EncodeToString(r.content)}
-				}
-				user := fmt.Sprintf("spark-polyglot-%d", i)
-				ans := postWebhook(t, a.URL(), "/spark/webhook/submission", "msg_hostile_poly_"+user, submission(user, file), hostileWebhookSecret)
-				require.Equal(t, 202, ans.status, "%s: %s", r.name, ans.body)
-				var acc struct {
-					SyncID string `json:"sync_id"`
-				}
-				require.NoError(t, json.Unmarshal(ans.body, &acc))
-				row := waitRow(t, db, acc.SyncID, optio.SyncFailed)
-				require.Equal(t, 1, row.Attempts, "%s: a refused type is not retried", r.name)
-				require.Contains(t, row.ErrorMessage, fmt.Sprintf("%q", r.name))
-				require.Contains(t, row.ErrorMessage, r.says)
-				u, err := db.UserBySparkID(ctx, user)
-				require.NoError(t, err)
-				for _, tb := range []string{"quest_task_completions", "xp_ledger", "evidence_documents"} {
-					require.Zero(t, rows(tb, "WHERE user_id = $1", u.ID), "%s: %s", r.name, tb)
-				}
-				require.Zero(t, rows("files", "WHERE owner_id = $1", u.ID), r.name)
+		// Nothing but content-addressed blobs was written to the data directory.
+		for _, f := range all {
+			if !blobKeyFile.MatchString(f) {
+				t.Errorf("unexpected file in the data directory: %s", f)
 			}
-			all, blobs := dataFiles(t, dataDir)
-			require.Equal(t, blobsKept, blobs, "no blob for refused Spark files")
-			require.Greater(t, blobs, blobsBefore)
-
-			// Nothing but content-addressed blobs was written to the data directory.
-			for _, f := range all {
-				if !blobKeyFile.MatchString(f) {
-					t.Errorf("unexpected file in the data directory: %s", f)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func mustRequest(t *testing.T, method, url string, body *multipartBody) *http.Request {

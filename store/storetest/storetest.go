@@ -23,16 +23,23 @@ import (
 // Dialects are the engines every store test runs on.
 var Dialects = []store.Dialect{store.SQLite, store.Postgres}
 
-// Each runs fn as a parallel subtest once per engine, each with its own
-// freshly migrated store.
-func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+// EachDialect runs fn as a parallel subtest once per engine, for tests that
+// set up their own database (a URL for the whole program, several pools).
+func EachDialect(t *testing.T, fn func(t *testing.T, d store.Dialect)) {
 	t.Helper()
 	for _, d := range Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
-			fn(t, Open(t, d, nil))
+			fn(t, d)
 		})
 	}
+}
+
+// Each runs fn as a parallel subtest once per engine, each with its own
+// freshly migrated store.
+func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	EachDialect(t, func(t *testing.T, d store.Dialect) { fn(t, Open(t, d, nil)) })
 }
 
 // URL returns a database URL for a fresh, empty database of dialect d that is

@@ -144,3 +144,21 @@ func TestFilesServedWithTypeAndLength(t *testing.T) {
 	res.Body.Close()
 	require.Equal(t, http.StatusNotFound, res.StatusCode)
 }
+
+// TestSampleFilesAtStableAddresses: every sample is served from start-up at
+// /files/sample-<key>, for webhooks made by hand (curl, Postman).
+func TestSampleFilesAtStableAddresses(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	for _, want := range sandbox.SampleFiles() {
+		res, err := http.Get(b.url + "/files/" + sandbox.SampleFileID(want.Key))
+		require.NoError(t, err)
+		data, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode, want.Key)
+		require.Equal(t, want.ContentType, res.Header.Get("Content-Type"), want.Key)
+		require.Contains(t, res.Header.Get("Content-Disposition"), want.Name, want.Key)
+		require.Equal(t, want.Data, data, want.Key)
+	}
+	require.Equal(t, "/files/sample-chart-png", "/files/"+sandbox.SampleFileID("chart-png"), "the address docs/spark/postman uses")
+}

@@ -173,6 +173,7 @@ func New(cfg Config) (*Sandbox, error) {
 		gradeByKey:  map[string]*Grade{},
 	}
 	now := s.clock.Now()
+	s.seedSampleFiles(now)
 	s.courses = seedCourses(now)
 	for _, c := range s.courses {
 		s.courseByID[c.ID] = c

@@ -22,9 +22,10 @@ import (
 )
 
 // openAPIScope says which registered routes the OpenAPI file must describe:
-// the JSON API, Spark's endpoints, the portfolio pages and operations.
+// the JSON API, Spark's endpoints, the portfolio pages, the evidence files
+// they link and operations.
 func openAPIScope(path string) bool {
-	for _, p := range []string{"/api/", "/spark/", "/portfolio/"} {
+	for _, p := range []string{"/api/", "/spark/", "/portfolio/", "/files/"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}

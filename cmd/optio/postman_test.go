@@ -66,13 +66,9 @@ type newmanReport struct {
 	} `json:"run"`
 }
 
-// TestPostmanCollection runs docs/spark/postman's collection with newman
-// against Optio and the sandbox wired as `optio demo` wires them, on both
-// stores: the environment carries the demo's generated secrets and URLs.
-// Every request must run and every test in it pass.
-func TestPostmanCollection(t *testing.T) {
-	t.Parallel()
-	newman := newmanPath(t)
+// postmanRequests lists the names of the collection's requests.
+func postmanRequests(t *testing.T) (collection string, requests []string) {
+	t.Helper()
 	collection, err := filepath.Abs(filepath.Join(postmanDir, "optio-spark.postman_collection.json"))
 	require.NoError(t, err)
 	var col struct {
@@ -85,14 +81,65 @@ func TestPostmanCollection(t *testing.T) {
 	raw, err := os.ReadFile(collection)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &col))
-	var requests []string
 	for _, folder := range col.Item {
 		for _, it := range folder.Item {
 			requests = append(requests, it.Name)
 		}
 	}
 	require.GreaterOrEqual(t, len(requests), 15)
+	return collection, requests
+}
 
+// runNewman runs the collection with an environment file (and any
+// --env-var overrides) and requires every request to have run tests and
+// every test and script to pass.
+func runNewman(t *testing.T, newman, envFile string, args ...string) {
+	t.Helper()
+	collection, requests := postmanRequests(t)
+	dir := t.TempDir()
+	reportFile := filepath.Join(dir, "report.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, newman, append([]string{"run", collection, "--environment", envFile,
+		"--reporters", "cli,json", "--reporter-json-export", reportFile,
+		"--color", "off", "--disable-unicode", "--timeout-request", "30000"}, args...)...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "newman run failed:\n%s", out)
+
+	raw, err := os.ReadFile(reportFile)
+	require.NoError(t, err)
+	var rep newmanReport
+	require.NoError(t, json.Unmarshal(raw, &rep))
+	require.Empty(t, rep.Run.Failures, "%s", out)
+	require.Zero(t, rep.Run.Stats["assertions"].Failed, "%s", out)
+	require.Zero(t, rep.Run.Stats["prerequestScripts"].Failed, "%s", out)
+	require.Zero(t, rep.Run.Stats["testScripts"].Failed, "%s", out)
+	// Every request ran and asserted something (the dashboard request may
+	// run several times while the sync finishes).
+	tested := map[string]int{}
+	for _, e := range rep.Run.Executions {
+		for _, a := range e.Assertions {
+			require.Nil(t, a.Error, "%s: %s", e.Item.Name, a.Assertion)
+			tested[e.Item.Name]++
+		}
+	}
+	for _, name := range requests {
+		require.Positive(t, tested[name], "request %q ran no test:\n%s", name, out)
+	}
+	require.GreaterOrEqual(t, rep.Run.Stats["assertions"].Total, len(requests), "%s", out)
+	if testing.Verbose() {
+		t.Logf("newman:\n%s", strings.TrimSpace(string(out)))
+	}
+}
+
+// TestPostmanCollection runs docs/spark/postman's collection with newman
+// against Optio and the sandbox wired as `optio demo` wires them (a whsec_
+// webhook secret), on both stores: the environment carries the demo's
+// generated secrets and URLs.
+func TestPostmanCollection(t *testing.T) {
+	t.Parallel()
+	newman := newmanPath(t)
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		optioLn, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
@@ -104,6 +151,7 @@ func TestPostmanCollection(t *testing.T) {
 		t.Cleanup(dm.Close)
 
 		cfg := dm.App.Config
+		require.True(t, strings.HasPrefix(cfg.SparkWebhookSecrets[0], "whsec_"))
 		env := map[string]any{
 			"name": "TestPostmanCollection",
 			"values": []map[string]any{
@@ -115,46 +163,28 @@ func TestPostmanCollection(t *testing.T) {
 				{"key": "sso_issuer", "value": cfg.SparkSSOIssuer, "enabled": true},
 			},
 		}
-		dir := t.TempDir()
-		envFile, reportFile := filepath.Join(dir, "env.json"), filepath.Join(dir, "report.json")
+		envFile := filepath.Join(t.TempDir(), "env.json")
 		b, err := json.Marshal(env)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(envFile, b, 0o600))
-
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, newman, "run", collection, "--environment", envFile,
-			"--reporters", "cli,json", "--reporter-json-export", reportFile,
-			"--color", "off", "--disable-unicode", "--timeout-request", "30000")
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "newman run failed:\n%s", out)
-
-		raw, err := os.ReadFile(reportFile)
-		require.NoError(t, err)
-		var rep newmanReport
-		require.NoError(t, json.Unmarshal(raw, &rep))
-		require.Empty(t, rep.Run.Failures, "%s", out)
-		require.Zero(t, rep.Run.Stats["assertions"].Failed, "%s", out)
-		require.Zero(t, rep.Run.Stats["prerequestScripts"].Failed, "%s", out)
-		require.Zero(t, rep.Run.Stats["testScripts"].Failed, "%s", out)
-		// Every request ran and asserted something (the dashboard request may
-		// run several times while the sync finishes).
-		tested := map[string]int{}
-		for _, e := range rep.Run.Executions {
-			for _, a := range e.Assertions {
-				require.Nil(t, a.Error, "%s: %s", e.Item.Name, a.Assertion)
-				tested[e.Item.Name]++
-			}
-		}
-		for _, name := range requests {
-			require.Positive(t, tested[name], "request %q ran no test:\n%s", name, out)
-		}
-		require.GreaterOrEqual(t, rep.Run.Stats["assertions"].Total, len(requests), "%s", out)
-		if testing.Verbose() {
-			t.Logf("newman:\n%s", strings.TrimSpace(string(out)))
-		}
+		runNewman(t, newman, envFile)
 	})
+}
+
+// TestPostmanWithTheShippedEnvironment runs the collection with
+// optio-local.postman_environment.json as shipped (raw secrets) against
+// Optio and the sandbox started by SANDBOX_SETUP.md's own commands, as a
+// Spark developer following that page and ONBOARDING.md would; only the
+// two URLs are moved to the ports the test got.
+func TestPostmanWithTheShippedEnvironment(t *testing.T) {
+	t.Parallel()
+	newman := newmanPath(t)
+	s := newShellSession(t)
+	s.runDoc("SANDBOX_SETUP.md")
+	envFile, err := filepath.Abs(filepath.Join(postmanDir, "optio-local.postman_environment.json"))
+	require.NoError(t, err)
+	runNewman(t, newman, envFile,
+		"--env-var", "optio_url=http://"+s.addrs[docOptioAddr], "--env-var", "sandbox_url=http://"+s.addrs[docSandboxAddr])
 }
 
 // TestPostmanEnvironmentMatchesSandboxSetup keeps the collection's local

@@ -3,6 +3,8 @@ package optio
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -48,8 +50,27 @@ var (
 	CodeAddressRule  = ThrottleRule{Scope: ThrottleCodeAddress, Limit: 30, Window: time.Hour, Lock: time.Minute, MaxLock: time.Hour}
 )
 
-// RegisterAddressRule is the sign-up rule for a limit per hour.
+// Defaults of the Config fields these features read; a zero field (a Config
+// built in code rather than by LoadConfig) means the default.
+const (
+	DefaultUploadQuotaBytes     = 2 << 30 // OPTIO_UPLOAD_QUOTA_BYTES
+	DefaultRegistrationsPerHour = 20      // OPTIO_REGISTRATIONS_PER_HOUR
+)
+
+// UploadQuota is the configured upload quota, or its default.
+func (c *Config) UploadQuota() int64 {
+	if c.UploadQuotaBytes <= 0 {
+		return DefaultUploadQuotaBytes
+	}
+	return c.UploadQuotaBytes
+}
+
+// RegisterAddressRule is the sign-up rule for a limit per hour (the default
+// when perHour is not positive).
 func RegisterAddressRule(perHour int) ThrottleRule {
+	if perHour <= 0 {
+		perHour = DefaultRegistrationsPerHour
+	}
 	return ThrottleRule{Scope: ThrottleRegisterAddress, Limit: perHour, Window: time.Hour, Lock: 5 * time.Minute, MaxLock: time.Hour}
 }
 
@@ -89,4 +110,18 @@ func QuotaError(used, quota int64) *Error {
 			FormatBytes(used), FormatBytes(quota)),
 		Fields: map[string]string{"file": "does not fit in the upload quota",
 			"used_bytes": fmt.Sprint(used), "quota_bytes": fmt.Sprint(quota)}}
+}
+
+// ParseAddrPrefix reads an IP address (a prefix of its full length) or a CIDR,
+// as OPTIO_TRUSTED_PROXIES lists them.
+func ParseAddrPrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }

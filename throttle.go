@@ -90,9 +90,9 @@ type ThrottleStore interface {
 	// ThrottleHit counts one attempt against key under rule, atomically (one
 	// statement), unless key is locked, in which case it is refused.
 	ThrottleHit(ctx context.Context, key string, rule ThrottleRule) (ThrottleResult, error)
-	// ThrottleForgive takes back one counted attempt of key (an attempt that
-	// turned out not to be a guess), lifting a lock only that attempt set.
-	ThrottleForgive(ctx context.Context, key string, rule ThrottleRule) error
+	// ThrottleForgive takes back the latest counted attempt of key (one that
+	// turned out not to be a guess) and the lock it set.
+	ThrottleForgive(ctx context.Context, key string) error
 	// ThrottleReset forgets key (a successful login clears its account).
 	ThrottleReset(ctx context.Context, key string) error
 	// PruneThrottle deletes counters that are forgotten anyway.
@@ -105,9 +105,12 @@ type ThrottleStore interface {
 // QuotaError is the refusal of an upload that would pass quota bytes, used
 // bytes being already stored.
 func QuotaError(used, quota int64) *Error {
-	return &Error{Code: EQUOTA,
-		Message: fmt.Sprintf("Your files already use %s of your %s upload quota, and this file does not fit in what is left. Remove old evidence or ask your school for more room.",
-			FormatBytes(used), FormatBytes(quota)),
+	msg := fmt.Sprintf("Your files use %s of your %s upload quota, and this file does not fit in the %s left.",
+		FormatBytes(used), FormatBytes(quota), FormatBytes(quota-used))
+	if used >= quota {
+		msg = fmt.Sprintf("Your files use %s of your %s upload quota: there is no room for more.", FormatBytes(used), FormatBytes(quota))
+	}
+	return &Error{Code: EQUOTA, Message: msg + " Remove old evidence or ask your school for more room.",
 		Fields: map[string]string{"file": "does not fit in the upload quota",
 			"used_bytes": fmt.Sprint(used), "quota_bytes": fmt.Sprint(quota)}}
 }

@@ -41,14 +41,15 @@ var throttleHitSQL = func() string {
 		return s
 	}
 	insertLock := "(CASE WHEN 1 >= CAST($4 AS INTEGER) THEN CAST($2 AS BIGINT) + " + lockFor("1 - $4") + " ELSE 0 END)"
-	return expand(`INSERT INTO throttle_counters (key, window_start_ms, count, locked_until_ms, expires_ms, refused)
-VALUES ($1, $2, 1, ` + insertLock + `, (CASE WHEN ` + insertLock + ` > $2 THEN ` + insertLock + ` ELSE $2 END) + $3, 0)
+	return expand(`INSERT INTO throttle_counters (key, window_start_ms, count, locked_until_ms, expires_ms, refused, prev_locked_until_ms)
+VALUES ($1, $2, 1, ` + insertLock + `, (CASE WHEN ` + insertLock + ` > $2 THEN ` + insertLock + ` ELSE $2 END) + $3, 0, 0)
 ON CONFLICT (key) DO UPDATE SET
 	count = {N},
 	window_start_ms = {WS},
 	locked_until_ms = {LU},
 	expires_ms = CASE WHEN {L} THEN {T}expires_ms ELSE {EX} END,
-	refused = CASE WHEN {L} THEN 1 ELSE 0 END
+	refused = CASE WHEN {L} THEN 1 ELSE 0 END,
+	prev_locked_until_ms = CASE WHEN {L} THEN {T}prev_locked_until_ms ELSE {T}locked_until_ms END
 RETURNING count, locked_until_ms, refused`)
 }()
 
@@ -70,13 +71,13 @@ func (db *DB) ThrottleHit(ctx context.Context, key string, rule optio.ThrottleRu
 	return res, nil
 }
 
-// ThrottleForgive takes back one counted attempt of key. A lock set by the
-// attempt that reached the limit is lifted with it, since without that
-// attempt the limit was not reached.
-func (db *DB) ThrottleForgive(ctx context.Context, key string, rule optio.ThrottleRule) error {
-	_, err := db.W.ExecContext(ctx, `UPDATE throttle_counters SET count = count - 1,
-		locked_until_ms = CASE WHEN count - 1 < $2 THEN 0 ELSE locked_until_ms END
-		WHERE key = $1 AND count > 0`, key, rule.Limit)
+// ThrottleForgive takes back the latest counted attempt of key and the lock
+// it set, restoring the lock that was there before it. (Were another attempt
+// counted in between, that attempt's lock is the one lifted: the count it
+// added stays, so at most one more attempt gets through.)
+func (db *DB) ThrottleForgive(ctx context.Context, key string) error {
+	_, err := db.W.ExecContext(ctx, `UPDATE throttle_counters SET count = count - 1, locked_until_ms = prev_locked_until_ms
+		WHERE key = $1 AND count > 0`, key)
 	return translate(err)
 }
 

@@ -49,8 +49,12 @@ func TestThrottleLocksAndGrows(t *testing.T) {
 		// Forgive takes back an attempt and the lock only it set; Reset forgets.
 		hit()
 		require.Equal(t, optio.ThrottleResult{Allowed: true, Count: 3, RetryAfter: time.Minute}, hit())
-		require.NoError(t, db.ThrottleForgive(ctx, "k", rule))
+		require.NoError(t, db.ThrottleForgive(ctx, "k"))
 		require.Equal(t, optio.ThrottleResult{Allowed: true, Count: 3, RetryAfter: time.Minute}, hit())
+		clock.Advance(time.Minute)
+		require.Equal(t, optio.ThrottleResult{Allowed: true, Count: 4, RetryAfter: 2 * time.Minute}, hit())
+		require.NoError(t, db.ThrottleForgive(ctx, "k"))
+		require.Equal(t, optio.ThrottleResult{Allowed: true, Count: 4, RetryAfter: 2 * time.Minute}, hit(), "forgiven: the lock it set is gone")
 		require.NoError(t, db.ThrottleReset(ctx, "k"))
 		require.Equal(t, optio.ThrottleResult{Allowed: true, Count: 1}, hit())
 

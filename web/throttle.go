@@ -102,12 +102,12 @@ func waitText(secs int) string {
 
 // forgive takes back attempts that turned out not to be guesses. Failing to
 // do so only leaves a count too high, so it is logged, not answered.
-func (s *Server) forgive(r *http.Request, rule optio.ThrottleRule, keys ...string) {
+func (s *Server) forgive(r *http.Request, keys ...string) {
 	for _, k := range keys {
 		if k == "" {
 			continue
 		}
-		if err := s.Store.ThrottleForgive(r.Context(), k, rule); err != nil {
+		if err := s.Store.ThrottleForgive(r.Context(), k); err != nil {
 			s.Logger.WarnContext(r.Context(), "forgive throttle attempt", slog.Any("error", err))
 		}
 	}
@@ -171,21 +171,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, email, password s
 	}
 	acctKey, err := s.throttle(w, r, optio.LoginAccountRule, throttleEmail(email))
 	if err != nil {
-		s.forgive(r, optio.LoginAddressRule, addrKey)
+		s.forgive(r, addrKey)
 		return nil, err
 	}
 	u, err := s.authenticate(r.Context(), email, password)
 	switch {
 	case err == nil:
-		s.forgive(r, optio.LoginAddressRule, addrKey)
+		s.forgive(r, addrKey)
 		if err := s.Store.ThrottleReset(r.Context(), acctKey); err != nil {
 			s.Logger.WarnContext(r.Context(), "reset login throttle", slog.Any("error", err))
 		}
 		return u, nil
 	case optio.ErrorCode(err) != optio.EUNAUTHORIZED:
 		// Not a wrong password (the database failed): not a guess.
-		s.forgive(r, optio.LoginAddressRule, addrKey)
-		s.forgive(r, optio.LoginAccountRule, acctKey)
+		s.forgive(r, addrKey, acctKey)
 	}
 	return nil, err
 }
@@ -210,13 +209,12 @@ func guessCode[T any](s *Server, w http.ResponseWriter, r *http.Request, try fun
 	}
 	acctKey, err := s.throttle(w, r, optio.CodeAccountRule, userOf(r).ID)
 	if err != nil {
-		s.forgive(r, optio.CodeAddressRule, addrKey)
+		s.forgive(r, addrKey)
 		return zero, err
 	}
 	v, err := try()
 	if err == nil || statusOf(optio.ErrorCode(err)) >= 500 {
-		s.forgive(r, optio.CodeAddressRule, addrKey)
-		s.forgive(r, optio.CodeAccountRule, acctKey)
+		s.forgive(r, addrKey, acctKey)
 	}
 	return v, err
 }

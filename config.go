@@ -48,6 +48,18 @@ type Config struct {
 	// kept for reuse (each process keeps its own; 0 turns the cache off).
 	// OPTIO_PORTFOLIO_CACHE_MB, default 32.
 	PortfolioCacheMB int
+	// UploadQuotaBytes caps the total size of the files one user keeps (their
+	// uploads and the files synced from Spark; synced files count but are never
+	// refused). OPTIO_UPLOAD_QUOTA_BYTES, default 2 GB.
+	UploadQuotaBytes int64
+	// RegistrationsPerHour is how many accounts one client address may create
+	// in an hour before sign-up is locked for growing periods.
+	// OPTIO_REGISTRATIONS_PER_HOUR, default 20.
+	RegistrationsPerHour int
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies whose
+	// X-Forwarded-For names the client; without them a request's client is its
+	// peer address. OPTIO_TRUSTED_PROXIES, comma-separated, default none.
+	TrustedProxies []string
 
 	// SparkSSOSecrets verify HS256 SSO tokens; several for rotation.
 	// SPARK_SSO_SECRET, comma-separated.
@@ -134,6 +146,9 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		LogLevel:              l.str("OPTIO_LOG_LEVEL", "info"),
 		JobRescueAfter:        l.duration("OPTIO_JOB_RESCUE_AFTER", 15*time.Minute),
 		PortfolioCacheMB:      int(l.int64("OPTIO_PORTFOLIO_CACHE_MB", 32)),
+		UploadQuotaBytes:      l.int64("OPTIO_UPLOAD_QUOTA_BYTES", DefaultUploadQuotaBytes),
+		RegistrationsPerHour:  int(l.int64("OPTIO_REGISTRATIONS_PER_HOUR", DefaultRegistrationsPerHour)),
+		TrustedProxies:        l.list("OPTIO_TRUSTED_PROXIES"),
 		SparkSSOSecrets:       l.list("SPARK_SSO_SECRET"),
 		SparkSSOJWKSURL:       l.str("SPARK_SSO_JWKS_URL", ""),
 		SparkSSOIssuer:        l.str("SPARK_SSO_ISSUER", "spark-lms"),
@@ -207,6 +222,17 @@ func (c *Config) Validate() error {
 	}
 	if c.PortfolioCacheMB < 0 || c.PortfolioCacheMB > 65536 {
 		return fmt.Errorf("OPTIO_PORTFOLIO_CACHE_MB: must be between 0 and 65536")
+	}
+	if c.UploadQuotaBytes <= 0 {
+		return fmt.Errorf("OPTIO_UPLOAD_QUOTA_BYTES: must be positive")
+	}
+	if c.RegistrationsPerHour < 1 || c.RegistrationsPerHour > 1_000_000 {
+		return fmt.Errorf("OPTIO_REGISTRATIONS_PER_HOUR: must be between 1 and 1000000")
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := ParseAddrPrefix(p); err != nil {
+			return fmt.Errorf("OPTIO_TRUSTED_PROXIES: %q is not an IP address or CIDR like 10.0.0.0/8", p)
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -24,37 +25,54 @@ const (
 	maxInvitationNoteLen = 500
 )
 
-// codeAlphabet has no look-alike characters (0/O, 1/I/L), so codes read
-// aloud or copied by hand survive.
-const codeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+// codeAlphabet is Crockford's base32: digits and letters without I, L, O
+// and U, so a code read aloud or copied by hand survives, and the look-alikes
+// a person may type instead are read as the digit they resemble.
+const codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-// NewCode returns a random code of n characters from an unambiguous
-// alphabet, drawn without modulo bias.
-func NewCode(n int) string {
-	out := make([]byte, 0, n)
-	limit := 256 - 256%len(codeAlphabet)
-	buf := make([]byte, 2*n)
-	for len(out) < n {
-		_, _ = rand.Read(buf) // never fails (crypto/rand panics instead)
-		for _, c := range buf {
-			if int(c) < limit && len(out) < n {
-				out = append(out, codeAlphabet[int(c)%len(codeAlphabet)])
-			}
+// CodeBits is the entropy of a link or invitation code: 16 base32
+// characters. With 10,000 codes live at once a guess hits one with
+// probability 10⁴/2⁸⁰ ≈ 8·10⁻²¹ (docs/family.md).
+const CodeBits = 80
+
+// NewCode returns a random link or invitation code: 80 bits as 16 Crockford
+// base32 characters in four groups of four (7KQ2-M9XD-4HTB-0WCE).
+func NewCode() string {
+	var raw [CodeBits / 8]byte
+	_, _ = rand.Read(raw[:]) // never fails (crypto/rand panics instead)
+	var b strings.Builder
+	acc, bits := uint(0), 0
+	for i, n := 0, 0; n < CodeBits/5; {
+		if bits < 5 {
+			acc, bits = acc<<8|uint(raw[i]), bits+8
+			i++
 		}
+		if n > 0 && n%4 == 0 {
+			b.WriteByte('-')
+		}
+		bits -= 5
+		b.WriteByte(codeAlphabet[acc>>bits&31])
+		n++
 	}
-	return string(out)
+	return b.String()
 }
 
-// NormalizeCode makes a typed code comparable: upper-case, without spaces
-// or dashes.
+// NormalizeCode makes a typed code comparable: upper-case, without spaces,
+// dashes or underscores, and O, I and L read as 0, 1 and 1 (Crockford).
+// Codes made before codes grew to 80 bits (8 or 12 characters without 0, 1,
+// I, L or O) normalise to themselves, so they keep working until they expire.
 func NormalizeCode(s string) string {
 	return strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '-', '\t':
+		switch {
+		case r == '-' || r == '_' || unicode.IsSpace(r):
 			return -1
+		case r == 'O':
+			return '0'
+		case r == 'I' || r == 'L':
+			return '1'
 		}
 		return r
-	}, strings.ToUpper(strings.TrimSpace(s)))
+	}, strings.ToUpper(s))
 }
 
 // LinkCode is a single-use code a student gives a parent so the parent can

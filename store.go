@@ -19,6 +19,7 @@ type Store interface {
 	SparkWebhookStore
 	BadgeStore
 	SparkSyncStore
+	ThrottleStore
 
 	Ping(ctx context.Context) error
 

@@ -65,7 +65,7 @@ func roleOfTx(ctx context.Context, q querier, userID string) (optio.Role, error)
 // parent links to the student.
 func (db *DB) CreateLinkCode(ctx context.Context, studentID string) (*optio.LinkCode, error) {
 	now := db.now()
-	lc := &optio.LinkCode{Code: optio.NewCode(8), StudentID: studentID, CreatedAt: now, ExpiresAt: now.Add(optio.LinkCodeTTL)}
+	lc := &optio.LinkCode{Code: optio.NewCode(), StudentID: studentID, CreatedAt: now, ExpiresAt: now.Add(optio.LinkCodeTTL)}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if r, err := roleOfTx(ctx, tx, studentID); err != nil {
 			return err
@@ -372,7 +372,7 @@ func (db *DB) CreateInvitation(ctx context.Context, in optio.NewInvitation) (*op
 		return nil, err
 	}
 	now := db.now()
-	inv := &optio.ObserverInvitation{ID: newID(), Code: optio.NewCode(12), StudentID: in.StudentID, CreatedBy: in.CreatedBy,
+	inv := &optio.ObserverInvitation{ID: newID(), Code: optio.NewCode(), StudentID: in.StudentID, CreatedBy: in.CreatedBy,
 		CanComment: in.CanComment, Note: in.Note, CreatedAt: now, ExpiresAt: now.Add(time.Duration(in.ExpiresInDays) * 24 * time.Hour)}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if r, err := roleOfTx(ctx, tx, in.StudentID); err != nil || r != optio.RoleStudent {

@@ -235,7 +235,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	u, err := s.register(r.Context(), in)
+	u, err := s.signUp(w, r, in)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -256,7 +256,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	u, err := s.authenticate(r.Context(), in.Email, in.Password)
+	u, err := s.login(w, r, in.Email, in.Password)
 	if err != nil {
 		s.Error(w, r, err)
 		return

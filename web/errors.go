@@ -62,6 +62,7 @@ var codeStatus = map[string]int{
 	spark.EWebhookMissingHeaders: http.StatusUnauthorized,
 	spark.EWebhookBadTimestamp:   http.StatusUnauthorized,
 	spark.EWebhookBadSignature:   http.StatusUnauthorized,
+	optio.EQUOTA:                 http.StatusRequestEntityTooLarge,
 }
 
 // errorBody is the JSON shape of every error answer.

@@ -140,7 +140,7 @@ func (s *Server) handleRedeemLinkCode(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	l, err := s.Store.RedeemLinkCode(r.Context(), userOf(r).ID, in.Code)
+	l, err := s.redeemLinkCode(w, r, in.Code)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -443,7 +443,7 @@ func (s *Server) handleAcceptInvitation(w http.ResponseWriter, r *http.Request) 
 		s.Error(w, r, err)
 		return
 	}
-	l, err := s.Store.AcceptInvitation(r.Context(), userOf(r).ID, in.Code)
+	l, err := s.acceptInvitation(w, r, in.Code)
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -108,15 +108,14 @@ func TestFamilyCodesAndComments(t *testing.T) {
 			return e.Error.Code
 		}
 
-		// Link codes: 8 unambiguous characters, single use, a week long.
+		// Link codes: 80 bits in Crockford base32 (no I, L, O, U), four
+		// groups of four, single use, a week long.
 		status, raw := f.call("other student", "POST", "/api/student/link-codes", nil)
 		require.Equal(t, 201, status)
 		var lc optio.LinkCode
 		require.NoError(t, json.Unmarshal([]byte(raw), &lc))
-		require.Len(t, lc.Code, 8)
-		require.NotContains(t, lc.Code, "0")
-		require.NotContains(t, lc.Code, "O")
-		spaced := strings.ToLower(lc.Code[:4] + "-" + lc.Code[4:])
+		require.Regexp(t, `^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$`, lc.Code)
+		spaced := strings.ToLower(" " + strings.ReplaceAll(lc.Code, "-", " ") + " ")
 		status, _ = f.call("parent", "POST", "/api/parent/links", map[string]string{"code": spaced})
 		require.Equal(t, 201, status, "codes are accepted however they are typed")
 		status, raw = f.call("parent", "POST", "/api/parent/links", map[string]string{"code": lc.Code})

@@ -80,7 +80,7 @@ func (s *Server) handleParentLinkForm(w http.ResponseWriter, r *http.Request) {
 	in := codeRequest{Code: r.PostFormValue("code")}
 	err := in.validate()
 	if err == nil {
-		_, err = s.Store.RedeemLinkCode(r.Context(), userOf(r).ID, in.Code)
+		_, err = s.redeemLinkCode(w, r, in.Code)
 	}
 	if err != nil {
 		if statusOf(optio.ErrorCode(err)) >= 500 {
@@ -288,7 +288,7 @@ func (s *Server) handleAcceptForm(w http.ResponseWriter, r *http.Request) {
 	err := in.validate()
 	var l *optio.ObserverLink
 	if err == nil {
-		l, err = s.Store.AcceptInvitation(r.Context(), userOf(r).ID, in.Code)
+		l, err = s.acceptInvitation(w, r, in.Code)
 	}
 	if err != nil {
 		status := statusOf(optio.ErrorCode(err))

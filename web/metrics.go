@@ -17,6 +17,10 @@ type Metrics struct {
 	// PortfolioCache counts portfolio renderings served from the cache (hit)
 	// or built (miss): optio_portfolio_cache_total{result}.
 	PortfolioCache *prometheus.CounterVec
+	// Throttle counts attempts refused by a lock: optio_throttle_refusals_total{scope}.
+	Throttle *prometheus.CounterVec
+	// Quota counts uploads refused by the upload quota.
+	Quota prometheus.Counter
 	// Registerer is where feature routes register their own series.
 	Registerer prometheus.Registerer
 }
@@ -37,6 +41,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}, []string{"result"})
 	reg.MustRegister(m.Requests, m.Logins, m.PortfolioCache)
 	m.SSO = newSSOAttempts(reg)
+	m.Throttle, m.Quota = newThrottleRefusals(reg), newQuotaRefusals(reg)
 	m.Registerer = reg
 	return m
 }

@@ -195,7 +195,7 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	f := loginForm{Email: r.PostFormValue("email"), Next: safeNext(r.PostFormValue("next"))}
-	u, err := s.authenticate(r.Context(), f.Email, r.PostFormValue("password"))
+	u, err := s.login(w, r, f.Email, r.PostFormValue("password"))
 	if err != nil {
 		f.Error = optio.ErrorMessage(err)
 		s.renderStatus(w, r, statusOf(optio.ErrorCode(err)), "login", pageData{Title: "Sign in", Data: f})
@@ -237,7 +237,7 @@ func (s *Server) handleRegisterForm(w http.ResponseWriter, r *http.Request) {
 	f := registerForm{registerRequest: registerRequest{Email: r.PostFormValue("email"), Password: r.PostFormValue("password"),
 		GivenName: r.PostFormValue("given_name"), FamilyName: r.PostFormValue("family_name"), Role: optio.Role(r.PostFormValue("role"))},
 		Next: safeNext(r.PostFormValue("next"))}
-	u, err := s.register(r.Context(), f.registerRequest)
+	u, err := s.signUp(w, r, f.registerRequest)
 	if err != nil {
 		f.Error = optio.ErrorMessage(err)
 		if oe, ok := err.(*optio.Error); ok {

@@ -192,12 +192,16 @@ func (s *Server) storeUpload(ctx context.Context, u *optio.User, part io.Reader,
 	}
 	name := filestore.SafeFilename(clientName)
 	body := &requestReader{r: part}
-	obj, err := s.Files.Put(ctx, body, name, s.Config.MaxUploadBytes)
+	room, used, err := s.uploadRoom(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := s.Files.Put(ctx, body, name, room)
 	if err != nil {
 		if body.err != nil {
 			return nil, uploadErr(body.err, s.Config.MaxUploadBytes)
 		}
-		return nil, err
+		return nil, s.overQuota(err, room, used)
 	}
 	return &optio.File{OwnerID: u.ID, BlobKey: obj.Key, SHA256: obj.SHA256, Filename: filestore.DisplayName(name, obj.ContentType),
 		ContentType: obj.ContentType, Size: obj.Size}, nil

@@ -49,9 +49,6 @@ func (db *DB) LinkAccounts(ctx context.Context, sparkUserID, passwordUserID stri
 	if !validID(sparkUserID) || !validID(passwordUserID) {
 		return nil, notFound("User")
 	}
-	if sparkUserID == passwordUserID {
-		return nil, optio.Errorf(optio.ECONFLICT, "These are the same account.")
-	}
 	var survivor string
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		load := func(id string) (*optio.User, string, bool, error) {
@@ -77,6 +74,8 @@ func (db *DB) LinkAccounts(ctx context.Context, sparkUserID, passwordUserID stri
 		switch {
 		case !sLinked:
 			return optio.Errorf(optio.EFORBIDDEN, "Sign in through Spark first: linking joins your Spark account to your Optio password account.")
+		case s.ID == p.ID:
+			return optio.Errorf(optio.ECONFLICT, "These are the same account.")
 		case pLinked:
 			return optio.Errorf(optio.ECONFLICT, "That Optio account is already linked to a Spark account.")
 		case pHash == "":

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -353,5 +354,79 @@ func TestSessionsSignOutEverywhereAndPasswordChange(t *testing.T) {
 		require.Equal(t, http.StatusSeeOther, status)
 		status, body = kid.send("POST", "/api/me/password", map[string]string{"current_password": "", "new_password": "whatever123"})
 		require.Equal(t, http.StatusConflict, status, body)
+	})
+}
+
+// postForm submits a page form as this browser (no JavaScript) and returns
+// the status and Location.
+func (b *ssoBrowser) postForm(path string, form url.Values) (int, string, string) {
+	b.t.Helper()
+	resp, err := b.http.PostForm(b.base+path, form)
+	require.NoError(b.t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(body)
+}
+
+// TestAccountPageForms: the account page works without JavaScript: change
+// the password (a wrong current one is shown on the page), end a session,
+// sign out everywhere, and link accounts.
+func TestAccountPageForms(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		a := newSSOEnv(t, d).start(t)
+		one, two := newSSOBrowser(t, a.URL()), newSSOBrowser(t, a.URL())
+		status, body := register(t, one, "pat@home.test", "pat password 1", optio.RoleStudent)
+		require.Equal(t, http.StatusCreated, status, body)
+		require.Equal(t, http.StatusOK, login(t, two, "pat@home.test", "pat password 1"))
+
+		status, _, page := one.postForm("/account/password", url.Values{"current_password": {"nope"}, "new_password": {"pat password 2"}})
+		require.Equal(t, http.StatusUnauthorized, status)
+		require.Contains(t, page, "The current password is wrong.")
+		status, loc, _ := one.postForm("/account/password", url.Values{"current_password": {"pat password 1"}, "new_password": {"pat password 2"}})
+		require.Equal(t, http.StatusSeeOther, status)
+		require.True(t, strings.HasPrefix(loc, "/account?flash="), loc)
+		status, _ = two.send("GET", "/api/me", nil)
+		require.Equal(t, http.StatusUnauthorized, status, "the other browser was signed out")
+
+		require.Equal(t, http.StatusOK, login(t, two, "pat@home.test", "pat password 2"))
+		var list struct {
+			Sessions []optio.SessionInfo `json:"sessions"`
+		}
+		_, body = one.send("GET", "/api/me/sessions", nil)
+		require.NoError(t, json.Unmarshal([]byte(body), &list))
+		require.Len(t, list.Sessions, 2)
+		for _, s := range list.Sessions {
+			if !s.Current {
+				status, _, _ = one.postForm("/account/sessions/"+s.ID+"/end", nil)
+				require.Equal(t, http.StatusSeeOther, status)
+			}
+		}
+		status, _ = two.send("GET", "/api/me", nil)
+		require.Equal(t, http.StatusUnauthorized, status)
+
+		status, loc, _ = one.postForm("/account/logout-everywhere", nil)
+		require.Equal(t, http.StatusSeeOther, status)
+		require.True(t, strings.HasPrefix(loc, "/login"), loc)
+		status, _ = one.send("GET", "/api/me", nil)
+		require.Equal(t, http.StatusUnauthorized, status)
+
+		// Linking from the page: this student's Spark account has no work, so
+		// it folds into the password account and the browser lands signed in.
+		sso := newSSOBrowser(t, a.URL())
+		c := studentClaims("pat-1")
+		c.Email = "pat@home.test"
+		status, _ = sso.sso(signSSO(t, ssoSecret, c))
+		require.Equal(t, http.StatusSeeOther, status)
+		status, _, page = sso.postForm("/account/link", url.Values{"email": {"pat@home.test"}, "password": {"wrong password"}})
+		require.Equal(t, http.StatusUnauthorized, status)
+		require.Contains(t, page, "Email or password is wrong.")
+		status, loc, _ = sso.postForm("/account/link", url.Values{"email": {"pat@home.test"}, "password": {"pat password 2"}})
+		require.Equal(t, http.StatusSeeOther, status)
+		require.True(t, strings.HasPrefix(loc, "/account?flash="), loc)
+		me := sso.me()
+		require.True(t, me.HasPassword)
+		require.Equal(t, "pat@home.test", me.Email)
+		require.Equal(t, 1, countRows(t, a, `SELECT COUNT(*) FROM users`))
 	})
 }

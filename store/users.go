@@ -335,7 +335,7 @@ func (db *DB) recordBirthDateTx(ctx context.Context, tx *sql.Tx, actorID, studen
 
 // CreateSession stores a session for a token hash.
 func (db *DB) CreateSession(ctx context.Context, userID, tokenHash string, ttl time.Duration) (*optio.Session, error) {
-	s, err := db.createSessionTx(ctx, db.W, userID, tokenHash, ttl)
+	s, err := db.createSessionTx(ctx, db.W, userID, tokenHash, ttl, "")
 	if err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
@@ -349,11 +349,11 @@ type execer interface {
 
 // createSessionTx inserts a session through ex (the pool, or the caller's
 // transaction, as an SSO login does).
-func (db *DB) createSessionTx(ctx context.Context, ex execer, userID, tokenHash string, ttl time.Duration) (*optio.Session, error) {
+func (db *DB) createSessionTx(ctx context.Context, ex execer, userID, tokenHash string, ttl time.Duration, device string) (*optio.Session, error) {
 	now := db.now()
 	s := &optio.Session{ID: newID(), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	_, err := ex.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, expires_at, created_at, last_seen_at) VALUES ($1,$2,$3,$4,$5,$5)`,
-		s.ID, tokenHash, userID, s.ExpiresAt, now)
+	_, err := ex.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, expires_at, created_at, last_seen_at, user_agent) VALUES ($1,$2,$3,$4,$5,$5,$6)`,
+		s.ID, tokenHash, userID, s.ExpiresAt, now, device)
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -44,19 +44,26 @@ var touches = &sessionTouches{last: map[string]time.Time{}}
 
 const touchEvery = 5 * time.Minute
 
+// seen notes that tokenHash's use was recorded at now; it reports whether
+// it was already recorded less than touchEvery ago.
+func (t *sessionTouches) seen(tokenHash string, now time.Time) (recent bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if at, ok := t.last[tokenHash]; ok && now.Sub(at) < touchEvery && !now.Before(at) {
+		return true
+	}
+	if len(t.last) > 50000 {
+		clear(t.last)
+	}
+	t.last[tokenHash] = now
+	return false
+}
+
 // touchSession records that the request's session was used now.
 func (s *Server) touchSession(r *http.Request, tokenHash string) {
-	now := s.now()
-	touches.mu.Lock()
-	if t, ok := touches.last[tokenHash]; ok && now.Sub(t) < touchEvery && now.After(t) {
-		touches.mu.Unlock()
+	if touches.seen(tokenHash, s.now()) {
 		return
 	}
-	if len(touches.last) > 50000 {
-		clear(touches.last)
-	}
-	touches.last[tokenHash] = now
-	touches.mu.Unlock()
 	if err := s.Store.TouchSession(r.Context(), tokenHash, deviceOf(r.UserAgent())); err != nil {
 		s.Logger.WarnContext(r.Context(), "record session use", "error", err)
 	}

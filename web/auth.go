@@ -69,6 +69,9 @@ func (s *Server) StartSession(w http.ResponseWriter, r *http.Request, u *optio.U
 	if _, err := s.Store.CreateSession(r.Context(), u.ID, hashToken(token), s.Config.SessionTTL); err != nil {
 		return err
 	}
+	if err := s.Store.TouchSession(r.Context(), hashToken(token), deviceOf(r.UserAgent())); err != nil {
+		return err
+	}
 	s.sessionStarted(w, r, u, token)
 	return nil
 }
@@ -88,7 +91,7 @@ func (s *Server) sessionStarted(w http.ResponseWriter, r *http.Request, u *optio
 	http.SetCookie(w, s.sessionCookie(token, int(s.Config.SessionTTL.Seconds())))
 	ri := info(r)
 	ri.user, ri.tokenHash = u, hashToken(token)
-	s.touchSession(r, ri.tokenHash)
+	touches.seen(ri.tokenHash, s.now()) // stored with its device just now
 }
 
 func (s *Server) sessionCookie(value string, maxAge int) *http.Cookie {

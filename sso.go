@@ -34,6 +34,9 @@ type SSOLogin struct {
 	// transaction (one commit per login), expiring after SessionTTL.
 	SessionTokenHash string
 	SessionTTL       time.Duration
+	// SessionDevice is a coarse description of the browser, shown in the
+	// user's list of sessions.
+	SessionDevice string
 }
 
 // SSOResult is what an SSO login did.

@@ -31,6 +31,7 @@ type Store interface {
 	CreateSession(ctx context.Context, userID, tokenHash string, ttl time.Duration) (*Session, error)
 	SessionUser(ctx context.Context, tokenHash string) (*User, error)
 	DeleteSession(ctx context.Context, tokenHash string) error
+	AccountStore
 
 	CreateQuest(ctx context.Context, in QuestInput) (*Quest, error)
 	UpdateQuest(ctx context.Context, id string, in QuestInput) (*Quest, error)

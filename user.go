@@ -61,9 +61,70 @@ type User struct {
 	Visibility    Visibility `json:"portfolio_visibility"`
 	BirthDate     *time.Time `json:"birth_date,omitempty"`
 	ParentConsent bool       `json:"parent_consent"`
-	Provisional   bool       `json:"provisional"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
+	// BirthDateFact and ConsentFact say who recorded the birth date and the
+	// consent, and when (docs/architecture.md, "Age and consent").
+	BirthDateFact *FactSource `json:"birth_date_recorded,omitempty"`
+	ConsentFact   *FactSource `json:"parent_consent_recorded,omitempty"`
+	// EmailVerified: ownership of Email was proven (Spark vouched for it, or
+	// an administrator created the account); only such an account is ever
+	// linked to a Spark identity by email.
+	EmailVerified bool `json:"email_verified"`
+	// HasPassword: the account can sign in with a password.
+	HasPassword bool      `json:"has_password"`
+	Provisional bool      `json:"provisional"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Sources of an age or consent fact. Only a student-recorded birth date can
+// be changed by the student, and it never makes them an adult.
+const (
+	SourceStudent = "student"
+	SourceParent  = "parent"
+	SourceAdmin   = "admin"
+	SourceSpark   = "spark"
+)
+
+// FactSource is who recorded a fact about a student, and when.
+type FactSource struct {
+	Source string    `json:"source"` // student, parent, admin, spark
+	At     time.Time `json:"at"`
+}
+
+// Label is how pages name the source ("a parent", "the school through Spark").
+func (f *FactSource) Label() string {
+	if f == nil {
+		return ""
+	}
+	switch f.Source {
+	case SourceStudent:
+		return "the student"
+	case SourceParent:
+		return "a parent"
+	case SourceAdmin:
+		return "an Optio administrator"
+	case SourceSpark:
+		return "the school through Spark"
+	}
+	return f.Source
+}
+
+// AdultForConsent reports whether the consent gate may treat the student as
+// an adult at now: only a birth date recorded by a parent, an administrator
+// or Spark counts. A birth date the student recorded themselves never does,
+// and unknown age counts as a minor.
+func (u *User) AdultForConsent(now time.Time) bool {
+	if u.BirthDateFact == nil || u.BirthDateFact.Source == SourceStudent {
+		return false
+	}
+	return !u.IsMinor(now)
+}
+
+// PublicAllowed is the consent gate: strangers may see a student's portfolio
+// (when its visibility allows) only if a parent consented or a trusted
+// source recorded that the student is an adult.
+func (u *User) PublicAllowed(now time.Time) bool {
+	return u.ParentConsent || u.AdultForConsent(now)
 }
 
 // DisplayName is the name shown on pages.
@@ -126,6 +187,10 @@ type NewUser struct {
 	FamilyName   string
 	Role         Role
 	Provisional  bool
+	// EmailVerified marks an email whose ownership was proven: accounts an
+	// administrator creates (`optio admin create`). Self-registration
+	// leaves it false.
+	EmailVerified bool
 }
 
 var emailRe = regexp.MustCompile(`^[^@\s<>"]+@[^@\s<>"]+\.[^@\s<>"]+$`)
@@ -139,8 +204,10 @@ func (n NewUser) Validate() error {
 	if !n.Role.Valid() {
 		f.Add("role", "must be student, parent, observer or admin")
 	}
-	if n.Email != "" && !ValidEmail(n.Email) {
-		f.Add("email", "is not a valid email address")
+	if n.Email != "" {
+		if _, err := NormalizeEmail("email", n.Email); err != nil {
+			f.Add("email", err.(*Error).Fields["email"])
+		}
 	}
 	if n.Email == "" && !n.Provisional {
 		f.Add("email", "is required")
@@ -155,7 +222,9 @@ func (n NewUser) Validate() error {
 }
 
 // ProfileUpdate is a change a student makes to their portfolio settings; nil
-// fields are left alone.
+// fields are left alone. A birth date set here is recorded as the student's
+// own (SourceStudent): it is refused when a parent, an administrator or
+// Spark recorded one, or when it would make the student an adult.
 type ProfileUpdate struct {
 	Visibility *Visibility `json:"portfolio_visibility"`
 	BirthDate  *time.Time  `json:"birth_date"`

@@ -252,13 +252,14 @@ func (db *DB) SetParentConsent(ctx context.Context, parentID, studentID string, 
 			return notFound("Student")
 		}
 		now := db.now()
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET parent_consent = $1, updated_at = $2 WHERE id = $3`, consent, now, studentID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET parent_consent = $1, parent_consent_source = $2, parent_consent_set_at = $3,
+			parent_consent_set_by = $4, updated_at = $3 WHERE id = $5`, consent, optio.SourceParent, now, parentID, studentID); err != nil {
 			return translate(err)
 		}
 		detail := map[string]any{"consent": consent}
 		if birthDate != nil {
-			if _, err := tx.ExecContext(ctx, `UPDATE users SET birth_date = $1, updated_at = $2 WHERE id = $3`, *birthDate, now, studentID); err != nil {
-				return translate(err)
+			if err := db.recordBirthDateTx(ctx, tx, parentID, studentID, *birthDate, optio.SourceParent); err != nil {
+				return err
 			}
 			detail["birth_date"] = birthDate.Format(time.DateOnly)
 		}

@@ -38,11 +38,14 @@ func (db *DB) resolveSparkUserTx(ctx context.Context, tx *sql.Tx, id optio.Spark
 // otherwise an admin role creates a student.
 func (db *DB) resolveSparkIdentityTx(ctx context.Context, tx *sql.Tx, id optio.SparkIdentity, via string, createAdmin bool) (*optio.User, bool, error) {
 	id.SparkUserID = strings.TrimSpace(id.SparkUserID)
-	id.Email = strings.ToLower(strings.TrimSpace(id.Email))
 	if id.SparkUserID == "" {
 		return nil, false, &optio.Error{Code: optio.EINVALID, Message: "A Spark user id is required."}
 	}
-	if id.Email != "" && !optio.ValidEmail(id.Email) {
+	if e, err := optio.NormalizeEmail("email", id.Email); err == nil {
+		id.Email = e
+	} else {
+		// No email, or one Optio's rule refuses (a look-alike): the user is
+		// known by their Spark id alone.
 		id.Email = ""
 	}
 	// 1. By Spark link.
@@ -55,10 +58,18 @@ func (db *DB) resolveSparkIdentityTx(ctx context.Context, tx *sql.Tx, id optio.S
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, false, translate(err)
 	}
-	// 2. By email, only when that account has no Spark link yet.
+	// 2. By email: only an account whose ownership of the email was proven
+	// (email_verified) and that has no Spark link yet. Anyone can register a
+	// password account with any email, so an unverified account is never
+	// linked: it loses its claim to the email instead (see displaceEmailTx)
+	// and Spark's user gets an account of their own.
 	if id.Email != "" {
 		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = $1`, id.Email))
 		switch {
+		case err == nil && !u.EmailVerified:
+			if err := db.displaceEmailTx(ctx, tx, u.ID, id.Email, id.SparkUserID, via); err != nil {
+				return nil, false, err
+			}
 		case err == nil:
 			var linked int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM lms_integrations WHERE user_id = $1 AND platform = $2`,
@@ -88,7 +99,7 @@ func (db *DB) resolveSparkIdentityTx(ctx context.Context, tx *sql.Tx, id optio.S
 		role = optio.RoleStudent
 	}
 	created, err := db.createUserTx(ctx, tx, optio.NewUser{Email: id.Email, GivenName: id.GivenName, FamilyName: id.FamilyName,
-		Role: role, Provisional: via == optio.LinkedViaWebhook && id.Email == ""})
+		Role: role, Provisional: via == optio.LinkedViaWebhook && id.Email == "", EmailVerified: true})
 	if err != nil {
 		return nil, false, err
 	}
@@ -113,13 +124,25 @@ func (db *DB) refreshSparkUserTx(ctx context.Context, tx *sql.Tx, u *optio.User,
 		u.FamilyName, changed = strings.TrimSpace(id.FamilyName), true
 	}
 	if id.Email != "" && id.Email != u.Email {
-		var taken int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE email = $1 AND id <> $2`, id.Email, u.ID).Scan(&taken); err != nil {
+		// Spark's new email for its user: taken from an account that never
+		// proved it (that account keeps it only as a sign-in name), never
+		// from one that did.
+		var holder string
+		var holderVerified bool
+		err := tx.QueryRowContext(ctx, `SELECT id, email_verified FROM users WHERE email = $1 AND id <> $2`, id.Email, u.ID).Scan(&holder, &holderVerified)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			u.Email, u.EmailVerified, changed = id.Email, true, true
+		case err != nil:
 			return nil, translate(err)
+		case !holderVerified:
+			if err := db.displaceEmailTx(ctx, tx, holder, id.Email, id.SparkUserID, optio.LinkedViaSSO); err != nil {
+				return nil, err
+			}
+			u.Email, u.EmailVerified, changed = id.Email, true, true
 		}
-		if taken == 0 {
-			u.Email, changed = id.Email, true
-		}
+	} else if id.Email != "" && !u.EmailVerified {
+		u.EmailVerified, changed = true, true // Spark vouches for the email the account has
 	}
 	if u.Provisional && u.Email != "" {
 		u.Provisional, changed = false, true
@@ -129,8 +152,8 @@ func (db *DB) refreshSparkUserTx(ctx context.Context, tx *sql.Tx, u *optio.User,
 		if u.Email != "" {
 			email = u.Email
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET given_name = $1, family_name = $2, email = $3, provisional = $4, updated_at = $5 WHERE id = $6`,
-			u.GivenName, u.FamilyName, email, u.Provisional, db.now(), u.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET given_name = $1, family_name = $2, email = $3, provisional = $4, email_verified = $5,
+			updated_at = $6 WHERE id = $7`, u.GivenName, u.FamilyName, email, u.Provisional, u.EmailVerified && email != nil, db.now(), u.ID); err != nil {
 			return nil, translate(err)
 		}
 	}
@@ -140,6 +163,30 @@ func (db *DB) refreshSparkUserTx(ctx context.Context, tx *sql.Tx, u *optio.User,
 		}
 	}
 	return u, nil
+}
+
+// displaceEmailTx takes email away from an account that never proved it
+// owned it (email_verified is false: a self-registered password account),
+// because Spark has just vouched that it belongs to one of its users. The
+// account keeps it only as its sign-in name (displaced_email) — matched to
+// nothing else — unless another displaced account already signs in with
+// it. Nothing of the account is given to anyone: if its owner is the Spark
+// user, they link the two accounts themselves (LinkAccounts, password
+// proven).
+func (db *DB) displaceEmailTx(ctx context.Context, tx *sql.Tx, userID, email, sparkUserID, via string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE displaced_email = $1`, email).Scan(&n); err != nil {
+		return translate(err)
+	}
+	var displaced any
+	if n == 0 {
+		displaced = email
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET email = NULL, displaced_email = $1, updated_at = $2 WHERE id = $3`,
+		displaced, db.now(), userID); err != nil {
+		return translate(err)
+	}
+	return db.auditTx(ctx, tx, "", "spark.email_displaced", userID, map[string]any{"spark_user_id": sparkUserID, "via": via})
 }
 
 func (db *DB) linkSparkTx(ctx context.Context, tx *sql.Tx, userID, sparkUserID, via string) error {

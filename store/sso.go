@@ -66,7 +66,7 @@ func (db *DB) ssoLoginTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) (*o
 	}
 	res := &optio.SSOResult{User: u, Created: created}
 	if in.SessionTokenHash != "" {
-		if _, err := db.createSessionTx(ctx, tx, u.ID, in.SessionTokenHash, in.SessionTTL); err != nil {
+		if _, err := db.createSessionTx(ctx, tx, u.ID, in.SessionTokenHash, in.SessionTTL, in.SessionDevice); err != nil {
 			return nil, err
 		}
 	}

@@ -11,7 +11,9 @@ import (
 )
 
 const userColsT = `{a}id, COALESCE({a}email,''), {a}given_name, {a}family_name, {a}role, COALESCE({a}portfolio_slug,''),
-	{a}portfolio_visibility, {a}birth_date, {a}parent_consent, {a}provisional, {a}created_at, {a}updated_at`
+	{a}portfolio_visibility, {a}birth_date, {a}parent_consent, {a}provisional, {a}created_at, {a}updated_at,
+	{a}email_verified, ({a}password_hash IS NOT NULL), COALESCE({a}birth_date_source,''), {a}birth_date_set_at,
+	COALESCE({a}parent_consent_source,''), {a}parent_consent_set_at`
 
 var userCols = prefixed("", userColsT)
 
@@ -19,17 +21,32 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanUser(s scanner) (*optio.User, error) {
 	var u optio.User
-	var birth sql.NullTime
+	var birth, birthAt, consentAt sql.NullTime
+	var birthSrc, consentSrc string
 	if err := s.Scan(&u.ID, &u.Email, &u.GivenName, &u.FamilyName, &u.Role, &u.PortfolioSlug,
-		&u.Visibility, &birth, &u.ParentConsent, &u.Provisional, &u.CreatedAt, &u.UpdatedAt); err != nil {
+		&u.Visibility, &birth, &u.ParentConsent, &u.Provisional, &u.CreatedAt, &u.UpdatedAt,
+		&u.EmailVerified, &u.HasPassword, &birthSrc, &birthAt, &consentSrc, &consentAt); err != nil {
 		return nil, err
 	}
 	if birth.Valid {
 		b := birth.Time.UTC()
 		u.BirthDate = &b
 	}
+	u.BirthDateFact = factSource(birthSrc, birthAt)
+	u.ConsentFact = factSource(consentSrc, consentAt)
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	return &u, nil
+}
+
+func factSource(src string, at sql.NullTime) *optio.FactSource {
+	if src == "" {
+		return nil
+	}
+	f := &optio.FactSource{Source: src}
+	if at.Valid {
+		f.At = at.Time.UTC()
+	}
+	return f
 }
 
 // CreateUser inserts a user with a fresh portfolio slug (students only). The
@@ -58,7 +75,23 @@ func (db *DB) createUserTx(ctx context.Context, tx *sql.Tx, in optio.NewUser) (*
 	id := newID()
 	var email any
 	if in.Email != "" {
-		email = strings.ToLower(strings.TrimSpace(in.Email))
+		e, err := optio.NormalizeEmail("email", in.Email)
+		if err != nil {
+			return nil, err
+		}
+		// For a self-registration, an address still used to sign in to an
+		// account it was displaced from (displaced_email) is taken too. A
+		// proven owner (Spark, an administrator) takes it regardless.
+		if !in.EmailVerified {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE displaced_email = $1`, e).Scan(&n); err != nil {
+				return nil, translate(err)
+			}
+			if n > 0 {
+				return nil, &optio.Error{Code: optio.ECONFLICT, Message: "An account with this email already exists."}
+			}
+		}
+		email = e
 	}
 	var hash any
 	if in.PasswordHash != "" {
@@ -66,8 +99,9 @@ func (db *DB) createUserTx(ctx context.Context, tx *sql.Tx, in optio.NewUser) (*
 	}
 	insert := func(slug any) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, given_name, family_name, role,
-			portfolio_slug, provisional, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)`,
-			id, email, hash, strings.TrimSpace(in.GivenName), strings.TrimSpace(in.FamilyName), in.Role, slug, in.Provisional, now)
+			portfolio_slug, provisional, email_verified, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10)`,
+			id, email, hash, strings.TrimSpace(in.GivenName), strings.TrimSpace(in.FamilyName), in.Role, slug, in.Provisional,
+			in.EmailVerified && email != nil, now)
 		return err
 	}
 	if in.Role == optio.RoleStudent && strings.TrimSpace(in.GivenName+in.FamilyName) != "" {
@@ -186,24 +220,24 @@ func (db *DB) UserByID(ctx context.Context, id string) (*optio.User, error) {
 	return u, nil
 }
 
-// UserCredentials returns a user by email with their password hash ("" when
-// they have none, e.g. Spark-only accounts).
+// UserCredentials returns a user by sign-in email with their password hash
+// ("" when they have none, e.g. Spark-only accounts). The email is
+// normalized (optio.NormalizeEmail); an unverified account whose email a
+// Spark account has since claimed still signs in with it (displaced_email),
+// and an account that holds the email with a password comes first.
 func (db *DB) UserCredentials(ctx context.Context, email string) (*optio.User, string, error) {
+	email, err := optio.NormalizeEmail("email", email)
+	if err != nil {
+		return nil, "", notFound("User")
+	}
 	var hash sql.NullString
-	row := db.R.QueryRowContext(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE email = $1`,
-		strings.ToLower(strings.TrimSpace(email)))
-	var u optio.User
-	var birth sql.NullTime
-	err := row.Scan(&u.ID, &u.Email, &u.GivenName, &u.FamilyName, &u.Role, &u.PortfolioSlug,
-		&u.Visibility, &birth, &u.ParentConsent, &u.Provisional, &u.CreatedAt, &u.UpdatedAt, &hash)
+	u, err := scanUser(extraScanner{db.R.QueryRowContext(ctx, `SELECT `+userCols+`, password_hash FROM users
+		WHERE email = $1 OR displaced_email = $1
+		ORDER BY CASE WHEN password_hash IS NULL THEN 1 ELSE 0 END, CASE WHEN email = $1 THEN 0 ELSE 1 END LIMIT 1`, email), []any{&hash}})
 	if err != nil {
 		return nil, "", translateNotFound(err, "User")
 	}
-	if birth.Valid {
-		b := birth.Time.UTC()
-		u.BirthDate = &b
-	}
-	return &u, hash.String, nil
+	return u, hash.String, nil
 }
 
 // UpdateProfile changes the fields a user controls about their portfolio.
@@ -220,8 +254,8 @@ func (db *DB) UpdateProfile(ctx context.Context, userID string, p optio.ProfileU
 			}
 		}
 		if p.BirthDate != nil {
-			if _, err := tx.ExecContext(ctx, `UPDATE users SET birth_date = $1, updated_at = $2 WHERE id = $3`, *p.BirthDate, now, userID); err != nil {
-				return translate(err)
+			if err := db.selfBirthDateTx(ctx, tx, userID, *p.BirthDate, now); err != nil {
+				return err
 			}
 		}
 		var err error
@@ -231,9 +265,77 @@ func (db *DB) UpdateProfile(ctx context.Context, userID string, p optio.ProfileU
 	return u, err
 }
 
+// selfBirthDateTx records a birth date a user gives for themselves. Age is
+// what opens a minor's portfolio to strangers, so it is refused when a
+// parent, an administrator or Spark recorded one (theirs stands), and when
+// it would make the user 18 or older now: only those sources can say a
+// student is an adult. Even a date accepted here never opens the consent
+// gate by itself (optio.User.AdultForConsent), so waiting for a
+// self-recorded 18th birthday does not either.
+func (db *DB) selfBirthDateTx(ctx context.Context, tx *sql.Tx, userID string, birth, now time.Time) error {
+	refuse := func(code, why string) error {
+		return &optio.Error{Code: code, Message: "Your birth date cannot be changed here.", Fields: map[string]string{"birth_date": why}}
+	}
+	birth = time.Date(birth.Year(), birth.Month(), birth.Day(), 0, 0, 0, 0, time.UTC)
+	if birth.After(now) || birth.Before(now.AddDate(-120, 0, 0)) {
+		return &optio.Error{Code: optio.EINVALID, Message: "The profile change is not valid.", Fields: map[string]string{"birth_date": "must be a real birth date"}}
+	}
+	var src sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT birth_date_source FROM users WHERE id = $1`+db.forUpdate(), userID).Scan(&src); err != nil {
+		return translateNotFound(err, "User")
+	}
+	if src.Valid && src.String != optio.SourceStudent {
+		return refuse(optio.EFORBIDDEN, "was recorded by "+(&optio.FactSource{Source: src.String}).Label()+"; only they can change it")
+	}
+	if !birth.AddDate(18, 0, 0).After(now) {
+		return refuse(optio.EFORBIDDEN, "would make you 18 or older; only a parent or your school can record that")
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET birth_date = $1, birth_date_source = $2, birth_date_set_at = $3, birth_date_set_by = $4,
+		updated_at = $3 WHERE id = $4`, birth, optio.SourceStudent, now, userID); err != nil {
+		return translate(err)
+	}
+	return db.auditTx(ctx, tx, userID, "birth_date.recorded", userID, map[string]any{"source": optio.SourceStudent, "birth_date": birth.Format(time.DateOnly)})
+}
+
+// RecordBirthDate implements optio.AccountStore: a birth date recorded by a
+// parent, an administrator or Spark, which the student cannot change.
+func (db *DB) RecordBirthDate(ctx context.Context, actorID, studentID string, birth time.Time, source string) (*optio.User, error) {
+	switch source {
+	case optio.SourceParent, optio.SourceAdmin, optio.SourceSpark:
+	default:
+		return nil, optio.Errorf(optio.EINVALID, "A birth date is recorded by a parent, an administrator or Spark, not %q.", source)
+	}
+	var u *optio.User
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.recordBirthDateTx(ctx, tx, actorID, studentID, birth, source); err != nil {
+			return err
+		}
+		var err error
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, studentID))
+		return translateNotFound(err, "Student")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record birth date: %w", err)
+	}
+	return u, nil
+}
+
+func (db *DB) recordBirthDateTx(ctx context.Context, tx *sql.Tx, actorID, studentID string, birth time.Time, source string) error {
+	if r, err := roleOfTx(ctx, tx, studentID); err != nil || r != optio.RoleStudent {
+		return notFound("Student")
+	}
+	now := db.now()
+	birth = time.Date(birth.Year(), birth.Month(), birth.Day(), 0, 0, 0, 0, time.UTC)
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET birth_date = $1, birth_date_source = $2, birth_date_set_at = $3, birth_date_set_by = $4,
+		updated_at = $3 WHERE id = $5`, birth, source, now, nullString(actorID), studentID); err != nil {
+		return translate(err)
+	}
+	return db.auditTx(ctx, tx, actorID, "birth_date.recorded", studentID, map[string]any{"source": source, "birth_date": birth.Format(time.DateOnly)})
+}
+
 // CreateSession stores a session for a token hash.
 func (db *DB) CreateSession(ctx context.Context, userID, tokenHash string, ttl time.Duration) (*optio.Session, error) {
-	s, err := db.createSessionTx(ctx, db.W, userID, tokenHash, ttl)
+	s, err := db.createSessionTx(ctx, db.W, userID, tokenHash, ttl, "")
 	if err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
@@ -247,11 +349,11 @@ type execer interface {
 
 // createSessionTx inserts a session through ex (the pool, or the caller's
 // transaction, as an SSO login does).
-func (db *DB) createSessionTx(ctx context.Context, ex execer, userID, tokenHash string, ttl time.Duration) (*optio.Session, error) {
+func (db *DB) createSessionTx(ctx context.Context, ex execer, userID, tokenHash string, ttl time.Duration, device string) (*optio.Session, error) {
 	now := db.now()
 	s := &optio.Session{ID: newID(), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	_, err := ex.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, expires_at, created_at) VALUES ($1,$2,$3,$4,$5)`,
-		s.ID, tokenHash, userID, s.ExpiresAt, now)
+	_, err := ex.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, expires_at, created_at, last_seen_at, user_agent) VALUES ($1,$2,$3,$4,$5,$5,$6)`,
+		s.ID, tokenHash, userID, s.ExpiresAt, now, device)
 	if err != nil {
 		return nil, translate(err)
 	}

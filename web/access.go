@@ -30,7 +30,8 @@ func (a portfolioAccess) seesPrivate() bool { return a == accessFamily }
 // canViewPortfolio reports whether viewer (nil: anonymous) may see student's
 // portfolio: the owner, an admin, a linked parent and an unrevoked observer
 // always may; anyone else only when the portfolio is public or unlisted and,
-// for a minor (unknown age counts as minor), a linked parent has consented.
+// for a minor (unknown age, or an age only the student vouches for, counts
+// as minor: optio.User.PublicAllowed), a linked parent has consented.
 func (s *Server) canViewPortfolio(ctx context.Context, viewer *optio.User, student *optio.User) (bool, error) {
 	a, err := s.portfolioAccess(ctx, viewer, student)
 	return a != accessNone, err
@@ -74,5 +75,5 @@ func publiclyViewable(student *optio.User, now time.Time) bool {
 	if student.Visibility != optio.VisibilityPublic && student.Visibility != optio.VisibilityUnlisted {
 		return false
 	}
-	return student.ParentConsent || !student.IsMinor(now)
+	return student.PublicAllowed(now)
 }

@@ -23,6 +23,8 @@ const SessionCookie = "optio_session"
 // inner layers can fill it without cloning the request.
 type reqInfo struct {
 	user *optio.User
+	// tokenHash is the hash of the request's session token, when signed in.
+	tokenHash string
 }
 
 type ctxKey struct{}
@@ -51,8 +53,10 @@ func (s *Server) withSession(next http.Handler) http.Handler {
 			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
 		}
 		if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" && len(c.Value) < 200 {
-			if u, err := s.Store.SessionUser(r.Context(), hashToken(c.Value)); err == nil {
-				ri.user = u
+			h := hashToken(c.Value)
+			if u, err := s.Store.SessionUser(r.Context(), h); err == nil {
+				ri.user, ri.tokenHash = u, h
+				s.touchSession(r, h)
 			}
 		}
 		next.ServeHTTP(w, r)
@@ -63,6 +67,9 @@ func (s *Server) withSession(next http.Handler) http.Handler {
 func (s *Server) StartSession(w http.ResponseWriter, r *http.Request, u *optio.User) error {
 	token := newSessionToken()
 	if _, err := s.Store.CreateSession(r.Context(), u.ID, hashToken(token), s.Config.SessionTTL); err != nil {
+		return err
+	}
+	if err := s.Store.TouchSession(r.Context(), hashToken(token), deviceOf(r.UserAgent())); err != nil {
 		return err
 	}
 	s.sessionStarted(w, r, u, token)
@@ -82,7 +89,9 @@ func newSessionToken() string {
 // own transaction) and makes u the request's user.
 func (s *Server) sessionStarted(w http.ResponseWriter, r *http.Request, u *optio.User, token string) {
 	http.SetCookie(w, s.sessionCookie(token, int(s.Config.SessionTTL.Seconds())))
-	info(r).user = u
+	ri := info(r)
+	ri.user, ri.tokenHash = u, hashToken(token)
+	touches.seen(ri.tokenHash, s.now()) // stored with its device just now
 }
 
 func (s *Server) sessionCookie(value string, maxAge int) *http.Cookie {
@@ -101,7 +110,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	http.SetCookie(w, s.sessionCookie("", -1))
-	info(r).user = nil
+	info(r).user, info(r).tokenHash = nil, ""
 	return nil
 }
 
@@ -188,8 +197,10 @@ func (s *Server) register(ctx context.Context, in registerRequest) (*optio.User,
 	if in.Role != optio.RoleStudent && in.Role != optio.RoleParent && in.Role != optio.RoleObserver {
 		f.Add("role", "must be student, parent or observer")
 	}
-	if !optio.ValidEmail(strings.TrimSpace(in.Email)) {
-		f.Add("email", "is not a valid email address")
+	if e, err := optio.NormalizeEmail("email", in.Email); err != nil {
+		f.Add("email", err.(*optio.Error).Fields["email"])
+	} else {
+		in.Email = e
 	}
 	if strings.TrimSpace(in.GivenName) == "" {
 		f.Add("given_name", "is required")

@@ -196,6 +196,15 @@ type childSummary struct {
 	BirthDate     *time.Time `json:"birth_date,omitempty"`
 	Minor         bool       `json:"minor"`
 	ParentConsent bool       `json:"parent_consent"`
+	// BirthDateFact and ConsentFact say who recorded them, and when.
+	BirthDateFact *optio.FactSource `json:"birth_date_recorded,omitempty"`
+	ConsentFact   *optio.FactSource `json:"parent_consent_recorded,omitempty"`
+}
+
+// childSummaryOf is the family's view of a student's account.
+func childSummaryOf(st *optio.User, now time.Time) childSummary {
+	return childSummary{ID: st.ID, Name: st.DisplayName(), PortfolioSlug: st.PortfolioSlug, Visibility: string(st.Visibility),
+		BirthDate: st.BirthDate, Minor: st.IsMinor(now), ParentConsent: st.ParentConsent, BirthDateFact: st.BirthDateFact, ConsentFact: st.ConsentFact}
 }
 
 // commentedWork is a completed piece of work with the comments on it.
@@ -214,8 +223,7 @@ func (s *Server) parentDashboard(ctx context.Context, st *optio.User) (*ParentDa
 		return nil, err
 	}
 	d := &ParentDashboard{
-		Student: childSummary{ID: st.ID, Name: st.DisplayName(), PortfolioSlug: st.PortfolioSlug, Visibility: string(st.Visibility),
-			BirthDate: st.BirthDate, Minor: st.IsMinor(now), ParentConsent: st.ParentConsent},
+		Student: childSummaryOf(st, now),
 		Courses: act.Courses, Upcoming: []optio.AssignmentStatus{}, Overdue: []optio.AssignmentStatus{}, Submitted: []optio.AssignmentStatus{},
 		RecentWork: []commentedWork{}, Badges: []optio.BadgeProgress{},
 	}
@@ -369,8 +377,7 @@ func (s *Server) handleParentConsent(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, childSummary{ID: u.ID, Name: u.DisplayName(), PortfolioSlug: u.PortfolioSlug, Visibility: string(u.Visibility),
-		BirthDate: u.BirthDate, Minor: u.IsMinor(s.now()), ParentConsent: u.ParentConsent})
+	writeJSON(w, http.StatusOK, childSummaryOf(u, s.now()))
 }
 
 func (s *Server) setConsent(r *http.Request, studentID string, in consentRequest) (*optio.User, error) {

@@ -79,7 +79,7 @@ func setupPortfolio(tb testing.TB, db *store.DB) *pfEnv {
 // setAge gives the student a birth date that makes them years old.
 func (e *pfEnv) setAge(years int) {
 	b := testNow.AddDate(-years, 0, -1)
-	u, err := e.db.UpdateProfile(context.Background(), e.student.ID, optio.ProfileUpdate{BirthDate: &b})
+	u, err := e.db.RecordBirthDate(context.Background(), "", e.student.ID, b, optio.SourceAdmin)
 	require.NoError(e.tb, err)
 	e.student = u
 }

@@ -146,6 +146,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.portfolioRoutes(mux)
 	s.badgeRoutes(mux)
 	s.syncAdminRoutes(mux)
+	s.accountRoutes(mux)
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

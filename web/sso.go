@@ -162,6 +162,7 @@ func (s *Server) ssoLogin(r *http.Request, token, session string) (*optio.SSORes
 		SparkCourseIDs:   c.SparkCourseIDs,
 		SparkStudentIDs:  c.SparkStudentIDs,
 		SessionTokenHash: hashToken(session),
+		SessionDevice:    deviceOf(r.UserAgent()),
 		SessionTTL:       s.Config.SessionTTL,
 	})
 	if err != nil {

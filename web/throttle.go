@@ -156,10 +156,16 @@ func trusted(proxies []string, a netip.Addr) bool {
 	return false
 }
 
-// throttleEmail is the account key of a login: the address as typed,
-// trimmed and lower-cased (a variant in case or Unicode folding counts
-// against the same account).
-func throttleEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// throttleEmail is the account key of a login: the address by the one email
+// rule (optio.NormalizeEmail), so every spelling that reaches an account
+// counts against it; an address the rule refuses reaches no account and is
+// keyed as typed, trimmed and lower-cased.
+func throttleEmail(email string) string {
+	if e, err := optio.NormalizeEmail("email", email); err == nil {
+		return e
+	}
+	return strings.ToLower(strings.TrimSpace(email))
+}
 
 // login is authenticate behind the throttle: per client address and per
 // account. Every attempt counts when it starts; a right password gives the

@@ -172,7 +172,10 @@ func createAdmin(ctx context.Context, st optio.Store, email, password, given, fa
 	if err != nil {
 		return nil, err
 	}
-	return st.CreateUser(ctx, optio.NewUser{Email: email, PasswordHash: hash, GivenName: given, FamilyName: family, Role: optio.RoleAdmin})
+	// An administrator's email is taken as proven (the operator typed it):
+	// only such an account is ever linked to a Spark identity by email.
+	return st.CreateUser(ctx, optio.NewUser{Email: email, PasswordHash: hash, GivenName: given, FamilyName: family, Role: optio.RoleAdmin,
+		EmailVerified: true})
 }
 
 func versionCmd() *cobra.Command {

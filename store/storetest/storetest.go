@@ -98,13 +98,17 @@ func Open(tb testing.TB, d store.Dialect, clock optio.Clock) *store.DB {
 	return db
 }
 
-// MustCreateUser creates a user with the role and a name, failing the test on error.
+// MustCreateUser creates a user with the role and a name, failing the test on
+// error. Its email counts as verified, as for an account an administrator
+// creates (so Spark may link it by email); a self-registered account is made
+// through the API, or with EmailVerified false.
 func MustCreateUser(tb testing.TB, db optio.Store, role optio.Role, given, family string) *optio.User {
 	tb.Helper()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	u, err := db.CreateUser(context.Background(), optio.NewUser{
 		Email: given + "." + hex.EncodeToString(b) + "@example.com", GivenName: given, FamilyName: family, Role: role,
+		EmailVerified: true,
 	})
 	if err != nil {
 		tb.Fatalf("create user: %v", err)

@@ -151,8 +151,16 @@ func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockI
 				error_message = $3 WHERE id = $1`, w.QueueID, now, fmt.Sprintf("superseded by revision %d", latest))
 			return translate(err)
 		}
+		// The task as it is now, locked: Spark's data may have replaced a
+		// placeholder's XP or pillar since BeginSync read it, and a course
+		// update correcting placeholder awards waits for this award.
+		t, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = $1`+db.forUpdate(), w.Task.ID))
+		if err != nil {
+			return translateNotFound(err, "Task")
+		}
+		w.Task = t
 		var cid string
-		err := tx.QueryRowContext(ctx, `SELECT id FROM quest_task_completions WHERE user_id = $1 AND task_id = $2`, w.UserID, w.Task.ID).Scan(&cid)
+		err = tx.QueryRowContext(ctx, `SELECT id FROM quest_task_completions WHERE user_id = $1 AND task_id = $2`, w.UserID, w.Task.ID).Scan(&cid)
 		switch {
 		case err == sql.ErrNoRows:
 			cid, err = db.completeTx(ctx, tx, w.UserID, w.Task, optio.PlatformSpark, w.Grade, blocks)

@@ -151,10 +151,16 @@ func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockI
 				error_message = $3 WHERE id = $1`, w.QueueID, now, fmt.Sprintf("superseded by revision %d", latest))
 			return translate(err)
 		}
-		// The task as it is now, locked: Spark's data may have replaced a
-		// placeholder's XP or pillar since BeginSync read it, and a course
-		// update correcting placeholder awards waits for this award.
-		t, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = $1`+db.forUpdate(), w.Task.ID))
+		// The task as it is now, share-locked: Spark's data may have
+		// replaced a placeholder's XP or pillar since BeginSync read it, and
+		// a course update correcting placeholder awards waits for this award
+		// (syncs of one task do not wait for each other). SQLite's single
+		// writer needs no lock.
+		lock := ""
+		if db.Dialect == Postgres {
+			lock = ` FOR SHARE`
+		}
+		t, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = $1`+lock, w.Task.ID))
 		if err != nil {
 			return translateNotFound(err, "Task")
 		}

@@ -68,9 +68,9 @@ func (db *DB) sparkCourseTx(ctx context.Context, tx *sql.Tx, courseID string) (*
 }
 
 // ensureSparkCourseTx records a course at first sight — asking Spark's API
-// for it (SparkCourseFetchJob) — and, with AutoMap, maps an unmapped course
-// in auto mode to a quest (the one named for it, or a new one named from
-// what is known), enrolling the students Spark reported in it.
+// for it (SparkCourseFetchJob) — and, with AutoMap, maps a course without a
+// quest to one (the one named for it, or a new one named from what is
+// known), in auto mode, enrolling the students Spark reported in it.
 func (db *DB) ensureSparkCourseTx(ctx context.Context, tx *sql.Tx, courseID string) (*sparkCourseRow, error) {
 	now := db.now()
 	res, err := tx.ExecContext(ctx, `INSERT INTO spark_course_mappings (id, spark_course_id, created_at, updated_at)
@@ -87,7 +87,7 @@ func (db *DB) ensureSparkCourseTx(ctx context.Context, tx *sql.Tx, courseID stri
 	if err != nil || r == nil {
 		return r, err
 	}
-	if r.QuestID.Valid || !db.AutoMap || r.Mode != "auto" {
+	if r.QuestID.Valid || !db.AutoMap {
 		return r, nil
 	}
 	title := strings.TrimSpace(r.Title)
@@ -98,10 +98,11 @@ func (db *DB) ensureSparkCourseTx(ctx context.Context, tx *sql.Tx, courseID stri
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE spark_course_mappings SET optio_quest_id = $1, updated_at = $2 WHERE id = $3`, qid, now, r.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE spark_course_mappings SET optio_quest_id = $1, mapping_mode = 'auto', updated_at = $2 WHERE id = $3`,
+		qid, now, r.ID); err != nil {
 		return nil, translate(err)
 	}
-	r.QuestID = sql.NullString{String: qid, Valid: true}
+	r.QuestID, r.Mode = sql.NullString{String: qid, Valid: true}, "auto"
 	if _, err := db.enrollRosterTx(ctx, tx, courseID, qid); err != nil {
 		return nil, err
 	}
@@ -259,7 +260,7 @@ func (db *DB) applySparkCourseTx(ctx context.Context, tx *sql.Tx, ev optio.Spark
 		}
 		hadTask[a.SparkAssignmentID] = task.Valid
 	}
-	if r.Mode != "auto" || (!r.QuestID.Valid && !ev.AutoMap) {
+	if (r.QuestID.Valid && r.Mode != "auto") || (!r.QuestID.Valid && !ev.AutoMap) {
 		rc.QuestID = r.QuestID.String
 		return rc, r.ID, nil, nil
 	}
@@ -270,7 +271,7 @@ func (db *DB) applySparkCourseTx(ctx context.Context, tx *sql.Tx, ev optio.Spark
 		return nil, "", nil, err
 	}
 	rc.QuestID = qid
-	if _, err := tx.ExecContext(ctx, `UPDATE spark_course_mappings SET optio_quest_id = $1, updated_at = $2 WHERE id = $3`,
+	if _, err := tx.ExecContext(ctx, `UPDATE spark_course_mappings SET optio_quest_id = $1, mapping_mode = 'auto', updated_at = $2 WHERE id = $3`,
 		qid, now, r.ID); err != nil {
 		return nil, "", nil, translate(err)
 	}

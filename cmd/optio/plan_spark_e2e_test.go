@@ -186,6 +186,11 @@ func TestPlanSparkWithoutAutoMap(t *testing.T) {
 			c, err := dm.App.Store.SparkCourse(ctx, "spark-physics")
 			return err == nil && c.Waiting == 1
 		}, 30*time.Second, 50*time.Millisecond)
+		require.Equal(t, http.StatusForbidden, maya.do("PATCH", "/api/admin/spark/courses/spark-physics", `{"sync_enabled":true}`, nil))
+		require.Equal(t, http.StatusNotFound, admin.do("PATCH", "/api/admin/spark/courses/never-seen", `{"sync_enabled":true}`, nil))
+		var e apiError
+		require.Equal(t, http.StatusBadRequest, admin.do("PATCH", "/api/admin/spark/courses/spark-physics", `{"pillar":"music"}`, &e))
+		require.Contains(t, e.Error.Fields, "pillar")
 		var on optio.SparkCourseStatus
 		require.Equal(t, http.StatusOK, admin.do("PATCH", "/api/admin/spark/courses/spark-physics", `{"sync_enabled":true}`, &on))
 		require.True(t, on.SyncEnabled)

@@ -82,7 +82,9 @@ type Config struct {
 	SparkWebhookRate float64
 	// SparkWebhookBurst is the token-bucket size. SPARK_WEBHOOK_BURST, default 2000.
 	SparkWebhookBurst int
-	// SparkAutoMap creates quests from course webhooks. SPARK_AUTO_MAP, default true.
+	// SparkAutoMap maps a Spark course to a quest, and its assignments to
+	// tasks, the first time Optio sees it (SSO, roster, submission, poll or
+	// course webhook). SPARK_AUTO_MAP, default true.
 	SparkAutoMap bool
 	// SparkAPIURL is Spark's API base, for polling and grade passback. SPARK_API_URL.
 	SparkAPIURL string

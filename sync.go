@@ -37,7 +37,9 @@ type SyncHour struct {
 	AvgLatencySecs float64   `json:"avg_latency_seconds"`
 }
 
-// SparkCourseStatus is a Spark course Optio knows of and what it maps to.
+// SparkCourseStatus is a Spark course Optio knows of — from a course
+// webhook, Spark's API, an SSO token, a roster event, a submission or a
+// poll — what it maps to, its switches, and the state of its syncs.
 type SparkCourseStatus struct {
 	SparkCourseID string  `json:"spark_course_id"`
 	Title         string  `json:"title"`
@@ -48,6 +50,36 @@ type SparkCourseStatus struct {
 	Mapped        bool    `json:"mapped"`
 	Assignments   int     `json:"assignments"`
 	MappedTasks   int     `json:"mapped_tasks"`
+	// SyncEnabled off keeps the course's submissions without syncing them
+	// (they wait, and sync once it is on again).
+	SyncEnabled bool `json:"sync_enabled"`
+	// AutoEnrollStudents enrols students Spark reports in the course in its
+	// quest (roster events, SSO spark_course_ids).
+	AutoEnrollStudents bool `json:"auto_enroll_students"`
+	// Pillar is the pillar the course's tasks take; PillarSource says who
+	// chose it: "admin", "spark" (the course webhook) or "title" (guessed
+	// from the title by SparkCoursePillar).
+	Pillar       Pillar `json:"pillar"`
+	PillarSource string `json:"pillar_source"`
+	// Waiting, Pending and Failed count the course's syncs in those states.
+	Waiting int `json:"waiting"`
+	Pending int `json:"pending"`
+	Failed  int `json:"failed"`
+}
+
+// Who chose a Spark course's pillar (SparkCourseStatus.PillarSource).
+const (
+	PillarFromTitle = "title"
+	PillarFromSpark = "spark"
+	PillarFromAdmin = "admin"
+)
+
+// SparkCourseSettings changes a Spark course's switches and pillar; nil
+// fields stay as they are. Pillar "" goes back to the guess from the title.
+type SparkCourseSettings struct {
+	SyncEnabled        *bool
+	AutoEnrollStudents *bool
+	Pillar             *Pillar
 }
 
 // CourseMapInput maps a Spark course to an existing quest (QuestID) or to a
@@ -73,7 +105,25 @@ type SparkSyncStore interface {
 	SparkCourses(ctx context.Context) ([]SparkCourseStatus, error)
 	// MapSparkCourse maps a course to a quest (see CourseMapInput).
 	MapSparkCourse(ctx context.Context, sparkCourseID string, in CourseMapInput) (*SparkCourseStatus, error)
+	// SparkCourse returns one course's status, or ENOTFOUND.
+	SparkCourse(ctx context.Context, sparkCourseID string) (*SparkCourseStatus, error)
+	// UpdateSparkCourse changes a course's switches and pillar. Turning
+	// sync on queues the syncs that waited for it; a new pillar moves the
+	// course's tasks that still had the old one.
+	UpdateSparkCourse(ctx context.Context, sparkCourseID string, in SparkCourseSettings) (*SparkCourseStatus, error)
 }
+
+// SparkCourseFetchJob asks a worker to read a Spark course and its
+// assignments from Spark's API (GET /api/courses/{id} and
+// /api/courses/{id}/assignments) and apply them as a course webhook would:
+// enqueued when Optio first sees a course or an assignment anywhere else, so
+// placeholder titles are replaced by Spark's. Dropped without SPARK_API_URL.
+type SparkCourseFetchJob struct {
+	SparkCourseID string `json:"spark_course_id"`
+}
+
+// Kind names the job for River.
+func (SparkCourseFetchJob) Kind() string { return "spark_course_fetch" }
 
 // GradePassbackJob asks a worker to post a synced or Optio-given grade back
 // to Spark (POST /api/grades) for a completion of a Spark task. The store

@@ -65,7 +65,10 @@ type SparkCourseEvent struct {
 	SparkCourseID string
 	Title         string
 	Description   string
-	Assignments   []SparkAssignmentInput
+	// Pillar is the pillar Spark names for the course; "" lets Optio guess
+	// it from the title. An admin's choice wins over both.
+	Pillar      Pillar
+	Assignments []SparkAssignmentInput
 	// AutoMap creates or updates the course's quest and tasks
 	// (Config.SparkAutoMap).
 	AutoMap bool
@@ -125,16 +128,24 @@ type SparkWebhookStore interface {
 	AcceptSparkCourse(ctx context.Context, webhookID string, ev SparkCourseEvent) (*CourseReceipt, error)
 }
 
-// SparkCoursePillar picks the pillar of the tasks a Spark course becomes. The
-// rule (documented in docs/webhooks.md): the first word of the course title
-// that names a subject decides — art and design words → art; sciences and
-// mathematics → stem; writing, languages and speech → communication;
-// history, government and economics → civics; health and fitness →
-// wellness. A title naming none of them is stem (OnFire's catalogue is
-// mostly STEM). Admins may change a task's pillar afterwards; course updates
-// keep it.
+// SparkCoursePillar picks the pillar of the tasks a Spark course becomes
+// when neither Spark (the course webhook's pillar) nor an admin chose one.
+// The rule (documented in docs/spark/INTEGRATION.md): a two-word subject
+// in the title decides first ("physical education", "social studies",
+// "language arts"); otherwise the first word that names a subject — art,
+// music, design and performance → art; sciences and mathematics → stem;
+// writing, languages and literature → communication; history, government,
+// civics and economics → civics; health, fitness and sport → wellness. A
+// title naming none of them is stem (OnFire's catalogue is mostly STEM).
+// Admins may change a task's pillar afterwards; course updates keep it.
 func SparkCoursePillar(title string) Pillar {
-	for _, w := range strings.FieldsFunc(strings.ToLower(title), func(r rune) bool { return !unicode.IsLetter(r) }) {
+	words := strings.FieldsFunc(strings.ToLower(title), func(r rune) bool { return !unicode.IsLetter(r) })
+	for i := 0; i+1 < len(words); i++ {
+		if p, ok := pillarPhrases[words[i]+" "+words[i+1]]; ok {
+			return p
+		}
+	}
+	for _, w := range words {
 		if p, ok := pillarWords[w]; ok {
 			return p
 		}
@@ -147,13 +158,31 @@ func SparkCoursePillar(title string) Pillar {
 	return PillarSTEM
 }
 
+// pillarPhrases are two-word subjects whose words alone would mislead
+// ("physical" is physics, "social" names nothing).
+var pillarPhrases = map[string]Pillar{
+	"physical education": PillarWellness, "phys ed": PillarWellness, "physical fitness": PillarWellness,
+	"physical health": PillarWellness, "social studies": PillarCivics, "social science": PillarCivics,
+	"social sciences": PillarCivics, "language arts": PillarCommunication, "public speaking": PillarCommunication,
+	"media literacy": PillarCommunication, "computer art": PillarArt, "digital art": PillarArt,
+}
+
 // pillarWords are whole words that name a pillar; short or ambiguous words
 // ("art" is in "article", "start") only count whole.
 var pillarWords = map[string]Pillar{
 	"art": PillarArt, "arts": PillarArt, "adobe": PillarArt, "photoshop": PillarArt, "artist": PillarArt, "artists": PillarArt, "music": PillarArt,
+	"dance": PillarArt, "drama": PillarArt, "theater": PillarArt, "theatre": PillarArt, "film": PillarArt,
+	"band": PillarArt, "choir": PillarArt, "orchestra": PillarArt,
 	"math": PillarSTEM, "maths": PillarSTEM, "pe": PillarWellness, "health": PillarWellness,
-	"english": PillarCommunication, "speech": PillarCommunication, "debate": PillarCommunication,
-	"history": PillarCivics, "civics": PillarCivics, "law": PillarCivics,
+	"gym": PillarWellness, "yoga": PillarWellness, "sport": PillarWellness, "sports": PillarWellness,
+	"athletics": PillarWellness,
+	"english":   PillarCommunication, "speech": PillarCommunication, "debate": PillarCommunication,
+	"reading": PillarCommunication, "poetry": PillarCommunication, "grammar": PillarCommunication,
+	"latin": PillarCommunication, "german": PillarCommunication, "chinese": PillarCommunication,
+	"mandarin": PillarCommunication, "japanese": PillarCommunication, "italian": PillarCommunication,
+	"esl":     PillarCommunication,
+	"history": PillarCivics, "civics": PillarCivics, "law": PillarCivics, "citizenship": PillarCivics,
+	"ethics": PillarCivics,
 }
 
 // pillarPrefixes name a pillar by word stem ("biolog" covers biology and
@@ -164,6 +193,7 @@ var pillarPrefixes = []struct {
 }{
 	{"design", PillarArt}, {"illustrat", PillarArt}, {"drawing", PillarArt}, {"paint", PillarArt},
 	{"photograph", PillarArt}, {"animation", PillarArt}, {"sculpt", PillarArt}, {"ceramic", PillarArt},
+	{"musical", PillarArt}, {"musician", PillarArt},
 	{"biolog", PillarSTEM}, {"physic", PillarSTEM}, {"chemi", PillarSTEM}, {"mathemat", PillarSTEM},
 	{"geolog", PillarSTEM}, {"zoolog", PillarSTEM}, {"scien", PillarSTEM}, {"engineer", PillarSTEM},
 	{"comput", PillarSTEM}, {"coding", PillarSTEM}, {"programm", PillarSTEM}, {"robot", PillarSTEM},
@@ -172,7 +202,9 @@ var pillarPrefixes = []struct {
 	{"writing", PillarCommunication}, {"literat", PillarCommunication}, {"journalis", PillarCommunication},
 	{"languag", PillarCommunication}, {"spanish", PillarCommunication}, {"french", PillarCommunication},
 	{"rhetoric", PillarCommunication}, {"oratory", PillarCommunication},
+	{"communicat", PillarCommunication}, {"linguist", PillarCommunication},
 	{"government", PillarCivics}, {"econom", PillarCivics}, {"politic", PillarCivics}, {"geograph", PillarCivics},
+	{"sociolog", PillarCivics}, {"anthropolog", PillarCivics}, {"histor", PillarCivics},
 	{"wellness", PillarWellness}, {"fitness", PillarWellness}, {"nutrition", PillarWellness},
 	{"psycholog", PillarWellness}, {"mindful", PillarWellness},
 }

@@ -65,6 +65,7 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.Store = db
+	db.AutoMap = cfg.SparkAutoMap
 	a.closers = append(a.closers, db.Close)
 	if err := db.Migrate(ctx); err != nil {
 		a.Close()

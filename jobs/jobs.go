@@ -86,6 +86,8 @@ type Runner struct {
 	started bool
 	// passback: grade passback jobs are enqueued (else dropped).
 	passback bool
+	// fetchCourses: course fetch jobs are enqueued (else dropped: no SPARK_API_URL).
+	fetchCourses bool
 	// soon carries EnqueueSoon's jobs to the goroutine that inserts them;
 	// soonMu guards closing it (Stop) against senders.
 	soon     chan optio.SyncSubmissionJob
@@ -132,7 +134,7 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	if cfg.SparkAPIURL != "" {
 		sparkClient = &spark.Client{BaseURL: cfg.SparkAPIURL, APIKey: cfg.SparkAPIKey}
 	}
-	r := &Runner{db: db, opts: opts, passback: cfg.SparkGradePassback && sparkClient != nil}
+	r := &Runner{db: db, opts: opts, passback: cfg.SparkGradePassback && sparkClient != nil, fetchCourses: sparkClient != nil}
 	r.Sync = &SyncWorker{
 		DB:        db,
 		Files:     files,
@@ -160,6 +162,7 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		river.AddWorker(workers, &sweepWorker{db: db, enqueue: r.EnqueueSoon, age: opts.SweepAge, clock: db.Clock})
 		river.AddWorker(workers, r.Poll)
 		river.AddWorker(workers, &passbackWorker{db: db, spark: sparkClient})
+		river.AddWorker(workers, &courseFetchWorker{db: db, spark: sparkClient, logger: opts.Logger})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
 		rc.PeriodicJobs = []*river.PeriodicJob{
@@ -208,9 +211,13 @@ func Migrate(ctx context.Context, db *store.DB) error {
 // EnqueueTx inserts job inside tx (store.Enqueuer). A sync job already
 // waiting or running for the same queue row is not inserted twice. Grade
 // passbacks are dropped when passback is off (SPARK_GRADE_PASSBACK=false or
-// no SPARK_API_URL), so nothing is ever sent.
+// no SPARK_API_URL), so nothing is ever sent; so are course fetches
+// without SPARK_API_URL.
 func (r *Runner) EnqueueTx(ctx context.Context, tx *sql.Tx, job optio.Job) error {
 	if _, ok := job.(optio.GradePassbackJob); ok && !r.passback {
+		return nil
+	}
+	if _, ok := job.(optio.SparkCourseFetchJob); ok && !r.fetchCourses {
 		return nil
 	}
 	if _, err := r.Client.InsertTx(ctx, tx, job, uniqueOpts()); err != nil {

@@ -127,7 +127,9 @@ func submissionPayload(r *SubmissionRecord) spark.Submission {
 }
 
 // Roster changes a student's enrolment (enroll, drop or complete) and sends
-// the roster webhook. It returns the webhook-id.
+// the roster webhook: the plan's {spark_user_id, spark_course_id, action},
+// plus occurred_at and the student's names with OptioExtras. It returns the
+// webhook-id.
 func (s *Sandbox) Roster(ctx context.Context, studentID, courseID string, action spark.RosterAction) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -154,8 +156,11 @@ func (s *Sandbox) Roster(ctx context.Context, studentID, courseID string, action
 	s.enrollments[studentID][courseID] = &Enrollment{CourseID: courseID, Status: status, UpdatedAt: now}
 	s.mu.Unlock()
 
-	body, _ := json.Marshal(spark.Roster{SparkUserID: stu.ID, SparkCourseID: courseID, Action: action, Email: stu.Email,
-		GivenName: stu.GivenName, FamilyName: stu.FamilyName, OccurredAt: now})
+	ev := spark.Roster{SparkUserID: stu.ID, SparkCourseID: courseID, Action: action}
+	if s.cfg.OptioExtras {
+		ev.Email, ev.GivenName, ev.FamilyName, ev.OccurredAt = stu.Email, stu.GivenName, stu.FamilyName, now
+	}
+	body, _ := json.Marshal(ev)
 	id, err := s.sender.enqueue("roster", body)
 	if err != nil {
 		s.mu.Lock()
@@ -171,7 +176,9 @@ func (s *Sandbox) Roster(ctx context.Context, studentID, courseID string, action
 }
 
 // SendCourses sends one course webhook per course, with its assignments, so
-// Optio maps courses to quests and assignments to tasks. It returns the
+// Optio maps courses to quests and assignments to tasks. The course webhook
+// is an Optio extra, not in the plan: Optio learns courses without it (from
+// SSO, roster events, submissions and Spark's API). It returns the
 // webhook-ids in catalogue order.
 func (s *Sandbox) SendCourses(ctx context.Context) ([]string, error) {
 	var ids []string

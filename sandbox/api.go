@@ -23,6 +23,7 @@ const maxAPIBody = 1 << 20
 // documents) and the submission file downloads.
 func (s *Sandbox) apiRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/courses", s.requireKey(s.handleListCourses))
+	mux.Handle("GET /api/courses/{id}", s.requireKey(s.handleGetCourse))
 	mux.Handle("GET /api/courses/{id}/assignments", s.requireKey(s.handleListAssignments))
 	mux.Handle("GET /api/students/{id}/enrollments", s.requireKey(s.handleListEnrollments))
 	mux.Handle("GET /api/assignments/{id}/submissions", s.requireKey(s.handleListSubmissions))
@@ -138,6 +139,15 @@ func (s *Sandbox) handleListCourses(w http.ResponseWriter, r *http.Request) {
 		out = append(out, apiCourse{ID: c.ID, Title: c.Title, Description: c.Description, UpdatedAt: s.seededAt()})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"courses": out, "next_cursor": next})
+}
+
+func (s *Sandbox) handleGetCourse(w http.ResponseWriter, r *http.Request) {
+	c := s.courseByID[r.PathValue("id")]
+	if c == nil {
+		s.apiError(w, r, notFound("course", r.PathValue("id")))
+		return
+	}
+	writeJSON(w, http.StatusOK, apiCourse{ID: c.ID, Title: c.Title, Description: c.Description, UpdatedAt: s.seededAt()})
 }
 
 // seededAt is when the catalogue was last changed: the start of the sandbox's first day.

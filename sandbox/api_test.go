@@ -30,6 +30,14 @@ func TestAPIThroughSparkClient(t *testing.T) {
 	require.Len(t, ids, 9, "courses over five pages of two")
 	require.Contains(t, ids, "spark-minecraft-zoology")
 
+	co, err := c.GetCourse(ctx, "spark-physics")
+	require.NoError(t, err)
+	require.Equal(t, "Physics", co.Title)
+	_, err = c.GetCourse(ctx, "no-such-course")
+	var ae *spark.APIError
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, http.StatusNotFound, ae.StatusCode)
+
 	as, err := c.ListAssignments(ctx, "spark-physics")
 	require.NoError(t, err)
 	require.Len(t, as, 4)

@@ -51,6 +51,13 @@ type Config struct {
 	Senders int
 	// PageSize is the page length of paged API lists. Default 50.
 	PageSize int
+	// OptioExtras makes the sandbox also speak what Optio adds to the plan's
+	// contract: the course webhook (a button in the UI; SendCourses sends it
+	// whatever this says) and the roster webhook's occurred_at, email and
+	// names. Off by default: the sandbox is a Spark built exactly to the
+	// plan (SSO, the submission and roster webhooks with the plan's fields,
+	// the API list).
+	OptioExtras bool
 }
 
 // Sandbox is a fake Spark LMS. It is an http.Handler; Start serves it on a

@@ -48,9 +48,26 @@ func TestSenderRetriesWithTheSameWebhookID(t *testing.T) {
 		ro, err := spark.DecodeRoster(r.Body)
 		require.NoError(t, err)
 		require.Equal(t, spark.RosterEnroll, ro.Action)
-		require.Equal(t, "leo.martinez@spark.example", ro.Email)
+		require.JSONEq(t, `{"spark_user_id":"spark-stu-leo","spark_course_id":"spark-adobe-cert","action":"enroll"}`, string(r.Body),
+			"by default the sandbox sends exactly the plan's roster fields")
 	}
 	require.Equal(t, "active", b.sb.Enrollments("spark-stu-leo")["spark-adobe-cert"].Status)
+}
+
+// With OptioExtras the roster webhook also carries occurred_at and names.
+func TestRosterWithOptioExtras(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *sandbox.Config) { c.OptioExtras = true })
+	_, err := b.sb.Roster(context.Background(), "spark-stu-leo", "spark-adobe-cert", spark.RosterEnroll)
+	require.NoError(t, err)
+	b.waitIdle(t)
+	reqs := b.optio.requests()
+	require.Len(t, reqs, 1)
+	ro, err := spark.DecodeRoster(reqs[0].Body)
+	require.NoError(t, err)
+	require.Equal(t, "leo.martinez@spark.example", ro.Email)
+	require.Equal(t, "Leo", ro.GivenName)
+	require.False(t, ro.OccurredAt.IsZero())
 }
 
 func TestSenderDoesNotRetryClientErrors(t *testing.T) {

@@ -94,7 +94,7 @@ func (s *Sandbox) handleHome(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, http.StatusOK, "home", "Spark LMS sandbox", doneMessages[r.URL.Query().Get("done")], map[string]any{
 		"Students": byRole[RoleStudent], "Parents": byRole[RoleParent], "Admins": byRole[RoleAdmin],
-		"Courses": s.courses, "Samples": SampleFiles(),
+		"Courses": s.courses, "Samples": SampleFiles(), "CourseWebhooks": s.cfg.OptioExtras,
 	})
 }
 
@@ -164,7 +164,7 @@ func (s *Sandbox) handleUser(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, err)
 		return
 	}
-	data := map[string]any{"User": u}
+	data := map[string]any{"User": u, "CourseWebhooks": s.cfg.OptioExtras}
 	switch u.Role {
 	case RoleStudent:
 		data["Courses"] = s.studentCourses(u.ID)

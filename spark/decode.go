@@ -216,6 +216,14 @@ func (c *fieldChecker) time(field, v string) time.Time {
 		c.f.Add(field, "required")
 		return time.Time{}
 	}
+	return c.optionalTime(field, v)
+}
+
+// optionalTime is time for a field that may be absent: "" is the zero time.
+func (c *fieldChecker) optionalTime(field, v string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil || !saneYear(t) {
 		c.f.Add(field, "must be an RFC 3339 time like 2025-03-01T14:00:00Z")

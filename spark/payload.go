@@ -23,6 +23,7 @@ const (
 	maxDescriptionRunes  = 50_000
 	maxSubmissionText    = 1 << 20
 	maxGradeLen          = 64
+	maxTypeLen           = 255
 )
 
 // Submission is a student's work on a Spark assignment, from the submission
@@ -33,13 +34,17 @@ type Submission struct {
 	SparkCourseID     string           `json:"spark_course_id"`
 	Files             []SubmissionFile `json:"submission_files,omitempty"`
 	Text              string           `json:"submission_text,omitempty"`
-	SubmittedAt       time.Time        `json:"submitted_at"`
+	// SubmittedAt is when the student submitted; zero when Spark left it
+	// out (the receiver then uses the webhook's timestamp or its arrival).
+	SubmittedAt time.Time `json:"submitted_at"`
 	// Grade is Spark's grade as text ("A-", "92.5"); a JSON number keeps its literal form.
 	Grade *string `json:"grade,omitempty"`
 }
 
 // SubmissionFile is one file of a submission: either a URL Optio downloads
-// or inline content in standard base64, never both.
+// or inline content in standard base64, never both. Type is only a hint:
+// a type Optio does not know never refuses the submission; the sync decides
+// from the file's bytes.
 type SubmissionFile struct {
 	URL           string `json:"url,omitempty"`
 	Type          string `json:"type,omitempty"` // MIME type, extension word or short kind; see ResolveFileType
@@ -102,7 +107,7 @@ func (w *submissionWire) validate(prefix string) (*Submission, error) {
 		SparkCourseID:     w.SparkCourseID,
 		Files:             w.Files,
 		Text:              w.Text,
-		SubmittedAt:       c.time(prefix+"submitted_at", w.SubmittedAt),
+		SubmittedAt:       c.optionalTime(prefix+"submitted_at", w.SubmittedAt),
 	}
 	if len(w.Text) > maxSubmissionText {
 		c.f.Add(prefix+"submission_text", fmt.Sprintf("must be at most %d bytes", maxSubmissionText))
@@ -128,8 +133,8 @@ func checkFile(c *fieldChecker, key string, f SubmissionFile) {
 	if p := filenameProblem(f.Filename); p != "" {
 		c.f.Add(key+".filename", p)
 	}
-	if _, _, ok := ResolveFileType(f.Type, f.Filename); !ok {
-		c.f.Add(key+".type", "unknown file type")
+	if len(f.Type) > maxTypeLen || hasControl(f.Type) {
+		c.f.Add(key+".type", fmt.Sprintf("must be at most %d printable characters", maxTypeLen))
 	}
 	switch {
 	case f.URL != "" && f.ContentBase64 != "":
@@ -200,7 +205,9 @@ type Roster struct {
 	Email         string       `json:"email,omitempty"`
 	GivenName     string       `json:"given_name,omitempty"`
 	FamilyName    string       `json:"family_name,omitempty"`
-	OccurredAt    time.Time    `json:"occurred_at"`
+	// OccurredAt orders events of one student and course; zero when Spark
+	// left it out (the receiver then uses the webhook's timestamp).
+	OccurredAt time.Time `json:"occurred_at,omitzero"`
 }
 
 type rosterWire struct {
@@ -247,7 +254,7 @@ func DecodeRoster(body []byte) (*Roster, error) {
 		Email:         w.Email,
 		GivenName:     strings.TrimSpace(w.GivenName),
 		FamilyName:    strings.TrimSpace(w.FamilyName),
-		OccurredAt:    c.time("occurred_at", w.OccurredAt),
+		OccurredAt:    c.optionalTime("occurred_at", w.OccurredAt),
 	}
 	if err := c.err("roster"); err != nil {
 		return nil, err
@@ -258,10 +265,14 @@ func DecodeRoster(body []byte) (*Roster, error) {
 // Course is a Spark course with its assignments, from the course webhook:
 // it becomes (or updates) a quest whose tasks are the assignments.
 type Course struct {
-	SparkCourseID string       `json:"spark_course_id"`
-	Title         string       `json:"course_title"`
-	Description   string       `json:"course_description,omitempty"`
-	Assignments   []Assignment `json:"assignments,omitempty"`
+	SparkCourseID string `json:"spark_course_id"`
+	Title         string `json:"course_title"`
+	Description   string `json:"course_description,omitempty"`
+	// Pillar, when Spark sends one, is the pillar of the course's tasks
+	// (stem, wellness, communication, civics or art); empty lets Optio
+	// guess it from the title (optio.SparkCoursePillar).
+	Pillar      optio.Pillar `json:"pillar,omitempty"`
+	Assignments []Assignment `json:"assignments,omitempty"`
 }
 
 // Assignment is one assignment of a Course; it becomes a quest task.
@@ -280,6 +291,7 @@ type courseWire struct {
 	SparkCourseID string           `json:"spark_course_id"`
 	Title         string           `json:"course_title"`
 	Description   string           `json:"course_description"`
+	Pillar        string           `json:"pillar"`
 	Assignments   []assignmentWire `json:"assignments"`
 }
 
@@ -302,7 +314,11 @@ func DecodeCourse(body []byte) (*Course, error) {
 	c.id("spark_course_id", w.SparkCourseID)
 	c.requiredText("course_title", w.Title, maxTitleRunes)
 	c.text("course_description", w.Description, maxDescriptionRunes)
-	co := &Course{SparkCourseID: w.SparkCourseID, Title: strings.TrimSpace(w.Title), Description: w.Description}
+	co := &Course{SparkCourseID: w.SparkCourseID, Title: strings.TrimSpace(w.Title), Description: w.Description,
+		Pillar: optio.Pillar(strings.ToLower(strings.TrimSpace(w.Pillar)))}
+	if co.Pillar != "" && !co.Pillar.Valid() {
+		c.f.Add("pillar", "must be stem, wellness, communication, civics or art")
+	}
 	as := w.Assignments
 	if len(as) > MaxCourseAssignments {
 		c.f.Add("assignments", fmt.Sprintf("at most %d assignments", MaxCourseAssignments))

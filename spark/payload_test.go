@@ -97,14 +97,41 @@ func TestDecodeSubmissionNamesEveryBadField(t *testing.T) {
 		"submission_files[1].url":            "must be an absolute http or https URL",
 		"submission_files[1].filename":       "must not contain path traversal (..)",
 		"submission_files[2]":                "give url or content_base64, not both",
-		"submission_files[3].type":           "unknown file type",
 		"submission_files[3]":                "needs url or content_base64",
 		"submission_files[4].content_base64": "must be standard base64",
-		"submission_files[4].type":           "unknown file type",
 		"submission_files[4].filename":       "must not be an absolute path",
 		"submission_files[5].url":            "must not contain a user name or password",
 		"submission_files[5].filename":       "required",
 	}, fieldsOf(t, err))
+}
+
+// The plan's payloads are accepted exactly as written: a submission needs
+// only its three ids (submitted_at, text, files and grade are optional), a
+// roster event only its ids and action, and a file's type is a hint that
+// never refuses the webhook.
+func TestDecodePlanPayloads(t *testing.T) {
+	t.Parallel()
+	s, err := spark.DecodeSubmission([]byte(`{"spark_user_id":"u","spark_assignment_id":"a","spark_course_id":"c"}`))
+	require.NoError(t, err)
+	require.True(t, s.SubmittedAt.IsZero())
+
+	s, err = spark.DecodeSubmission([]byte(`{"spark_user_id":"u","spark_assignment_id":"a","spark_course_id":"c",
+	  "submission_text":"hi","submitted_at":"2025-03-01T10:00:00Z","grade":null,"submission_files":[
+	    {"url":"https://x.example/a.zip","type":"application/zip","filename":"a.zip"},
+	    {"url":"https://x.example/b.html","type":"text/html","filename":"b.html"},
+	    {"url":"https://x.example/c","type":"file","filename":"c"},
+	    {"url":"https://x.example/d.heic","type":"","filename":"d.heic"}]}`))
+	require.NoError(t, err)
+	require.Len(t, s.Files, 4)
+	require.Equal(t, "application/zip", s.Files[0].Type, "the hint is kept as sent")
+
+	_, err = spark.DecodeSubmission([]byte(`{"spark_user_id":"u","spark_assignment_id":"a","spark_course_id":"c",
+	  "submission_files":[{"url":"https://x.example/a","type":"a\u0000b","filename":"a"}]}`))
+	require.Equal(t, map[string]string{"submission_files[0].type": "must be at most 255 printable characters"}, fieldsOf(t, err))
+
+	r, err := spark.DecodeRoster([]byte(`{"spark_user_id":"u","spark_course_id":"c","action":"enroll"}`))
+	require.NoError(t, err)
+	require.True(t, r.OccurredAt.IsZero())
 }
 
 func TestDecodeSubmissionLimits(t *testing.T) {
@@ -191,7 +218,7 @@ func TestDecodeRoster(t *testing.T) {
 		fields map[string]string
 	}{
 		"empty object": {`{}`, map[string]string{
-			"spark_user_id": "required", "spark_course_id": "required", "action": "required", "occurred_at": "required",
+			"spark_user_id": "required", "spark_course_id": "required", "action": "required",
 		}},
 		"bad values": {`{"spark_user_id":"u","spark_course_id":"c","action":"graduate","email":"Ada <ada@example.com>",
 		  "given_name":"A\nda","family_name":"` + strings.Repeat("x", 201) + `","occurred_at":"2025-03-01"}`, map[string]string{
@@ -225,6 +252,13 @@ func TestDecodeCourse(t *testing.T) {
 	require.Equal(t, 0.0, *c.Assignments[1].MaxPoints)
 	require.Nil(t, c.Assignments[2].DueAt)
 	require.Nil(t, c.Assignments[2].MaxPoints)
+	require.Empty(t, c.Pillar, "no pillar: Optio guesses it from the title")
+
+	c, err = spark.DecodeCourse([]byte(`{"spark_course_id":"crs_1","course_title":"Studio","pillar":"Art"}`))
+	require.NoError(t, err)
+	require.Equal(t, optio.PillarArt, c.Pillar)
+	_, err = spark.DecodeCourse([]byte(`{"spark_course_id":"crs_1","course_title":"Studio","pillar":"music"}`))
+	require.Equal(t, map[string]string{"pillar": "must be stem, wellness, communication, civics or art"}, fieldsOf(t, err))
 
 	_, err = spark.DecodeCourse([]byte(`{"spark_course_id":"","course_title":"  ",
 	  "assignments":[

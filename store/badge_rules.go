@@ -20,9 +20,13 @@ const (
 	// ruleCourseCompleteBySpark: Spark said the student completed the course.
 	ruleCourseCompleteBySpark = `EXISTS (SELECT 1 FROM spark_enrollments e
 		WHERE e.user_id = $1 AND e.spark_course_id = c.spark_course_id AND e.status = 'completed')`
-	// ruleCourseCompleteBySubmissions: the course has at least one assignment
-	// and every one of them has a submission of the student's synced to Optio.
-	ruleCourseCompleteBySubmissions = `(EXISTS (SELECT 1 FROM spark_assignments a WHERE a.spark_course_id = c.spark_course_id)
+	// ruleCourseCompleteBySubmissions: Spark has told Optio the course's
+	// assignments (a course webhook or its API: the course has a title; a
+	// course known only from submissions may have assignments Optio has not
+	// seen), there is at least one, and every one of them has a submission
+	// of the student's synced to Optio.
+	ruleCourseCompleteBySubmissions = `(EXISTS (SELECT 1 FROM spark_course_mappings cm WHERE cm.spark_course_id = c.spark_course_id AND cm.course_title <> '')
+		AND EXISTS (SELECT 1 FROM spark_assignments a WHERE a.spark_course_id = c.spark_course_id)
 		AND NOT EXISTS (SELECT 1 FROM spark_assignments a WHERE a.spark_course_id = c.spark_course_id
 			AND NOT EXISTS (SELECT 1 FROM spark_assignment_submissions s
 				WHERE s.user_id = $1 AND s.spark_assignment_id = a.spark_assignment_id AND s.synced_to_optio = TRUE)))`

@@ -47,6 +47,9 @@ type DB struct {
 	Clock   optio.Clock
 	// Enqueue, when set, inserts background jobs (see Enqueuer).
 	Enqueue Enqueuer
+	// AutoMap (Config.SparkAutoMap) maps a Spark course to a quest, and its
+	// assignments to tasks, as soon as Optio first sees it (spark_courses.go).
+	AutoMap bool
 	// sqlitePath is the SQLite database file ("" on PostgreSQL).
 	sqlitePath string
 }

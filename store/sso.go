@@ -125,9 +125,13 @@ func (db *DB) PurgeExpiredSSONonces(ctx context.Context) (int64, error) {
 }
 
 // enrollSparkCourseTx records that Spark has the student in a course (kept
-// for unmapped courses too) and enrols them in the mapped quest, if any. A
-// dropped enrolment is re-opened; a completed one stays completed.
+// for unmapped courses too; a course first seen here is recorded, and with
+// AutoMap mapped) and enrols them in the mapped quest, if any. A dropped
+// enrolment is re-opened; a completed one stays completed.
 func (db *DB) enrollSparkCourseTx(ctx context.Context, tx *sql.Tx, userID, sparkCourseID string) (int, error) {
+	if _, err := db.ensureSparkCourseTx(ctx, tx, sparkCourseID); err != nil {
+		return 0, err
+	}
 	now := db.now()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO spark_enrollments (user_id, spark_course_id, status, occurred_at, updated_at)
 		VALUES ($1, $2, 'enrolled', $3, $3)
@@ -167,7 +171,7 @@ func (db *DB) enrollMappedQuestsTx(ctx context.Context, tx *sql.Tx, sparkCourseI
 	q := `INSERT INTO user_quests (user_id, quest_id, status, started_at, updated_at)
 		SELECT e.user_id, m.optio_quest_id, 'active', $2, $2
 		FROM spark_enrollments e JOIN spark_course_mappings m ON m.spark_course_id = e.spark_course_id
-		WHERE e.spark_course_id = $1 AND e.status = 'enrolled' AND m.optio_quest_id IS NOT NULL`
+		WHERE e.spark_course_id = $1 AND e.status = 'enrolled' AND m.optio_quest_id IS NOT NULL AND m.auto_enroll_students`
 	args := []any{sparkCourseID, db.now()}
 	if userID != "" {
 		q += ` AND e.user_id = $3`

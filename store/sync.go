@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/optio-edu/optio"
@@ -29,8 +28,11 @@ type SyncWork struct {
 	Task      *optio.Task
 	// Done: the row was already completed (a duplicate run); nothing to do.
 	Done bool
-	// Waiting: the assignment has no task yet; the row is now 'waiting'.
+	// Waiting: the assignment has no task yet (its course is not mapped),
+	// or the course's sync is off; the row is now 'waiting'.
 	Waiting bool
+	// requeued are other syncs the new task let out of waiting.
+	requeued []string
 }
 
 // SyncResult is how FinishSync ended.
@@ -43,8 +45,10 @@ type SyncResult struct {
 }
 
 // BeginSync claims a queue row for a worker: it counts the attempt and marks
-// the row processing, or 'waiting' when the assignment is not mapped to a task
-// yet. A completed row comes back with Done set and is left alone.
+// the row processing. An assignment without a task gets one when its course
+// is mapped — at once with AutoMap (ensureSparkAssignmentTx) — else the row
+// is 'waiting' for an admin to map the course; so is a row whose course has
+// sync turned off. A completed row comes back with Done set and is left alone.
 func (db *DB) BeginSync(ctx context.Context, queueID string) (*SyncWork, error) {
 	if !validID(queueID) {
 		return nil, notFound("Sync queue row")
@@ -54,13 +58,16 @@ func (db *DB) BeginSync(ctx context.Context, queueID string) (*SyncWork, error) 
 		var status string
 		var grade sql.NullString
 		var taskID sql.NullString
+		var enabled bool
 		err := tx.QueryRowContext(ctx, `SELECT q.status, q.revision, q.attempts, q.created_at, s.id, s.user_id, s.spark_user_id,
-			s.spark_assignment_id, s.spark_course_id, s.submission_text, s.submission_files, s.grade, a.optio_task_id
+			s.spark_assignment_id, s.spark_course_id, s.submission_text, s.submission_files, s.grade, a.optio_task_id,
+			COALESCE(m.sync_enabled, TRUE)
 			FROM spark_evidence_sync_queue q
 			JOIN spark_assignment_submissions s ON s.id = q.submission_id
 			LEFT JOIN spark_assignments a ON a.spark_assignment_id = s.spark_assignment_id
+			LEFT JOIN spark_course_mappings m ON m.spark_course_id = COALESCE(a.spark_course_id, s.spark_course_id)
 			WHERE q.id = $1`, queueID).Scan(&status, &w.Revision, &w.Attempts, &w.QueueCreatedAt, &w.SubmissionID, &w.UserID,
-			&w.SparkUserID, &w.SparkAssignmentID, &w.SparkCourseID, &w.Text, &w.FilesJSON, &grade, &taskID)
+			&w.SparkUserID, &w.SparkAssignmentID, &w.SparkCourseID, &w.Text, &w.FilesJSON, &grade, &taskID, &enabled)
 		if err != nil {
 			return translateNotFound(err, "Sync queue row")
 		}
@@ -81,11 +88,29 @@ func (db *DB) BeginSync(ctx context.Context, queueID string) (*SyncWork, error) 
 				return translate(err)
 			}
 		}
+		if !taskID.Valid {
+			// First sight of the assignment (or its course): record it, and
+			// give it a task when its course is mapped (at once with AutoMap).
+			tid, requeued, err := db.ensureSparkAssignmentTx(ctx, tx, w.SparkCourseID, w.SparkAssignmentID)
+			if err != nil {
+				return err
+			}
+			w.requeued = requeued
+			taskID = sql.NullString{String: tid, Valid: tid != ""}
+		}
 		now := db.now()
 		if !taskID.Valid {
 			w.Waiting = true
 			_, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'waiting',
-				error_message = 'waiting for the Spark assignment to be mapped to a task', updated_at = $2 WHERE id = $1`, queueID, now)
+				error_message = $2, updated_at = $3 WHERE id = $1`, queueID,
+				fmt.Sprintf("waiting for an admin to map Spark course %s (/admin/spark)", w.SparkCourseID), now)
+			return translate(err)
+		}
+		if !enabled {
+			w.Waiting = true
+			_, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'waiting',
+				error_message = $2, updated_at = $3 WHERE id = $1`, queueID,
+				fmt.Sprintf("sync is off for Spark course %s; it syncs when an admin turns it on", w.SparkCourseID), now)
 			return translate(err)
 		}
 		t, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = $1`, taskID.String))
@@ -101,6 +126,8 @@ func (db *DB) BeginSync(ctx context.Context, queueID string) (*SyncWork, error) 
 	if err != nil {
 		return nil, fmt.Errorf("begin sync %s: %w", queueID, err)
 	}
+	db.syncSoon(w.requeued...)
+	w.requeued = nil
 	return w, nil
 }
 
@@ -124,8 +151,22 @@ func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockI
 				error_message = $3 WHERE id = $1`, w.QueueID, now, fmt.Sprintf("superseded by revision %d", latest))
 			return translate(err)
 		}
+		// The task as it is now, share-locked: Spark's data may have
+		// replaced a placeholder's XP or pillar since BeginSync read it, and
+		// a course update correcting placeholder awards waits for this award
+		// (syncs of one task do not wait for each other). SQLite's single
+		// writer needs no lock.
+		lock := ""
+		if db.Dialect == Postgres {
+			lock = ` FOR SHARE`
+		}
+		t, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = $1`+lock, w.Task.ID))
+		if err != nil {
+			return translateNotFound(err, "Task")
+		}
+		w.Task = t
 		var cid string
-		err := tx.QueryRowContext(ctx, `SELECT id FROM quest_task_completions WHERE user_id = $1 AND task_id = $2`, w.UserID, w.Task.ID).Scan(&cid)
+		err = tx.QueryRowContext(ctx, `SELECT id FROM quest_task_completions WHERE user_id = $1 AND task_id = $2`, w.UserID, w.Task.ID).Scan(&cid)
 		switch {
 		case err == sql.ErrNoRows:
 			cid, err = db.completeTx(ctx, tx, w.UserID, w.Task, optio.PlatformSpark, w.Grade, blocks)
@@ -216,37 +257,6 @@ func (db *DB) FailSync(ctx context.Context, queueID, message string, final bool)
 			WHERE id = $1 AND status <> 'completed'`, queueID, status, message, db.now())
 		return translate(err)
 	})
-}
-
-// RequeueWaiting puts the syncs waiting for these assignments back in the
-// queue and enqueues their jobs, inside tx: the course-mapping code calls it
-// in the transaction that maps the assignments to tasks.
-func (db *DB) RequeueWaiting(ctx context.Context, tx *sql.Tx, sparkAssignmentIDs []string) (int, error) {
-	if len(sparkAssignmentIDs) == 0 {
-		return 0, nil
-	}
-	args := []any{db.now()}
-	ph := make([]string, len(sparkAssignmentIDs))
-	for i, id := range sparkAssignmentIDs {
-		args = append(args, id)
-		ph[i] = fmt.Sprintf("$%d", i+2)
-	}
-	rows, err := tx.QueryContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'pending', error_message = NULL, updated_at = $1
-		WHERE status = 'waiting' AND submission_id IN (SELECT id FROM spark_assignment_submissions WHERE spark_assignment_id IN (`+
-		strings.Join(ph, ",")+`)) RETURNING id`, args...)
-	if err != nil {
-		return 0, translate(err)
-	}
-	ids, err := collectIDs(rows)
-	if err != nil {
-		return 0, err
-	}
-	for _, id := range ids {
-		if err := db.enqueueTx(ctx, tx, optio.SyncRetryJob{QueueID: id, Retry: db.now().UnixNano()}); err != nil {
-			return 0, err
-		}
-	}
-	return len(ids), nil
 }
 
 // PendingSyncsOlderThan lists pending rows created before cutoff, for the

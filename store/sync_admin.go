@@ -176,44 +176,23 @@ func (db *DB) RetrySyncs(ctx context.Context, retryFailed bool) (int, error) {
 
 // SparkCourses implements optio.SparkSyncStore.
 func (db *DB) SparkCourses(ctx context.Context) ([]optio.SparkCourseStatus, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT m.spark_course_id, m.course_title, m.course_description, m.optio_quest_id,
-		COALESCE(q.title,''), m.mapping_mode,
-		(SELECT COUNT(*) FROM spark_assignments a WHERE a.spark_course_id = m.spark_course_id),
-		(SELECT COUNT(*) FROM spark_assignments a WHERE a.spark_course_id = m.spark_course_id AND a.optio_task_id IS NOT NULL)
-		FROM spark_course_mappings m LEFT JOIN quests q ON q.id = m.optio_quest_id
-		ORDER BY m.course_title, m.spark_course_id`)
-	if err != nil {
-		return nil, translate(err)
-	}
-	defer rows.Close()
-	out := []optio.SparkCourseStatus{}
-	for rows.Next() {
-		var c optio.SparkCourseStatus
-		var qid sql.NullString
-		if err := rows.Scan(&c.SparkCourseID, &c.Title, &c.Description, &qid, &c.QuestTitle, &c.MappingMode, &c.Assignments, &c.MappedTasks); err != nil {
-			return nil, err
-		}
-		if qid.Valid {
-			c.OptioQuestID = &qid.String
-			c.Mapped = true
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return db.sparkCourses(ctx, "")
 }
 
 // MapSparkCourse implements optio.SparkSyncStore in one transaction: the
 // quest (new or existing), a task per assignment not yet mapped into it, the
-// mapping, and the re-queueing of syncs that were waiting for those tasks.
+// mapping, the course's roster enrolled, and the re-queueing of syncs that
+// were waiting for those tasks. A course Optio met only in submissions,
+// polls or enrolments can be mapped too. A pillar given here is the
+// course's (an admin's choice); without one the course's pillar is used.
+// XP 0 gives each task its assignment's max_points (optio.SparkTaskXP). A
+// new quest made without a title keeps following Spark's title (auto mode).
 func (db *DB) MapSparkCourse(ctx context.Context, courseID string, in optio.CourseMapInput) (*optio.SparkCourseStatus, error) {
-	if in.Pillar == "" {
-		in.Pillar = optio.PillarSTEM
-	}
 	f := optio.FieldErrors{}
 	if !in.CreateNew && !validID(in.QuestID) {
 		f.Add("optio_quest_id", `must be a quest id or "create_new"`)
 	}
-	if !in.Pillar.Valid() {
+	if in.Pillar != "" && !in.Pillar.Valid() {
 		f.Add("quest_data.pillar", "must be stem, wellness, communication, civics or art")
 	}
 	if in.XPValue < 0 || in.XPValue > 100000 {
@@ -225,30 +204,37 @@ func (db *DB) MapSparkCourse(ctx context.Context, courseID string, in optio.Cour
 	if err := f.Err(optio.EINVALID, "The mapping is not valid."); err != nil {
 		return nil, err
 	}
-	if in.XPValue == 0 {
-		in.XPValue = 100
-	}
+	var requeued []string
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		now := db.now()
-		var title, desc string
-		if err := tx.QueryRowContext(ctx, `SELECT course_title, course_description FROM spark_course_mappings WHERE spark_course_id = $1`, courseID).
-			Scan(&title, &desc); err != nil {
-			return translateNotFound(err, "Spark course")
+		c, err := db.knownSparkCourseTx(ctx, tx, courseID)
+		if err != nil {
+			return err
 		}
+		if in.Pillar != "" {
+			if err := db.setCoursePillarTx(ctx, tx, c, in.Pillar, optio.PillarFromAdmin); err != nil {
+				return err
+			}
+		}
+		in.Pillar, _ = c.pillar()
+		title, desc, mode := c.Title, c.Description, "manual"
 		questID := in.QuestID
 		if in.CreateNew {
 			questID = newID()
 			if t := strings.TrimSpace(in.Title); t != "" {
 				title = t
+			} else {
+				mode = "auto" // named by Spark: later course data renames it
 			}
 			if strings.TrimSpace(title) == "" {
-				title = "Spark course " + courseID
+				title = placeholderCourseTitle(courseID)
 			}
 			if in.Description != "" {
 				desc = in.Description
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO quests (id, title, description, source, lms_platform, lms_course_id, active, created_at, updated_at)
-				VALUES ($1,$2,$3,'lms',$4,$5,TRUE,$6,$6)`, questID, title, desc, optio.PlatformSpark, courseID, now); err != nil {
+				VALUES ($1,$2,$3,'lms',$4,$5,TRUE,$6,$6)`, questID, cutRunes(title, maxQuestTitleRunes), cutRunes(desc, maxQuestDescRunes),
+				optio.PlatformSpark, courseID, now); err != nil {
 				if isConflict(err) {
 					return &optio.Error{Code: optio.ECONFLICT, Message: "A quest already exists for this Spark course; map to it instead."}
 				}
@@ -263,30 +249,25 @@ func (db *DB) MapSparkCourse(ctx context.Context, courseID string, in optio.Cour
 				return translate(err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE spark_course_mappings SET optio_quest_id = $2, mapping_mode = 'manual', updated_at = $3
-			WHERE spark_course_id = $1`, courseID, questID, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE spark_course_mappings SET optio_quest_id = $2, mapping_mode = $3, updated_at = $4
+			WHERE spark_course_id = $1`, courseID, questID, mode, now); err != nil {
 			return translate(err)
 		}
 		ids, err := db.mapAssignmentsTx(ctx, tx, courseID, questID, in)
 		if err != nil {
 			return err
 		}
-		_, err = db.RequeueWaiting(ctx, tx, ids)
+		if _, err := db.enrollRosterTx(ctx, tx, courseID, questID); err != nil {
+			return err
+		}
+		requeued, err = db.requeueAssignmentsTx(ctx, tx, ids)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("map spark course %s: %w", courseID, err)
 	}
-	all, err := db.SparkCourses(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for i := range all {
-		if all[i].SparkCourseID == courseID {
-			return &all[i], nil
-		}
-	}
-	return nil, notFound("Spark course")
+	db.syncSoon(requeued...)
+	return db.SparkCourse(ctx, courseID)
 }
 
 // mapAssignmentsTx gives every assignment of the course a task in the quest
@@ -321,7 +302,7 @@ func (db *DB) mapAssignmentsTx(ctx context.Context, tx *sql.Tx, courseID, questI
 			taskID = newID()
 			title := a.title
 			if strings.TrimSpace(title) == "" {
-				title = "Assignment " + a.id
+				title = placeholderAssignmentTitle(a.id)
 			}
 			var due, maxp any
 			if a.due.Valid {
@@ -330,9 +311,17 @@ func (db *DB) mapAssignmentsTx(ctx context.Context, tx *sql.Tx, courseID, questI
 			if a.maxp.Valid {
 				maxp = a.maxp.Float64
 			}
+			xp := in.XPValue
+			if xp == 0 {
+				var mp *float64
+				if a.maxp.Valid {
+					mp = &a.maxp.Float64
+				}
+				xp = optio.SparkTaskXP(mp)
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO tasks (id, quest_id, title, description, pillar, xp_value, position, lms_assignment_id,
 				due_at, max_points, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)`,
-				taskID, questID, title, a.desc, in.Pillar, in.XPValue, i, a.id, due, maxp, now); err != nil {
+				taskID, questID, cutRunes(title, maxQuestTitleRunes), cutRunes(a.desc, maxQuestDescRunes), in.Pillar, xp, i, a.id, due, maxp, now); err != nil {
 				return nil, translate(err)
 			}
 		} else if err != nil {

@@ -25,7 +25,9 @@ type IncomingSubmission struct {
 // ImportSubmission stores a submission and a queue row in one transaction,
 // then asks for its sync job, as a webhook does. It is idempotent: a submission already
 // known for (user, assignment) with the same or a later submitted_at is
-// skipped (queued false); a later one is a resubmission (revision + 1).
+// skipped (queued false); a later one is a resubmission (revision + 1). A
+// submission without submitted_at is new only when none is known, and is
+// stamped with the time it arrived.
 func (db *DB) ImportSubmission(ctx context.Context, in IncomingSubmission) (queueID string, queued bool, err error) {
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		u, err := db.resolveSparkUserTx(ctx, tx, optio.SparkIdentity{SparkUserID: in.SparkUserID}, optio.LinkedViaWebhook)
@@ -34,6 +36,9 @@ func (db *DB) ImportSubmission(ctx context.Context, in IncomingSubmission) (queu
 		}
 		now := db.now()
 		submitted := in.SubmittedAt.UTC().Truncate(time.Microsecond)
+		if in.SubmittedAt.IsZero() {
+			submitted = now
+		}
 		var subID string
 		var prev time.Time
 		var rev int
@@ -50,7 +55,7 @@ func (db *DB) ImportSubmission(ctx context.Context, in IncomingSubmission) (queu
 			}
 		case err != nil:
 			return translate(err)
-		case !submitted.After(prev.UTC()):
+		case in.SubmittedAt.IsZero() || !submitted.After(prev.UTC()):
 			return nil // already known
 		default:
 			rev++

@@ -182,15 +182,14 @@ func (db *DB) AcceptSparkRoster(ctx context.Context, webhookID string, ev optio.
 			return err
 		}
 		rc.Applied = n == 1
-		if rc.Applied {
-			questID, err := db.mappedQuestTx(ctx, tx, ev.SparkCourseID)
-			if err != nil {
+		// A course first seen here is recorded, and with AutoMap mapped.
+		c, err := db.ensureSparkCourseTx(ctx, tx, ev.SparkCourseID)
+		if err != nil {
+			return err
+		}
+		if rc.Applied && c != nil && c.QuestID.Valid && c.AutoEnroll {
+			if _, err := db.enrollTx(ctx, tx, u.ID, c.QuestID.String, questStatus); err != nil {
 				return err
-			}
-			if questID != "" {
-				if _, err := db.enrollTx(ctx, tx, u.ID, questID, questStatus); err != nil {
-					return err
-				}
 			}
 		}
 		return db.setDeliveryRefTx(ctx, tx, webhookID, u.ID)
@@ -199,16 +198,6 @@ func (db *DB) AcceptSparkRoster(ctx context.Context, webhookID string, ev optio.
 		return nil, fmt.Errorf("accept spark roster %s: %w", webhookID, err)
 	}
 	return rc, nil
-}
-
-// mappedQuestTx returns the quest a Spark course maps to, or "".
-func (db *DB) mappedQuestTx(ctx context.Context, tx *sql.Tx, sparkCourseID string) (string, error) {
-	var q sql.NullString
-	err := tx.QueryRowContext(ctx, `SELECT optio_quest_id FROM spark_course_mappings WHERE spark_course_id = $1`, sparkCourseID).Scan(&q)
-	if err != nil && err != sql.ErrNoRows {
-		return "", translate(err)
-	}
-	return q.String, nil
 }
 
 // Limits that Optio's own quest and task editing enforce; Spark titles and
@@ -225,16 +214,8 @@ func cutRunes(s string, n int) string {
 	return string([]rune(s)[:n])
 }
 
-// AcceptSparkCourse implements optio.SparkWebhookStore. With AutoMap and a
-// mapping in 'auto' mode it creates or updates the course's quest and one
-// task per assignment, matched on tasks.lms_assignment_id so task ids stay
-// stable; assignments missing from a later payload keep their tasks (work
-// already done against them must not vanish). Title, description, due date,
-// max points and order follow Spark on every update; pillar and XP are set
-// when a task is created and then belong to Optio's admins. When the course
-// becomes mapped, students already on its roster are enrolled in the quest;
-// when an assignment gets its task, its submissions still queued (pending or
-// waiting) are queued again.
+// AcceptSparkCourse implements optio.SparkWebhookStore: the delivery is
+// claimed and the course applied (applySparkCourseTx) in one transaction.
 func (db *DB) AcceptSparkCourse(ctx context.Context, webhookID string, ev optio.SparkCourseEvent) (*optio.CourseReceipt, error) {
 	var rc *optio.CourseReceipt
 	var requeued []string
@@ -245,75 +226,10 @@ func (db *DB) AcceptSparkCourse(ctx context.Context, webhookID string, ev optio.
 			rc.Duplicate = !fresh
 			return err
 		}
-		now := db.now()
-		var mappingID, mode string
-		var questID sql.NullString
-		err = tx.QueryRowContext(ctx, `INSERT INTO spark_course_mappings (id, spark_course_id, course_title, course_description, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$5)
-			ON CONFLICT (spark_course_id) DO UPDATE SET course_title = excluded.course_title,
-				course_description = excluded.course_description, updated_at = excluded.updated_at
-			RETURNING id, optio_quest_id, mapping_mode`,
-			newID(), ev.SparkCourseID, ev.Title, ev.Description, now).Scan(&mappingID, &questID, &mode)
-		if err != nil {
-			return translate(err)
-		}
-		// Assignment id → whether it already had a task.
-		hadTask := make(map[string]bool, len(ev.Assignments))
-		for _, a := range ev.Assignments {
-			var task sql.NullString
-			err := tx.QueryRowContext(ctx, `INSERT INTO spark_assignments (spark_assignment_id, spark_course_id, title, description,
-				due_at, max_points, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$7)
-				ON CONFLICT (spark_assignment_id) DO UPDATE SET spark_course_id = excluded.spark_course_id, title = excluded.title,
-					description = excluded.description, due_at = excluded.due_at, max_points = excluded.max_points,
-					updated_at = excluded.updated_at
-				RETURNING optio_task_id`,
-				a.SparkAssignmentID, ev.SparkCourseID, a.Title, a.Description, nullTime(a.DueAt), deref(a.MaxPoints), now).Scan(&task)
-			if err != nil {
-				return translate(err)
-			}
-			hadTask[a.SparkAssignmentID] = task.Valid
-		}
-		if !ev.AutoMap || mode != "auto" {
-			rc.QuestID = questID.String
-			return db.setDeliveryRefTx(ctx, tx, webhookID, mappingID)
-		}
-
-		newlyMapped := !questID.Valid
-		qid, err := db.upsertCourseQuestTx(ctx, tx, ev)
-		if err != nil {
+		var mappingID string
+		if rc, mappingID, requeued, err = db.applySparkCourseTx(ctx, tx, ev); err != nil {
 			return err
 		}
-		rc.QuestID = qid
-		if _, err := tx.ExecContext(ctx, `UPDATE spark_course_mappings SET optio_quest_id = $1, updated_at = $2 WHERE id = $3`,
-			qid, now, mappingID); err != nil {
-			return translate(err)
-		}
-		rc.TaskIDs = make(map[string]string, len(ev.Assignments))
-		pillar := optio.SparkCoursePillar(ev.Title)
-		var newlyTasked []string
-		for i, a := range ev.Assignments {
-			tid, err := db.upsertAssignmentTaskTx(ctx, tx, qid, i, a, pillar)
-			if err != nil {
-				return err
-			}
-			rc.TaskIDs[a.SparkAssignmentID] = tid
-			if _, err := tx.ExecContext(ctx, `UPDATE spark_assignments SET optio_task_id = $1, updated_at = $2 WHERE spark_assignment_id = $3`,
-				tid, now, a.SparkAssignmentID); err != nil {
-				return translate(err)
-			}
-			if !hadTask[a.SparkAssignmentID] {
-				newlyTasked = append(newlyTasked, a.SparkAssignmentID)
-			}
-		}
-		if newlyMapped {
-			if rc.Enrolled, err = db.enrollRosterTx(ctx, tx, ev.SparkCourseID, qid); err != nil {
-				return err
-			}
-		}
-		if requeued, err = db.requeueAssignmentsTx(ctx, tx, newlyTasked); err != nil {
-			return err
-		}
-		rc.Requeued = len(requeued)
 		return db.setDeliveryRefTx(ctx, tx, webhookID, mappingID)
 	})
 	if err != nil {
@@ -327,6 +243,9 @@ func (db *DB) AcceptSparkCourse(ctx context.Context, webhookID string, ev optio.
 // description up to date, returning its id.
 func (db *DB) upsertCourseQuestTx(ctx context.Context, tx *sql.Tx, ev optio.SparkCourseEvent) (string, error) {
 	title := cutRunes(strings.TrimSpace(ev.Title), maxQuestTitleRunes)
+	if title == "" {
+		title = placeholderCourseTitle(ev.SparkCourseID)
+	}
 	desc := cutRunes(ev.Description, maxQuestDescRunes)
 	now := db.now()
 	var id string
@@ -339,22 +258,31 @@ func (db *DB) upsertCourseQuestTx(ctx context.Context, tx *sql.Tx, ev optio.Spar
 }
 
 // upsertAssignmentTaskTx creates or updates the task of one assignment,
-// matched on (quest, lms_assignment_id), returning its id.
+// matched on (quest, lms_assignment_id), returning its id. XP is set at
+// creation; a task made before Spark's max_points was known (a placeholder,
+// still at the default XP) takes the XP of the max_points that arrives.
 func (db *DB) upsertAssignmentTaskTx(ctx context.Context, tx *sql.Tx, questID string, pos int, a optio.SparkAssignmentInput, pillar optio.Pillar) (string, error) {
 	var id string
 	err := tx.QueryRowContext(ctx, `INSERT INTO tasks (id, quest_id, title, description, pillar, xp_value, position, lms_assignment_id,
 		due_at, max_points, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$11)
 		ON CONFLICT (quest_id, lms_assignment_id) DO UPDATE SET title = excluded.title, description = excluded.description,
-			position = excluded.position, due_at = excluded.due_at, max_points = excluded.max_points, updated_at = excluded.updated_at
+			position = excluded.position, due_at = excluded.due_at, max_points = excluded.max_points, updated_at = excluded.updated_at,
+			xp_value = CASE WHEN tasks.max_points IS NULL AND excluded.max_points IS NOT NULL AND tasks.xp_value = $12
+				THEN excluded.xp_value ELSE tasks.xp_value END
 		RETURNING id`,
 		newID(), questID, cutRunes(strings.TrimSpace(a.Title), maxQuestTitleRunes), cutRunes(a.Description, maxQuestDescRunes),
-		pillar, optio.SparkTaskXP(a.MaxPoints), pos, a.SparkAssignmentID, nullTime(a.DueAt), deref(a.MaxPoints), db.now()).Scan(&id)
+		pillar, optio.SparkTaskXP(a.MaxPoints), pos, a.SparkAssignmentID, nullTime(a.DueAt), deref(a.MaxPoints), db.now(),
+		optio.SparkTaskXP(nil)).Scan(&id)
 	return id, translate(err)
 }
 
-// enrollRosterTx mirrors a course's Spark roster onto its newly mapped quest.
+// enrollRosterTx mirrors a course's Spark roster onto its newly mapped
+// quest, unless the course's auto_enroll_students is off.
 func (db *DB) enrollRosterTx(ctx context.Context, tx *sql.Tx, sparkCourseID, questID string) (int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT user_id, status FROM spark_enrollments WHERE spark_course_id = $1 ORDER BY user_id`, sparkCourseID)
+	rows, err := tx.QueryContext(ctx, `SELECT e.user_id, e.status FROM spark_enrollments e
+		WHERE e.spark_course_id = $1 AND NOT EXISTS (SELECT 1 FROM spark_course_mappings m
+			WHERE m.spark_course_id = e.spark_course_id AND NOT m.auto_enroll_students)
+		ORDER BY e.user_id`, sparkCourseID)
 	if err != nil {
 		return 0, translate(err)
 	}

@@ -16,6 +16,10 @@ func (s *Server) syncAdminRoutes(mux *http.ServeMux) {
 	admin := optio.RoleAdmin
 	mux.HandleFunc("GET /api/admin/spark/courses", s.requireRole(s.handleSparkCourses, admin))
 	mux.HandleFunc("POST /api/admin/spark/courses/{spark_course_id}/map", s.requireRole(s.handleMapSparkCourse, admin))
+	mux.HandleFunc("GET /api/admin/spark/courses/{spark_course_id}", s.requireRole(s.handleSparkCourse, admin))
+	mux.HandleFunc("PATCH /api/admin/spark/courses/{spark_course_id}", s.requireRole(s.handleUpdateSparkCourse, admin))
+	mux.HandleFunc("POST /admin/spark/courses/{spark_course_id}/map", s.requirePageRole(s.handleSparkCourseMapForm, admin))
+	mux.HandleFunc("POST /admin/spark/courses/{spark_course_id}/settings", s.requirePageRole(s.handleSparkCourseSettingsForm, admin))
 	mux.HandleFunc("GET /api/admin/spark/sync/evidence-queue", s.requireRole(s.handleSyncQueue, admin))
 	mux.HandleFunc("POST /api/admin/spark/sync/process", s.requireRole(s.handleSyncProcess, admin))
 	mux.HandleFunc("GET /admin/spark", s.requirePageRole(s.handleSparkAdminPage, admin))
@@ -102,6 +106,13 @@ type sparkAdminView struct {
 	Stats   *optio.SyncQueueStats
 	Courses []optio.SparkCourseStatus
 	Chart   template.HTML
+	// Quests are the quests a course can be mapped to; Pillars the choices.
+	Quests  []optio.Quest
+	Pillars []optio.Pillar
+	// Waiting counts the syncs waiting for a course to be mapped or enabled.
+	Waiting int
+	// Current is each mapped course's quest id.
+	Current map[string]string
 }
 
 func (s *Server) handleSparkAdminPage(w http.ResponseWriter, r *http.Request) {
@@ -115,7 +126,20 @@ func (s *Server) handleSparkAdminPage(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.render(w, r, "spark_admin", pageData{Title: "Spark sync", Data: sparkAdminView{Stats: st, Courses: cs, Chart: syncChart(st.History)}})
+	qs, err := s.Store.ListQuests(r.Context(), false)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	v := sparkAdminView{Stats: st, Courses: cs, Chart: syncChart(st.History), Quests: qs,
+		Pillars: optio.Pillars, Current: map[string]string{}}
+	for _, c := range cs {
+		v.Waiting += c.Waiting
+		if c.OptioQuestID != nil {
+			v.Current[c.SparkCourseID] = *c.OptioQuestID
+		}
+	}
+	s.render(w, r, "spark_admin", pageData{Title: "Spark sync", Data: v})
 }
 
 func (s *Server) handleSparkProcessForm(w http.ResponseWriter, r *http.Request) {

@@ -39,8 +39,9 @@ type sparkWebhooks struct {
 }
 
 // webhookAccept stores one verified delivery and returns the answer's status
-// and body.
-type webhookAccept func(ctx context.Context, webhookID string, body []byte) (int, any, error)
+// and body. sentAt is the delivery's verified webhook-timestamp: what
+// orders events and dates work when the payload carries no time of its own.
+type webhookAccept func(ctx context.Context, webhookID string, sentAt time.Time, body []byte) (int, any, error)
 
 // sparkWebhookRoutes registers POST /spark/webhook/{submission,roster,course}.
 func (s *Server) sparkWebhookRoutes(mux *http.ServeMux) {
@@ -93,7 +94,7 @@ func (h *sparkWebhooks) serve(w http.ResponseWriter, r *http.Request, accept web
 		return outcomeInvalid, err
 	}
 	v := spark.WebhookVerifier{Secrets: cfg.SparkWebhookSecrets, Clock: h.s.Clock}
-	id, _, err := v.Verify(r.Header, body)
+	id, sentAt, err := v.Verify(r.Header, body)
 	if err != nil {
 		if optio.ErrorCode(err) == spark.EWebhookNotConfigured {
 			return outcomeError, err
@@ -104,7 +105,7 @@ func (h *sparkWebhooks) serve(w http.ResponseWriter, r *http.Request, accept web
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		return outcomeRateLimited, optio.Errorf(optio.ERATELIMIT, "Too many webhooks; retry after %s.", wait.Round(time.Millisecond))
 	}
-	status, resp, err := accept(r.Context(), id, body)
+	status, resp, err := accept(r.Context(), id, sentAt, body)
 	switch code := optio.ErrorCode(err); {
 	case err == nil && status == http.StatusOK:
 		writeJSON(w, status, resp)
@@ -140,7 +141,15 @@ func readWebhookBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte,
 
 var duplicateAnswer = map[string]string{"status": "duplicate"}
 
-func (h *sparkWebhooks) acceptSubmission(ctx context.Context, id string, body []byte) (int, any, error) {
+// whenOr is t, or the webhook's timestamp when the payload left t out.
+func whenOr(t, sentAt time.Time) time.Time {
+	if t.IsZero() {
+		return sentAt.UTC()
+	}
+	return t
+}
+
+func (h *sparkWebhooks) acceptSubmission(ctx context.Context, id string, sentAt time.Time, body []byte) (int, any, error) {
 	sub, err := spark.DecodeSubmission(body)
 	if err != nil {
 		return 0, nil, err
@@ -155,7 +164,7 @@ func (h *sparkWebhooks) acceptSubmission(ctx context.Context, id string, body []
 	}
 	rc, err := h.s.Store.AcceptSparkSubmission(ctx, id, optio.SparkSubmissionEvent{
 		SparkUserID: sub.SparkUserID, SparkAssignmentID: sub.SparkAssignmentID, SparkCourseID: sub.SparkCourseID,
-		Text: sub.Text, FilesJSON: raw, SubmittedAt: sub.SubmittedAt, Grade: sub.Grade,
+		Text: sub.Text, FilesJSON: raw, SubmittedAt: whenOr(sub.SubmittedAt, sentAt), Grade: sub.Grade,
 	})
 	switch {
 	case err != nil:
@@ -167,14 +176,14 @@ func (h *sparkWebhooks) acceptSubmission(ctx context.Context, id string, body []
 		"sync_id": rc.SyncID, "revision": rc.Revision}, nil
 }
 
-func (h *sparkWebhooks) acceptRoster(ctx context.Context, id string, body []byte) (int, any, error) {
+func (h *sparkWebhooks) acceptRoster(ctx context.Context, id string, sentAt time.Time, body []byte) (int, any, error) {
 	ro, err := spark.DecodeRoster(body)
 	if err != nil {
 		return 0, nil, err
 	}
 	rc, err := h.s.Store.AcceptSparkRoster(ctx, id, optio.SparkRosterEvent{
 		SparkUserID: ro.SparkUserID, SparkCourseID: ro.SparkCourseID, Action: string(ro.Action),
-		Email: ro.Email, GivenName: ro.GivenName, FamilyName: ro.FamilyName, OccurredAt: ro.OccurredAt,
+		Email: ro.Email, GivenName: ro.GivenName, FamilyName: ro.FamilyName, OccurredAt: whenOr(ro.OccurredAt, sentAt),
 	})
 	switch {
 	case err != nil:
@@ -192,13 +201,13 @@ func (h *sparkWebhooks) acceptRoster(ctx context.Context, id string, body []byte
 	return http.StatusAccepted, map[string]any{"status": "accepted", "applied": rc.Applied}, nil
 }
 
-func (h *sparkWebhooks) acceptCourse(ctx context.Context, id string, body []byte) (int, any, error) {
+func (h *sparkWebhooks) acceptCourse(ctx context.Context, id string, _ time.Time, body []byte) (int, any, error) {
 	co, err := spark.DecodeCourse(body)
 	if err != nil {
 		return 0, nil, err
 	}
 	ev := optio.SparkCourseEvent{SparkCourseID: co.SparkCourseID, Title: co.Title, Description: co.Description,
-		AutoMap: h.s.Config.SparkAutoMap}
+		Pillar: co.Pillar, AutoMap: h.s.Config.SparkAutoMap}
 	for _, a := range co.Assignments {
 		ev.Assignments = append(ev.Assignments, optio.SparkAssignmentInput{SparkAssignmentID: a.SparkAssignmentID,
 			Title: a.Title, Description: a.Description, DueAt: a.DueAt, MaxPoints: a.MaxPoints})

@@ -86,6 +86,17 @@ func TestPlanBadgeThroughRealWebhooks(t *testing.T) {
 		_, err = dm.Sandbox.Submit(ctx, "spark-stu-ava", rest[0], "A better version", []sandbox.SampleFile{sample})
 		require.NoError(t, err, "a resubmission")
 		waitSynced()
+		// No course webhooks: Optio reads each course's assignments from the
+		// sandbox's API when it first meets the course.
+		require.Eventually(t, func() bool {
+			for id := range courses {
+				c, err := dm.App.Store.SparkCourse(ctx, id)
+				if err != nil || c.Title == "" {
+					return false
+				}
+			}
+			return true
+		}, 30*time.Second, 20*time.Millisecond, "every course named by Spark's API")
 		got, _, text := earned()
 		require.False(t, got)
 		require.Contains(t, text, "Complete 1 more Spark course")

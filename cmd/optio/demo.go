@@ -59,7 +59,7 @@ type demo struct {
 }
 
 // startDemo starts Optio on optioLn and the sandbox on sandboxLn, wires
-// them, maps the sandbox's courses and seeds the plan's badges.
+// them and seeds the plan's badges.
 func startDemo(ctx context.Context, getenv func(string) string, optioLn, sandboxLn net.Listener, opts app.Options) (*demo, error) {
 	optioURL := "http://" + optioLn.Addr().String()
 	sandboxURL := "http://" + sandboxLn.Addr().String()
@@ -88,24 +88,10 @@ func startDemo(ctx context.Context, getenv func(string) string, optioLn, sandbox
 		_ = a.Shutdown(ctx)
 		return nil, err
 	}
+	// No course webhooks: the sandbox speaks the plan's contract, and Optio
+	// learns each course when a student brings it (SSO, roster, submission),
+	// reading its title and assignments from the sandbox's API.
 	d := &demo{App: a, Sandbox: sb}
-	ids, err := sb.SendCourses(ctx)
-	if err != nil {
-		d.Close()
-		return nil, fmt.Errorf("send courses to Optio: %w", err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := sb.WaitIdle(wctx); err != nil {
-		d.Close()
-		return nil, fmt.Errorf("send courses to Optio: %w", err)
-	}
-	for _, id := range ids {
-		if del, ok := sb.Delivery(id); ok && del.State != "delivered" {
-			d.Close()
-			return nil, fmt.Errorf("Optio refused the course webhook for %s: status %d %s", del.Endpoint, del.StatusCode, del.Error)
-		}
-	}
 	if err := seedDemo(ctx, a); err != nil {
 		d.Close()
 		return nil, err

@@ -19,7 +19,7 @@ func sandboxCmd(getenv func(string) string) *cobra.Command {
 	var addr, optioURL, publicURL string
 	var simulate int
 	var every time.Duration
-	var sendCourses bool
+	var sendCourses, extras bool
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run the Spark sandbox: a fake Spark LMS that signs users in to Optio and sends it webhooks",
@@ -48,6 +48,7 @@ one is generated and printed, so give Optio the same values.`,
 				WebhookSecret: secret("SPARK_WEBHOOK_SECRET", "", 32),
 				APIKey:        secret("SPARK_API_KEY", "spk_", 24),
 				PublicURL:     publicURL,
+				OptioExtras:   extras || sendCourses,
 				Logger:        slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo})),
 			}
 			sb, err := sandbox.New(cfg)
@@ -92,7 +93,8 @@ one is generated and printed, so give Optio the same values.`,
 	cmd.Flags().StringVar(&publicURL, "public-url", "", "the sandbox's own URL as Optio reaches it, for file links (default http://<addr>)")
 	cmd.Flags().IntVar(&simulate, "simulate", 0, "simulate a class of N students submitting work")
 	cmd.Flags().DurationVar(&every, "simulate-every", 2*time.Second, "time between simulated submissions")
-	cmd.Flags().BoolVar(&sendCourses, "send-courses", false, "send a course webhook for every course at start-up")
+	cmd.Flags().BoolVar(&extras, "optio-extras", false, "also speak Optio's extras beyond the plan: the course webhook (a UI button) and the roster's occurred_at and names")
+	cmd.Flags().BoolVar(&sendCourses, "send-courses", false, "send a course webhook for every course at start-up (implies --optio-extras)")
 	return cmd
 }
 

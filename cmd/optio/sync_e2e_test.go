@@ -36,7 +36,7 @@ func TestSparkSyncAdminEndToEnd(t *testing.T) {
 			_, _ = io.WriteString(w, "%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 		}))
 		t.Cleanup(files.Close)
-		getenv := testEnv(t, d, map[string]string{"SPARK_FILE_ALLOW_PRIVATE": "true"})
+		getenv := testEnv(t, d, map[string]string{"SPARK_FILE_ALLOW_PRIVATE": "true", "SPARK_AUTO_MAP": "false"})
 		var out strings.Builder
 		require.NoError(t, run(ctx, []string{"admin", "create", "--email", "ops@school.test", "--password", "correct horse"}, &out, &out, getenv))
 		cfg, err := optio.LoadConfig(getenv)

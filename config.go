@@ -48,6 +48,19 @@ type Config struct {
 	// kept for reuse (each process keeps its own; 0 turns the cache off).
 	// OPTIO_PORTFOLIO_CACHE_MB, default 32.
 	PortfolioCacheMB int
+	// MetricsAddr is where a second listener serves only /metrics, for the
+	// scraper; "off" serves none. OPTIO_METRICS_ADDR, default 127.0.0.1:9090.
+	MetricsAddr string
+	// MetricsToken, when set, lets a request with "Authorization: Bearer
+	// <token>" read /metrics on the main listener (and is required on
+	// MetricsAddr too); without it the main listener answers 404 there.
+	// OPTIO_METRICS_TOKEN.
+	MetricsToken string
+	// AllowInsecureHTTP permits http:// Spark URLs (SPARK_API_URL,
+	// SPARK_SSO_JWKS_URL, submission files) while OPTIO_BASE_URL is https;
+	// for local set-ups only (the demo and sandbox). SPARK_ALLOW_INSECURE_HTTP,
+	// default false.
+	AllowInsecureHTTP bool
 
 	// SparkSSOSecrets verify HS256 SSO tokens; several for rotation.
 	// SPARK_SSO_SECRET, comma-separated.
@@ -134,6 +147,9 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		LogLevel:              l.str("OPTIO_LOG_LEVEL", "info"),
 		JobRescueAfter:        l.duration("OPTIO_JOB_RESCUE_AFTER", 15*time.Minute),
 		PortfolioCacheMB:      int(l.int64("OPTIO_PORTFOLIO_CACHE_MB", 32)),
+		MetricsAddr:           l.str("OPTIO_METRICS_ADDR", "127.0.0.1:9090"),
+		MetricsToken:          l.str("OPTIO_METRICS_TOKEN", ""),
+		AllowInsecureHTTP:     l.bool("SPARK_ALLOW_INSECURE_HTTP", false),
 		SparkSSOSecrets:       l.list("SPARK_SSO_SECRET"),
 		SparkSSOJWKSURL:       l.str("SPARK_SSO_JWKS_URL", ""),
 		SparkSSOIssuer:        l.str("SPARK_SSO_ISSUER", "spark-lms"),
@@ -208,6 +224,17 @@ func (c *Config) Validate() error {
 	if c.PortfolioCacheMB < 0 || c.PortfolioCacheMB > 65536 {
 		return fmt.Errorf("OPTIO_PORTFOLIO_CACHE_MB: must be between 0 and 65536")
 	}
+	if c.MetricsAddr != "off" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("OPTIO_METRICS_ADDR: %q is not host:port or off", c.MetricsAddr)
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return fmt.Errorf("OPTIO_METRICS_TOKEN: must be at least 16 characters")
+	}
+	if err := c.checkSecureSparkURLs(); err != nil {
+		return err
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -246,6 +273,26 @@ func (c *Config) Validate() error {
 	}
 	if c.TutorDailyLimit < 0 {
 		return fmt.Errorf("OPTIO_TUTOR_DAILY_LIMIT: must not be negative")
+	}
+	return nil
+}
+
+// RefuseInsecureHTTP reports whether plain http:// Spark URLs are refused:
+// Optio's own URL is https and SPARK_ALLOW_INSECURE_HTTP is not set. The
+// file fetcher asks it for submission file URLs.
+func (c *Config) RefuseInsecureHTTP() bool { return c.SecureCookies() && !c.AllowInsecureHTTP }
+
+// checkSecureSparkURLs refuses http:// for Spark's API and JWKS when Optio
+// itself is served over https: a token key set or roster fetched in clear
+// text could be swapped on the way.
+func (c *Config) checkSecureSparkURLs() error {
+	if !c.RefuseInsecureHTTP() {
+		return nil
+	}
+	for _, v := range []struct{ name, url string }{{"SPARK_API_URL", c.SparkAPIURL}, {"SPARK_SSO_JWKS_URL", c.SparkSSOJWKSURL}} {
+		if u, err := url.Parse(v.url); err == nil && strings.EqualFold(u.Scheme, "http") {
+			return fmt.Errorf("%s: %q is plain http while OPTIO_BASE_URL is https; use https (or SPARK_ALLOW_INSECURE_HTTP=true for a local set-up)", v.name, v.url)
+		}
 	}
 	return nil
 }

@@ -66,7 +66,7 @@ func (e recordingEnqueuer) EnqueueSoon(queueIDs ...string) {
 // (SPARK_WEBHOOK_SECRET defaults to hookSecret) and a recording enqueuer.
 func setupHooks(t testing.TB, d store.Dialect, env map[string]string) *hookEnv {
 	t.Helper()
-	vars := map[string]string{"SPARK_WEBHOOK_SECRET": hookSecret}
+	vars := map[string]string{"SPARK_WEBHOOK_SECRET": hookSecret, "OPTIO_METRICS_TOKEN": testMetricsToken}
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -576,11 +576,7 @@ func TestWebhookRateLimit(t *testing.T) {
 	a = h.sendAs("submission", h.newID(), time.Now(), spark.WebhookSigner{Secret: "nope"}, submission("stu-1", "asg-9", "crs-1", "x"))
 	require.Equal(t, http.StatusUnauthorized, a.Status)
 
-	resp, err := http.Get(h.url + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	metrics, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	_, metrics := scrapeMetrics(t, h.url, testMetricsToken)
 	for _, want := range []string{
 		`optio_spark_webhooks_total{endpoint="submission",outcome="accepted"} 2`,
 		`optio_spark_webhooks_total{endpoint="submission",outcome="rate_limited"} 1`,

@@ -20,16 +20,22 @@ import (
 // secrets, the sandbox as Spark's API, its host allowed for file downloads.
 func demoEnv(getenv func(string) string, optioURL, sandboxURL, sandboxHost string, secrets demoSecrets) func(string) string {
 	over := map[string]string{
-		"OPTIO_BASE_URL":           optioURL,
-		"SPARK_SSO_SECRET":         secrets.sso,
-		"SPARK_WEBHOOK_SECRET":     secrets.webhook,
-		"SPARK_API_URL":            sandboxURL,
-		"SPARK_API_KEY":            secrets.apiKey,
-		"SPARK_FILE_ALLOW_PRIVATE": "true",
-		"SPARK_FILE_HOSTS":         sandboxHost,
-		"SPARK_ALLOWED_ORIGINS":    sandboxURL,
-		"SPARK_SSO_ALLOW_ADMIN":    "true",
-		"SPARK_POLL_INTERVAL":      "1m",
+		"OPTIO_BASE_URL":            optioURL,
+		"SPARK_SSO_SECRET":          secrets.sso,
+		"SPARK_WEBHOOK_SECRET":      secrets.webhook,
+		"SPARK_API_URL":             sandboxURL,
+		"SPARK_API_KEY":             secrets.apiKey,
+		"SPARK_FILE_ALLOW_PRIVATE":  "true",
+		"SPARK_FILE_HOSTS":          sandboxHost,
+		"SPARK_ALLOWED_ORIGINS":     sandboxURL,
+		"SPARK_SSO_ALLOW_ADMIN":     "true",
+		"SPARK_POLL_INTERVAL":       "1m",
+		"SPARK_ALLOW_INSECURE_HTTP": "true",
+	}
+	// Metrics on a free loopback port unless the operator chose one, so a
+	// demo never collides with another Optio's 9090.
+	if getenv("OPTIO_METRICS_ADDR") == "" {
+		over["OPTIO_METRICS_ADDR"] = "127.0.0.1:0"
 	}
 	return func(k string) string {
 		if v, ok := over[k]; ok {
@@ -170,7 +176,15 @@ Try it:
   4. Pick the student's parent in the sandbox and click "View Portfolio in Optio" to see the parent dashboard.
   5. Pick the admin to see sync status and badges in Optio's admin area.
 
-Webhook deliveries: %[2]s/deliveries     Metrics: %[1]s/metrics
+Webhook deliveries: %[2]s/deliveries     Metrics: %[3]s
 Data is kept in OPTIO_DATA_DIR (default ./optio-data). Press Ctrl-C to stop.
-`, d.App.URL(), d.Sandbox.URL())
+`, d.App.URL(), d.Sandbox.URL(), demoMetrics(d.App))
+}
+
+// demoMetrics is where the demo's /metrics is, for the banner.
+func demoMetrics(a *app.App) string {
+	if u := a.MetricsURL(); u != "" {
+		return u + "/metrics"
+	}
+	return "off (OPTIO_METRICS_ADDR)"
 }

@@ -78,6 +78,11 @@ type Config struct {
 	SparkWebhookSecrets []string
 	// SparkWebhookMaxBytes caps a webhook body. SPARK_WEBHOOK_MAX_BYTES, default 25 MB.
 	SparkWebhookMaxBytes int64
+	// SparkWebhookInflightBytes bounds the memory of webhook bodies being
+	// read and handled at once (each counts its Content-Length, or
+	// SparkWebhookMaxBytes when unknown); more wait, then get 503.
+	// SPARK_WEBHOOK_INFLIGHT_BYTES, default 4 × SPARK_WEBHOOK_MAX_BYTES.
+	SparkWebhookInflightBytes int64
 	// SparkWebhookRate is the sustained webhooks per second allowed per Spark
 	// instance. SPARK_WEBHOOK_RATE, default 500.
 	SparkWebhookRate float64
@@ -173,6 +178,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		GeminiBaseURL:         l.str("GEMINI_BASE_URL", ""),
 		TutorDailyLimit:       int(l.int64("OPTIO_TUTOR_DAILY_LIMIT", 50)),
 	}
+	c.SparkWebhookInflightBytes = l.int64("SPARK_WEBHOOK_INFLIGHT_BYTES", 4*c.SparkWebhookMaxBytes)
 	c.SparkGradePassback = l.bool("SPARK_GRADE_PASSBACK", c.SparkAPIURL != "")
 	c.BaseURL = l.str("OPTIO_BASE_URL", "http://"+c.Addr)
 	c.BlobURL = l.str("OPTIO_BLOB_URL", "")
@@ -247,6 +253,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SparkWebhookMaxBytes <= 0 {
 		return fmt.Errorf("SPARK_WEBHOOK_MAX_BYTES: must be positive")
+	}
+	if c.SparkWebhookInflightBytes < c.SparkWebhookMaxBytes {
+		return fmt.Errorf("SPARK_WEBHOOK_INFLIGHT_BYTES: must be at least SPARK_WEBHOOK_MAX_BYTES (%d)", c.SparkWebhookMaxBytes)
 	}
 	if c.SparkWebhookRate <= 0 || c.SparkWebhookBurst <= 0 {
 		return fmt.Errorf("SPARK_WEBHOOK_RATE and SPARK_WEBHOOK_BURST: must be positive")

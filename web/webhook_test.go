@@ -34,6 +34,7 @@ const hookSecret = "spark-webhook-secret-for-tests"
 type hookEnv struct {
 	t      testing.TB
 	db     *store.DB
+	srv    http.Handler // the server itself, for requests that bypass the network
 	url    string
 	signer spark.WebhookSigner
 	n      int
@@ -79,7 +80,7 @@ func setupHooks(t testing.TB, d store.Dialect, env map[string]string) *hookEnv {
 	srv := web.New(cfg, db, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, prometheus.NewRegistry())
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &hookEnv{t: t, db: db, url: ts.URL, signer: spark.WebhookSigner{Secret: hookSecret}}
+	return &hookEnv{t: t, db: db, srv: srv, url: ts.URL, signer: spark.WebhookSigner{Secret: hookSecret}}
 }
 
 // eachStore runs fn in parallel on SQLite and PostgreSQL.

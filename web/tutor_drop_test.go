@@ -64,7 +64,7 @@ func TestTutorDroppedStreamKeepsSafeguarding(t *testing.T) {
 		e := setupTutor(t, d, true, map[string]string{"OPTIO_TUTOR_DAILY_LIMIT": "4"})
 		teen := e.signUp(optio.RoleStudent, "Tess", nil)
 		e.exec(`UPDATE users SET birth_date = $1 WHERE id = $2`, tutorNow.AddDate(-15, 0, 0), teen.user.ID) // answers stream
-		kid := e.signUp(optio.RoleStudent, "Kim", nil)                                                       // under 13: answers are buffered
+		kid := e.signUp(optio.RoleStudent, "Kim", nil)                                                      // under 13: answers are buffered
 		mum := e.signUp(optio.RoleParent, "Mum", nil)
 		e.linkParent(mum.user, teen.user)
 		e.linkParent(mum.user, kid.user)

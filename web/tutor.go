@@ -174,6 +174,9 @@ func (s *Server) askTutor(ctx context.Context, u *optio.User, convID, text strin
 	// The exchange is written with a context the client cannot cancel.
 	keep := context.WithoutCancel(ctx)
 	undo := func(err error) (*tutorTurn, *tutor.AskResult, error) {
+		if ctx.Err() != nil {
+			return nil, nil, err // the student left: nothing is taken back
+		}
 		if derr := s.Store.DeleteTutorQuestion(keep, q.ID); derr != nil {
 			s.Logger.Error("tutor: remove unanswered question", slog.Any("error", derr))
 		}

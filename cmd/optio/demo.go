@@ -20,18 +20,18 @@ import (
 // secrets, the sandbox as Spark's API, its host allowed for file downloads.
 func demoEnv(getenv func(string) string, optioURL, sandboxURL, sandboxHost string, secrets demoSecrets) func(string) string {
 	over := map[string]string{
-		"OPTIO_BASE_URL":            optioURL,
-		"SPARK_SSO_SECRET":          secrets.sso,
-		"SPARK_WEBHOOK_SECRET":      secrets.webhook,
-		"SPARK_API_URL":             sandboxURL,
-		"SPARK_API_KEY":             secrets.apiKey,
-		"SPARK_FILE_ALLOW_PRIVATE":  "true",
-		"SPARK_FILE_HOSTS":          sandboxHost,
-		"SPARK_ALLOWED_ORIGINS":     sandboxURL,
-		"SPARK_SSO_ALLOW_ADMIN":     "true",
-		"SPARK_POLL_INTERVAL":       "1m",
-		"SPARK_ALLOW_INSECURE_HTTP": "true",
+		"OPTIO_BASE_URL":           optioURL,
+		"SPARK_SSO_SECRET":         secrets.sso,
+		"SPARK_WEBHOOK_SECRET":     secrets.webhook,
+		"SPARK_API_URL":            sandboxURL,
+		"SPARK_API_KEY":            secrets.apiKey,
+		"SPARK_FILE_ALLOW_PRIVATE": "true",
+		"SPARK_FILE_HOSTS":         sandboxHost,
+		"SPARK_ALLOWED_ORIGINS":    sandboxURL,
+		"SPARK_SSO_ALLOW_ADMIN":    "true",
+		"SPARK_POLL_INTERVAL":      "1m",
 	}
+	over["SPARK_ALLOW_INSECURE_HTTP"] = "true" // the sandbox speaks plain http (local use only)
 	// Metrics on a free loopback port unless the operator chose one, so a
 	// demo never collides with another Optio's 9090.
 	if getenv("OPTIO_METRICS_ADDR") == "" {
@@ -173,7 +173,8 @@ Try it:
   2. Click "View Portfolio in Optio": Spark signs you in to Optio (SSO) and you land on the dashboard.
   3. Back in the sandbox, submit an assignment with a sample file (the PDF essay, a chart, the video).
      Within seconds it is evidence on the student's Optio portfolio, the task is complete and XP is awarded.
-  4. Pick the student's parent in the sandbox and click "View Portfolio in Optio" to see the parent dashboard.
+  4. Pick the student's parent in the sandbox and click "View Portfolio in Optio" to see the parent dashboard
+     (Optio asks before switching from the student's account).
   5. Pick the admin to see sync status and badges in Optio's admin area.
 
 Webhook deliveries: %[2]s/deliveries     Metrics: %[3]s

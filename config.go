@@ -60,6 +60,19 @@ type Config struct {
 	// X-Forwarded-For names the client; without them a request's client is its
 	// peer address. OPTIO_TRUSTED_PROXIES, comma-separated, default none.
 	TrustedProxies []string
+	// MetricsAddr is where a second listener serves only /metrics, for the
+	// scraper; "off" serves none. OPTIO_METRICS_ADDR, default 127.0.0.1:9090.
+	MetricsAddr string
+	// MetricsToken, when set, lets a request with "Authorization: Bearer
+	// <token>" read /metrics on the main listener (and is required on
+	// MetricsAddr too); without it the main listener answers 404 there.
+	// OPTIO_METRICS_TOKEN.
+	MetricsToken string
+	// AllowInsecureHTTP permits http:// Spark URLs (SPARK_API_URL,
+	// SPARK_SSO_JWKS_URL, submission files) while OPTIO_BASE_URL is https;
+	// for local set-ups only (the demo and sandbox). SPARK_ALLOW_INSECURE_HTTP,
+	// default false.
+	AllowInsecureHTTP bool
 
 	// SparkSSOSecrets verify HS256 SSO tokens; several for rotation.
 	// SPARK_SSO_SECRET, comma-separated.
@@ -77,6 +90,11 @@ type Config struct {
 	SparkWebhookSecrets []string
 	// SparkWebhookMaxBytes caps a webhook body. SPARK_WEBHOOK_MAX_BYTES, default 25 MB.
 	SparkWebhookMaxBytes int64
+	// SparkWebhookInflightBytes bounds the memory of webhook bodies being
+	// read and handled at once (each counts its Content-Length, or
+	// SparkWebhookMaxBytes when unknown); more wait, then get 503.
+	// SPARK_WEBHOOK_INFLIGHT_BYTES, default 4 × SPARK_WEBHOOK_MAX_BYTES.
+	SparkWebhookInflightBytes int64
 	// SparkWebhookRate is the sustained webhooks per second allowed per Spark
 	// instance. SPARK_WEBHOOK_RATE, default 500.
 	SparkWebhookRate float64
@@ -151,6 +169,9 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		UploadQuotaBytes:      l.int64("OPTIO_UPLOAD_QUOTA_BYTES", DefaultUploadQuotaBytes),
 		RegistrationsPerHour:  int(l.int64("OPTIO_REGISTRATIONS_PER_HOUR", DefaultRegistrationsPerHour)),
 		TrustedProxies:        l.list("OPTIO_TRUSTED_PROXIES"),
+		MetricsAddr:           l.str("OPTIO_METRICS_ADDR", "127.0.0.1:9090"),
+		MetricsToken:          l.str("OPTIO_METRICS_TOKEN", ""),
+		AllowInsecureHTTP:     l.bool("SPARK_ALLOW_INSECURE_HTTP", false),
 		SparkSSOSecrets:       l.list("SPARK_SSO_SECRET"),
 		SparkSSOJWKSURL:       l.str("SPARK_SSO_JWKS_URL", ""),
 		SparkSSOIssuer:        l.str("SPARK_SSO_ISSUER", "spark-lms"),
@@ -174,6 +195,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		GeminiBaseURL:         l.str("GEMINI_BASE_URL", ""),
 		TutorDailyLimit:       int(l.int64("OPTIO_TUTOR_DAILY_LIMIT", 50)),
 	}
+	c.SparkWebhookInflightBytes = l.int64("SPARK_WEBHOOK_INFLIGHT_BYTES", 4*c.SparkWebhookMaxBytes)
 	c.SparkGradePassback = l.bool("SPARK_GRADE_PASSBACK", c.SparkAPIURL != "")
 	c.BaseURL = l.str("OPTIO_BASE_URL", "http://"+c.Addr)
 	c.BlobURL = l.str("OPTIO_BLOB_URL", "")
@@ -236,6 +258,17 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("OPTIO_TRUSTED_PROXIES: %q is not an IP address or CIDR like 10.0.0.0/8", p)
 		}
 	}
+	if c.MetricsAddr != "off" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("OPTIO_METRICS_ADDR: %q is not host:port or off", c.MetricsAddr)
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return fmt.Errorf("OPTIO_METRICS_TOKEN: must be at least 16 characters")
+	}
+	if err := c.checkSecureSparkURLs(); err != nil {
+		return err
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -248,6 +281,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SparkWebhookMaxBytes <= 0 {
 		return fmt.Errorf("SPARK_WEBHOOK_MAX_BYTES: must be positive")
+	}
+	if c.SparkWebhookInflightBytes < c.SparkWebhookMaxBytes {
+		return fmt.Errorf("SPARK_WEBHOOK_INFLIGHT_BYTES: must be at least SPARK_WEBHOOK_MAX_BYTES (%d)", c.SparkWebhookMaxBytes)
 	}
 	if c.SparkWebhookRate <= 0 || c.SparkWebhookBurst <= 0 {
 		return fmt.Errorf("SPARK_WEBHOOK_RATE and SPARK_WEBHOOK_BURST: must be positive")
@@ -274,6 +310,26 @@ func (c *Config) Validate() error {
 	}
 	if c.TutorDailyLimit < 0 {
 		return fmt.Errorf("OPTIO_TUTOR_DAILY_LIMIT: must not be negative")
+	}
+	return nil
+}
+
+// RefuseInsecureHTTP reports whether plain http:// Spark URLs are refused:
+// Optio's own URL is https and SPARK_ALLOW_INSECURE_HTTP is not set. The
+// file fetcher asks it for submission file URLs.
+func (c *Config) RefuseInsecureHTTP() bool { return c.SecureCookies() && !c.AllowInsecureHTTP }
+
+// checkSecureSparkURLs refuses http:// for Spark's API and JWKS when Optio
+// itself is served over https: a token key set or roster fetched in clear
+// text could be swapped on the way.
+func (c *Config) checkSecureSparkURLs() error {
+	if !c.RefuseInsecureHTTP() {
+		return nil
+	}
+	for _, v := range []struct{ name, url string }{{"SPARK_API_URL", c.SparkAPIURL}, {"SPARK_SSO_JWKS_URL", c.SparkSSOJWKSURL}} {
+		if u, err := url.Parse(v.url); err == nil && strings.EqualFold(u.Scheme, "http") {
+			return fmt.Errorf("%s: %q is plain http while OPTIO_BASE_URL is https; use https (or SPARK_ALLOW_INSECURE_HTTP=true for a local set-up)", v.name, v.url)
+		}
 	}
 	return nil
 }

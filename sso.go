@@ -64,6 +64,10 @@ type SSOStore interface {
 	// PurgeExpiredSSONonces forgets nonces whose tokens can no longer be
 	// valid, returning how many it removed.
 	PurgeExpiredSSONonces(ctx context.Context) (int64, error)
+	// UserBySparkID is the user linked to a Spark user id (ENOTFOUND when
+	// none); SSO asks it, without side effects, whether a token names the
+	// person already signed in.
+	UserBySparkID(ctx context.Context, sparkUserID string) (*User, error)
 }
 
 // SSORole is the role rule of Spark SSO. existing is the account's role, or

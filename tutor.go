@@ -62,6 +62,12 @@ type TutorQuestion struct {
 	// negative means no limit.
 	Limit            int
 	DayStart, DayEnd time.Time
+	// Flagged, Category and Refused are the input safety check's verdict,
+	// recorded with the question before any answer streams, so a parent
+	// sees a flagged question even if the exchange never finishes.
+	Flagged  bool
+	Category string
+	Refused  bool
 }
 
 // TutorAnswer completes an exchange: the outcome of the safety checks for the

@@ -34,7 +34,10 @@ type App struct {
 
 	httpSrv  *http.Server
 	listener net.Listener
-	closers  []func() error
+	// metricsSrv serves /metrics on Config.MetricsAddr (nil when "off").
+	metricsSrv *http.Server
+	metricsLn  net.Listener
+	closers    []func() error
 }
 
 // Options adjust how an App is built; the zero value is production.
@@ -124,6 +127,20 @@ func (a *App) Start(ln net.Listener) error {
 			return fmt.Errorf("OPTIO_ADDR: %w", err)
 		}
 	}
+	if a.Config.MetricsAddr != "off" {
+		mln, err := net.Listen("tcp", a.Config.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("OPTIO_METRICS_ADDR: %w", err)
+		}
+		a.metricsLn = mln
+		a.metricsSrv = &http.Server{Handler: a.Web.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := a.metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.Logger.Error("metrics server stopped", "error", err)
+			}
+		}()
+	}
 	if err := a.Jobs.Start(context.Background()); err != nil {
 		return err
 	}
@@ -140,6 +157,15 @@ func (a *App) Start(ln net.Listener) error {
 // URL is where the App is listening, e.g. http://127.0.0.1:41234.
 func (a *App) URL() string { return "http://" + a.listener.Addr().String() }
 
+// MetricsURL is where /metrics is served for the scraper
+// (OPTIO_METRICS_ADDR), e.g. http://127.0.0.1:9090, or "" when it is off.
+func (a *App) MetricsURL() string {
+	if a.metricsLn == nil {
+		return ""
+	}
+	return "http://" + a.metricsLn.Addr().String()
+}
+
 // Shutdown stops HTTP gracefully (in-flight requests finish), then the
 // workers (running jobs get until ctx ends, then are cancelled and retried
 // later), then closes the store.
@@ -147,6 +173,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	var err error
 	if a.httpSrv != nil {
 		err = a.httpSrv.Shutdown(ctx)
+	}
+	if a.metricsSrv != nil {
+		err = errors.Join(err, a.metricsSrv.Shutdown(ctx))
 	}
 	if a.Jobs != nil {
 		err = errors.Join(err, a.Jobs.Stop(ctx))

@@ -26,7 +26,7 @@ func TestFamilyInBrowser(t *testing.T) {
 	clock := optio.NewFakeClock(time.Date(2026, 4, 6, 15, 0, 0, 0, time.UTC))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	env := map[string]string{"OPTIO_DATA_DIR": t.TempDir(), "OPTIO_ADDR": ln.Addr().String(), "OPTIO_BASE_URL": "http://" + ln.Addr().String()}
+	env := map[string]string{"OPTIO_DATA_DIR": t.TempDir(), "OPTIO_ADDR": ln.Addr().String(), "OPTIO_METRICS_ADDR": "off", "OPTIO_BASE_URL": "http://" + ln.Addr().String()}
 	env["OPTIO_DATABASE_URL"] = "sqlite://" + env["OPTIO_DATA_DIR"] + "/optio.db"
 	cfg, err := optio.LoadConfig(func(k string) string { return env[k] })
 	require.NoError(t, err)

@@ -42,6 +42,7 @@ func newSSOEnv(t testing.TB, d store.Dialect) *ssoEnv {
 		"OPTIO_DATA_DIR":     t.TempDir(),
 		"OPTIO_DATABASE_URL": url,
 		"OPTIO_ADDR":         "127.0.0.1:0",
+		"OPTIO_METRICS_ADDR": "127.0.0.1:0",
 		"SPARK_SSO_SECRET":   ssoSecret,
 	}}
 }

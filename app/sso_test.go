@@ -97,7 +97,7 @@ func TestSSOStudentSignsInOnceAndEnrols(t *testing.T) {
 		require.Equal(t, me.PortfolioSlug, again.PortfolioSlug, "the portfolio URL is stable")
 		require.Equal(t, 1, countRows(t, a, `SELECT COUNT(*) FROM users`))
 
-		_, metrics := b.get("/metrics", "html")
+		_, metrics := newSSOBrowser(t, a.MetricsURL()).get("/metrics", "html")
 		require.Contains(t, metrics, `optio_sso_attempts_total{outcome="ok"} 2`)
 		require.Contains(t, metrics, `optio_sso_attempts_total{outcome="replayed"} 2`)
 	})
@@ -457,7 +457,7 @@ func TestSSOTokenNeverLogged(t *testing.T) {
 			b.sso(tok)
 			b.ssoError(tok)
 		}
-		_, metrics := b.get("/metrics", "html")
+		_, metrics := newSSOBrowser(t, a.MetricsURL()).get("/metrics", "html")
 		out := logs.String()
 		require.Contains(t, out, `"msg":"spark sso"`, "the capture works")
 		require.Contains(t, out, `"msg":"spark sso refused"`)

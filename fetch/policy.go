@@ -34,6 +34,10 @@ type Policy struct {
 	// MaxRedirects is how many redirects are followed. Default 5; a negative
 	// value follows none.
 	MaxRedirects int
+	// HTTPSOnly refuses plain http, for the first URL and every redirect:
+	// set when Optio itself is served over https (OPTIO_BASE_URL) unless
+	// SPARK_ALLOW_INSECURE_HTTP allows it for a local set-up.
+	HTTPSOnly bool
 }
 
 // withDefaults fills zero fields and normalises the allowlist.

@@ -21,7 +21,11 @@ func refuse(format string, args ...any) *optio.Error {
 // anything is sent. The connect-time address check still follows.
 func (p Policy) checkURL(u *url.URL) error {
 	switch strings.ToLower(u.Scheme) {
-	case "http", "https":
+	case "https":
+	case "http":
+		if p.HTTPSOnly {
+			return refuse("plain http is not allowed; file URLs must use https")
+		}
 	case "":
 		return refuse("the URL has no scheme; only http and https are allowed")
 	default:

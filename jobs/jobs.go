@@ -136,9 +136,10 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	}
 	r := &Runner{db: db, opts: opts, passback: cfg.SparkGradePassback && sparkClient != nil, fetchCourses: sparkClient != nil}
 	r.Sync = &SyncWorker{
-		DB:        db,
-		Files:     files,
-		Fetch:     fetch.New(fetch.Policy{AllowedHosts: cfg.SparkFileHosts, AllowPrivate: cfg.SparkFileAllowPrivate, MaxBytes: cfg.SparkFileMaxBytes}),
+		DB:    db,
+		Files: files,
+		Fetch: fetch.New(fetch.Policy{AllowedHosts: cfg.SparkFileHosts, AllowPrivate: cfg.SparkFileAllowPrivate, MaxBytes: cfg.SparkFileMaxBytes,
+			HTTPSOnly: cfg.RefuseInsecureHTTP()}),
 		MaxBytes:  cfg.SparkFileMaxBytes,
 		AfterSync: opts.AfterSync,
 		Logger:    opts.Logger,

@@ -24,7 +24,9 @@ func malformed(format string, args ...any) error {
 }
 
 // decodeJSON decodes body, which must be exactly one JSON object, into dst.
-// Unknown fields are ignored so Spark can add fields without breaking Optio.
+// Unknown fields are ignored so Spark can add fields without breaking Optio;
+// a key named twice, or differing only in case from a field, is refused
+// (checkKeys).
 // Failures are *optio.Error with code optio.EMALFORMED naming the offset or
 // field.
 func decodeJSON(body []byte, dst any) error {
@@ -38,7 +40,7 @@ func decodeJSON(body []byte, dst any) error {
 	if err := checkDepth(body); err != nil {
 		return err
 	}
-	if err := checkDuplicateKeys(body); err != nil {
+	if err := checkKeys(body, reflect.TypeOf(dst)); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -79,52 +81,162 @@ func checkDepth(b []byte) error {
 	return nil
 }
 
-// checkDuplicateKeys refuses an object that names a key twice. Decoders
-// disagree on which copy wins (Go takes the last, others the first), so a
-// signed body with `"spark_user_id"` twice could mean different students to
-// Spark and to Optio. Syntax errors are left to the decoder.
-func checkDuplicateKeys(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	type frame struct {
-		keys   map[string]bool
-		object bool
-		key    bool // the next string token is a key
+// checkKeys walks the JSON in b beside the Go type it will be decoded into
+// (t) and refuses two kinds of key that make one signed body mean
+// different things to different readers:
+//
+//   - a key named twice in one object. Decoders disagree on which copy wins
+//     (Go takes the last, others the first), so a body with
+//     "spark_user_id" twice could mean different students to Spark and to
+//     Optio: EMALFORMED.
+//   - a key that differs only in letter case from a field of t
+//     ("Spark_User_Id", or "ſpark_user_id" with a long s). encoding/json
+//     matches field names case-insensitively, so such a key would fill the
+//     field while Spark, and every case-sensitive reader, sees an unknown
+//     key: EPAYLOAD naming the key.
+//
+// Keys that match no field in any case stay accepted, so Spark can add
+// fields without breaking Optio. Syntax errors are left to the decoder.
+func checkKeys(b []byte, t reflect.Type) error {
+	w := keyWalker{dec: json.NewDecoder(bytes.NewReader(b))}
+	w.dec.UseNumber()
+	if err := w.value(t, ""); err != nil && !errors.Is(err, errKeySyntax) {
+		return err
 	}
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil
+	return nil
+}
+
+// errKeySyntax stops the walk at a syntax error, which the decoder reports.
+var errKeySyntax = errors.New("syntax")
+
+type keyWalker struct{ dec *json.Decoder }
+
+var jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+
+// fieldsOf is the JSON field names of t, when t is a struct decoded field
+// by field, with each field's type; nil for anything else.
+func fieldsOf(t reflect.Type) map[string]reflect.Type {
+	if t == nil || t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(jsonUnmarshaler) {
+		return nil
+	}
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
 		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.object && top.key {
-			if k, ok := tok.(string); ok {
-				if top.keys[k] {
-					return malformed("The key %q appears twice in one object (before byte %d).", k, dec.InputOffset())
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			for k, v := range fieldsOf(ft) {
+				if _, ok := out[k]; !ok {
+					out[k] = v
 				}
-				top.keys[k] = true
-				top.key = false
-				continue
+			}
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// deref strips pointers; a type that decodes itself (time.Time,
+// json.RawMessage) or an interface has no fields to check: nil.
+func deref(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() == reflect.Interface || reflect.PointerTo(t).Implements(jsonUnmarshaler) {
+		return nil
+	}
+	return t
+}
+
+func (w *keyWalker) value(t reflect.Type, path string) error {
+	tok, err := w.dec.Token()
+	if err != nil {
+		return errKeySyntax
+	}
+	t = deref(t)
+	switch tok {
+	case json.Delim('{'):
+		return w.object(t, path)
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; w.dec.More(); i++ {
+			if err := w.value(elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
 			}
 		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{keys: map[string]bool{}, object: true, key: true})
-			continue
-		case json.Delim('['):
-			stack = append(stack, &frame{})
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
-		// A value ended: in an object, a key comes next.
-		if len(stack) > 0 && stack[len(stack)-1].object {
-			stack[len(stack)-1].key = true
+		if _, err := w.dec.Token(); err != nil {
+			return errKeySyntax
 		}
 	}
+	return nil
+}
+
+func (w *keyWalker) object(t reflect.Type, path string) error {
+	fields := fieldsOf(t)
+	var mapElem reflect.Type
+	if t != nil && t.Kind() == reflect.Map {
+		mapElem = t.Elem()
+	}
+	seen := map[string]bool{}
+	for w.dec.More() {
+		tok, err := w.dec.Token()
+		if err != nil {
+			return errKeySyntax
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return errKeySyntax
+		}
+		if seen[key] {
+			return malformed("The key %q appears twice in one object (before byte %d).", key, w.dec.InputOffset())
+		}
+		seen[key] = true
+		ft, known := fields[key]
+		if !known && fields != nil {
+			for name := range fields {
+				if strings.EqualFold(name, key) {
+					at := key
+					if path != "" {
+						at = path + "." + key
+					}
+					return &optio.Error{Code: optio.EPAYLOAD,
+						Message: fmt.Sprintf("The key %q differs only in letter case from the field %q; field names are case-sensitive.", at, name),
+						Fields:  map[string]string{at: fmt.Sprintf("unknown key; the field is %q (field names are case-sensitive)", name)}}
+				}
+			}
+		}
+		if mapElem != nil {
+			ft = mapElem
+		}
+		next := key
+		if path != "" {
+			next = path + "." + key
+		}
+		if err := w.value(ft, next); err != nil {
+			return err
+		}
+	}
+	if _, err := w.dec.Token(); err != nil {
+		return errKeySyntax
+	}
+	return nil
 }
 
 func translateJSONError(err error) error {

@@ -68,28 +68,42 @@ func webhookErr(code, format string, args ...any) *optio.Error {
 	return optio.Errorf(code, format, args...)
 }
 
-// Verify checks one delivery and returns its webhook-id (the idempotency key)
-// and timestamp. body must be the exact bytes received. Errors are
-// *optio.Error with a webhook_* code. The signature is checked before the
-// timestamp, so a stale error means the sender was genuine but late.
-func (v *WebhookVerifier) Verify(h http.Header, body []byte) (msgID string, ts time.Time, err error) {
-	if len(v.Secrets) == 0 {
-		return "", time.Time{}, webhookErr(EWebhookNotConfigured, "Spark webhooks are not configured: set SPARK_WEBHOOK_SECRET.")
-	}
-	hooks := make([]*standardwebhooks.Webhook, 0, len(v.Secrets))
-	for i, s := range v.Secrets {
-		key, err := DecodeWebhookSecret(s)
-		if err != nil {
-			return "", time.Time{}, webhookErr(EWebhookNotConfigured, "Webhook secret #%d is unusable: %v.", i+1, err)
-		}
-		wh, err := standardwebhooks.NewWebhookRaw(key)
-		if err != nil {
-			return "", time.Time{}, webhookErr(EWebhookNotConfigured, "Webhook secret #%d is unusable.", i+1)
-		}
-		hooks = append(hooks, wh)
-	}
+// WebhookHeaders are a delivery's Standard Webhooks headers once
+// CheckHeaders found them well-formed and fresh.
+type WebhookHeaders struct {
+	// ID is webhook-id, the idempotency key.
+	ID string
+	// Timestamp is webhook-timestamp.
+	Timestamp time.Time
+	tsText    string
+	signature string
+}
 
-	msgID = h.Get(HeaderWebhookID)
+// Verify checks one delivery and returns its webhook-id (the idempotency key)
+// and timestamp: CheckHeaders, then VerifyBody. body must be the exact bytes
+// received. Errors are *optio.Error with a webhook_* code.
+func (v *WebhookVerifier) Verify(h http.Header, body []byte) (msgID string, ts time.Time, err error) {
+	wh, err := v.CheckHeaders(h)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := v.VerifyBody(wh, body); err != nil {
+		return "", time.Time{}, err
+	}
+	return wh.ID, wh.Timestamp, nil
+}
+
+// CheckHeaders checks everything a delivery can be refused for without its
+// body: secrets configured, the three headers present and unambiguous, the
+// timestamp within Tolerance of Clock, and at least one signature of the
+// form "v1,<base64 of 32 bytes>". The webhook handler calls it before
+// reading a byte of the body, so unsigned junk costs no memory; a stale
+// timestamp is therefore refused whether or not the signature would match.
+func (v *WebhookVerifier) CheckHeaders(h http.Header) (WebhookHeaders, error) {
+	if _, err := v.hooks(); err != nil {
+		return WebhookHeaders{}, err
+	}
+	msgID := h.Get(HeaderWebhookID)
 	tsText := h.Get(HeaderWebhookTimestamp)
 	sig := strings.Join(h.Values(HeaderWebhookSignature), " ")
 	var missing []string
@@ -101,44 +115,25 @@ func (v *WebhookVerifier) Verify(h http.Header, body []byte) (msgID string, ts t
 		}
 	}
 	if len(missing) > 0 {
-		return "", time.Time{}, webhookErr(EWebhookMissingHeaders, "Missing header: %s.", strings.Join(missing, ", "))
+		return WebhookHeaders{}, webhookErr(EWebhookMissingHeaders, "Missing header: %s.", strings.Join(missing, ", "))
 	}
 	// Two ids or timestamps make the delivery ambiguous (which one was
 	// signed, which one de-duplicates?): refuse rather than pick one.
 	for _, name := range []string{HeaderWebhookID, HeaderWebhookTimestamp} {
 		if len(h.Values(name)) > 1 {
-			return "", time.Time{}, webhookErr(EWebhookMissingHeaders, "Header %s appears more than once.", name)
+			return WebhookHeaders{}, webhookErr(EWebhookMissingHeaders, "Header %s appears more than once.", name)
 		}
 	}
 	if len(msgID) > MaxWebhookIDLen || hasControl(msgID) {
-		return "", time.Time{}, webhookErr(EWebhookMissingHeaders, "Header webhook-id must be at most %d printable characters.", MaxWebhookIDLen)
+		return WebhookHeaders{}, webhookErr(EWebhookMissingHeaders, "Header webhook-id must be at most %d printable characters.", MaxWebhookIDLen)
 	}
 	if len(sig) > maxSignatureHeader {
-		return "", time.Time{}, webhookErr(EWebhookMissingHeaders, "Header webhook-signature is longer than %d bytes.", maxSignatureHeader)
+		return WebhookHeaders{}, webhookErr(EWebhookMissingHeaders, "Header webhook-signature is longer than %d bytes.", maxSignatureHeader)
 	}
-	ts, err = parseWebhookTimestamp(tsText)
+	ts, err := parseWebhookTimestamp(tsText)
 	if err != nil {
-		return "", time.Time{}, err
+		return WebhookHeaders{}, err
 	}
-
-	// The library checks tolerance against time.Now, so it checks only the
-	// signature here (constant-time, per v1 entry) and the injected clock
-	// decides freshness below.
-	lh := http.Header{}
-	lh.Set(HeaderWebhookID, msgID)
-	lh.Set(HeaderWebhookTimestamp, tsText)
-	lh.Set(HeaderWebhookSignature, sig)
-	matched := false
-	for _, wh := range hooks {
-		if wh.VerifyIgnoringTimestamp(body, lh) == nil {
-			matched = true
-			break
-		}
-	}
-	if !matched {
-		return "", time.Time{}, webhookErr(EWebhookBadSignature, "No v1 signature matches the body with a configured secret.")
-	}
-
 	tol := v.Tolerance
 	if tol <= 0 {
 		tol = DefaultWebhookTolerance
@@ -150,11 +145,70 @@ func (v *WebhookVerifier) Verify(h http.Header, body []byte) (msgID string, ts t
 	now := clock.Now()
 	switch {
 	case now.Sub(ts) > tol:
-		return "", time.Time{}, webhookErr(EWebhookBadTimestamp, "The webhook timestamp is stale: %s old, more than %s.", now.Sub(ts).Round(time.Second), tol)
+		return WebhookHeaders{}, webhookErr(EWebhookBadTimestamp, "The webhook timestamp is stale: %s old, more than %s.", now.Sub(ts).Round(time.Second), tol)
 	case ts.Sub(now) > tol:
-		return "", time.Time{}, webhookErr(EWebhookBadTimestamp, "The webhook timestamp is %s in the future, more than %s; check the sender's clock.", ts.Sub(now).Round(time.Second), tol)
+		return WebhookHeaders{}, webhookErr(EWebhookBadTimestamp, "The webhook timestamp is %s in the future, more than %s; check the sender's clock.", ts.Sub(now).Round(time.Second), tol)
 	}
-	return msgID, ts, nil
+	if !hasV1Signature(sig) {
+		return WebhookHeaders{}, webhookErr(EWebhookBadSignature, "Header webhook-signature holds no v1 signature (v1,<base64 HMAC-SHA256>).")
+	}
+	return WebhookHeaders{ID: msgID, Timestamp: ts, tsText: tsText, signature: sig}, nil
+}
+
+// hasV1Signature reports whether the space-separated signature list holds
+// one "v1,<base64>" entry whose base64 is 32 bytes (an HMAC-SHA256); other
+// versions and junk entries may sit beside it, as the standard allows.
+func hasV1Signature(sig string) bool {
+	for _, e := range strings.Fields(sig) {
+		if b64, ok := strings.CutPrefix(e, "v1,"); ok {
+			if raw, err := base64.StdEncoding.DecodeString(b64); err == nil && len(raw) == 32 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// VerifyBody checks the signature of headers CheckHeaders accepted against
+// the exact body bytes with every configured secret (constant-time per v1
+// entry, in the standard-webhooks library).
+func (v *WebhookVerifier) VerifyBody(wh WebhookHeaders, body []byte) error {
+	hooks, err := v.hooks()
+	if err != nil {
+		return err
+	}
+	// The library checks tolerance against time.Now, so it checks only the
+	// signature here; CheckHeaders decided freshness with the injected clock.
+	lh := http.Header{}
+	lh.Set(HeaderWebhookID, wh.ID)
+	lh.Set(HeaderWebhookTimestamp, wh.tsText)
+	lh.Set(HeaderWebhookSignature, wh.signature)
+	for _, h := range hooks {
+		if h.VerifyIgnoringTimestamp(body, lh) == nil {
+			return nil
+		}
+	}
+	return webhookErr(EWebhookBadSignature, "No v1 signature matches the body with a configured secret.")
+}
+
+// hooks are the standard-webhooks verifiers of the configured secrets.
+func (v *WebhookVerifier) hooks() ([]*standardwebhooks.Webhook, error) {
+	if len(v.Secrets) == 0 {
+		return nil, webhookErr(EWebhookNotConfigured, "Spark webhooks are not configured: set SPARK_WEBHOOK_SECRET.")
+	}
+	hooks := make([]*standardwebhooks.Webhook, 0, len(v.Secrets))
+	for i, s := range v.Secrets {
+		key, err := DecodeWebhookSecret(s)
+		if err != nil {
+			return nil, webhookErr(EWebhookNotConfigured, "Webhook secret #%d is unusable: %v.", i+1, err)
+		}
+		wh, err := standardwebhooks.NewWebhookRaw(key)
+		if err != nil {
+			return nil, webhookErr(EWebhookNotConfigured, "Webhook secret #%d is unusable.", i+1)
+		}
+		hooks = append(hooks, wh)
+	}
+	return hooks, nil
 }
 
 // parseWebhookTimestamp accepts decimal unix seconds only.

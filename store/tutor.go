@@ -113,10 +113,10 @@ func (db *DB) TutorConversation(ctx context.Context, userID, id string) (*optio.
 	return c, rows.Err()
 }
 
-// AddTutorQuestion records a student's message in their conversation if the
-// daily limit allows: it counts the student's messages in the day window and
-// inserts in one transaction, serialised per student, so the limit holds
-// across processes. Over the limit is ERATELIMIT; someone else's
+// AddTutorQuestion records a student's message, with the input check's
+// verdict, in their conversation if the daily limit allows: it counts the
+// student's messages in the day window and inserts in one transaction,
+// serialised per student, so the limit holds across processes. Over the limit is ERATELIMIT; someone else's
 // conversation is ENOTFOUND.
 func (db *DB) AddTutorQuestion(ctx context.Context, in optio.TutorQuestion) (*optio.TutorMessage, error) {
 	if !validID(in.ConversationID) || !validID(in.UserID) {
@@ -150,8 +150,9 @@ func (db *DB) AddTutorQuestion(ctx context.Context, in optio.TutorQuestion) (*op
 		}
 		id := newID()
 		now := db.now()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tutor_messages (id, conversation_id, user_id, role, text, created_at)
-			VALUES ($1,$2,$3,'user',$4,$5)`, id, in.ConversationID, in.UserID, in.Text, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tutor_messages (id, conversation_id, user_id, role, text, flagged, category,
+			refused, created_at) VALUES ($1,$2,$3,'user',$4,$5,$6,$7,$8)`,
+			id, in.ConversationID, in.UserID, in.Text, in.Flagged, in.Category, in.Refused, now); err != nil {
 			return translate(err)
 		}
 		var err error
@@ -209,12 +210,13 @@ func (db *DB) AnswerTutorQuestion(ctx context.Context, in optio.TutorAnswer) (*o
 }
 
 // DeleteTutorQuestion removes a question that got no answer (the AI failed),
-// so it neither stays in the history nor counts against the daily limit.
+// so it neither stays in the history nor counts against the daily limit. A
+// flagged question is never removed: its parents must see it.
 func (db *DB) DeleteTutorQuestion(ctx context.Context, questionID string) error {
 	if !validID(questionID) {
 		return nil
 	}
-	_, err := db.W.ExecContext(ctx, `DELETE FROM tutor_messages WHERE id = $1 AND role = 'user'
+	_, err := db.W.ExecContext(ctx, `DELETE FROM tutor_messages WHERE id = $1 AND role = 'user' AND NOT flagged
 		AND NOT EXISTS (SELECT 1 FROM tutor_messages a WHERE a.reply_to = $1)`, questionID)
 	return translate(err)
 }

@@ -20,12 +20,13 @@ func (s *Server) pageCSP(path string) string {
 }
 
 // sparkFramable reports whether path is one of the pages a Spark iframe
-// shows after SSO: /spark/sso itself (so its error page shows in the frame),
+// shows after SSO: /spark/sso itself and its account-switch confirmation
+// (so their pages show in the frame),
 // the landings (/dashboard, /parent, /tutor, /badges, /portfolio/{slug})
 // and the tutor's conversation pages, where asking a question leads.
 func sparkFramable(path string) bool {
 	switch path {
-	case "/spark/sso", "/dashboard", "/parent", "/tutor", "/badges":
+	case "/spark/sso", "/spark/sso/confirm", "/dashboard", "/parent", "/tutor", "/badges":
 		return true
 	}
 	for _, prefix := range []string{"/portfolio/", "/tutor/"} {

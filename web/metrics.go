@@ -82,10 +82,31 @@ func (m *Metrics) instrument(next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
+		// The route is a registered pattern (a fixed set), never the path.
 		route := r.Pattern
 		if route == "" {
 			route = "unmatched"
 		}
-		m.Requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+		m.Requests.WithLabelValues(route, methodLabel(r.Method), statusLabel(sw.status)).Observe(time.Since(start).Seconds())
 	})
+}
+
+// methodLabel is the method label of a request: one of the methods of RFC
+// 9110 (and PATCH), else "OTHER". A label value drawn from the request as
+// sent would let any client add series without bound (issue 17).
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// statusLabel is the status label: a valid status code, else "other".
+func statusLabel(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code)
 }

@@ -58,6 +58,7 @@ type Server struct {
 	portfolioCache *portfolioCache
 	mux            *http.ServeMux
 	handler        http.Handler
+	metricsHandler http.Handler
 }
 
 // New builds a Server and its routes. reg receives the HTTP metrics.
@@ -75,7 +76,8 @@ func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger
 	if gatherer == nil {
 		gatherer = prometheus.DefaultGatherer
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	s.metricsHandler = promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})
+	mux.Handle("GET /metrics", s.metricsAuth(s.metricsHandler, false))
 
 	csrf := http.NewCrossOriginProtection()
 	var h http.Handler = mux
@@ -169,6 +171,9 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		h.Set("Content-Security-Policy", s.pageCSP(r.URL.Path))
+		if s.Config.SecureCookies() {
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

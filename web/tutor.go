@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -131,11 +132,17 @@ func limitError(limit int) error {
 	return tutor.DailyLimit(limit).Check(limit)
 }
 
-// askTutor runs one exchange: it checks the daily limit while recording the
-// question, builds the student's context from their own data, asks the tutor
-// (emit receives what the student should see as it comes) and stores the
-// answer. When the tutor fails the question is removed again, so a failure
-// leaves nothing behind and does not count against the limit.
+// askTutor runs one exchange: it checks the question (the input safety
+// check too) and records it with its verdict while checking the daily
+// limit, all before anything streams; then it builds the student's context
+// from their own data, asks the tutor (emit receives what the student
+// should see as it comes) and stores the answer.
+//
+// Once recorded, a question stays when the student goes away (a closed
+// tab, a dropped stream): it counts against the limit and, if flagged,
+// reaches the parents, and what the student was shown is kept as the
+// answer (issue 17). Only a failure on Optio's side (the AI resting, the
+// database) takes an unflagged question back, so it does not count.
 func (s *Server) askTutor(ctx context.Context, u *optio.User, convID, text string, emit func(string) error) (*tutorTurn, *tutor.AskResult, error) {
 	if !s.tutorConfigured() {
 		return nil, nil, notConfigured()
@@ -154,18 +161,23 @@ func (s *Server) askTutor(ctx context.Context, u *optio.User, convID, text strin
 	}
 	now := s.now()
 	dayStart, dayEnd := tutor.DayWindow(now)
+	verdict := tutor.CheckInput(text, tutor.AgeBandFor(u.BirthDate, now))
 	q, err := s.Store.AddTutorQuestion(ctx, optio.TutorQuestion{ConversationID: conv.ID, UserID: u.ID, Text: text,
-		Limit: limit, DayStart: dayStart, DayEnd: dayEnd})
+		Limit: limit, DayStart: dayStart, DayEnd: dayEnd,
+		Flagged: verdict.Flag, Category: verdict.Category, Refused: !verdict.Allowed})
 	if optio.ErrorCode(err) == optio.ERATELIMIT {
 		return nil, nil, limitError(limit)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	// From here on a failure must take the question back, even when the
-	// client has gone away.
+	// The exchange is written with a context the client cannot cancel.
+	keep := context.WithoutCancel(ctx)
 	undo := func(err error) (*tutorTurn, *tutor.AskResult, error) {
-		if derr := s.Store.DeleteTutorQuestion(context.WithoutCancel(ctx), q.ID); derr != nil {
+		if ctx.Err() != nil {
+			return nil, nil, err // the student left: nothing is taken back
+		}
+		if derr := s.Store.DeleteTutorQuestion(keep, q.ID); derr != nil {
 			s.Logger.Error("tutor: remove unanswered question", slog.Any("error", derr))
 		}
 		return nil, nil, err
@@ -174,7 +186,25 @@ func (s *Server) askTutor(ctx context.Context, u *optio.User, convID, text strin
 	if err != nil {
 		return undo(err)
 	}
-	res, err := s.Tutor.Ask(ctx, tutor.AskInput{Context: sc, History: tutorHistory(conv.Messages), Text: text}, emit)
+	clientGone := false
+	res, err := s.Tutor.Ask(ctx, tutor.AskInput{Context: sc, History: tutorHistory(conv.Messages), Text: text}, func(chunk string) error {
+		if err := emit(chunk); err != nil {
+			clientGone = true
+			return err
+		}
+		return nil
+	})
+	if err != nil && (clientGone || ctx.Err() != nil) {
+		// The student left: keep the question and what they were shown.
+		if strings.TrimSpace(res.Text) != "" {
+			if _, aerr := s.Store.AnswerTutorQuestion(keep, optio.TutorAnswer{QuestionID: q.ID, Text: res.Text,
+				Flagged: res.Flagged || q.Flagged, Category: cmp.Or(res.Category, q.Category), Refused: res.Refused || q.Refused,
+				Withheld: res.Withheld}); aerr != nil {
+				s.Logger.Error("tutor: keep the answer of a student who left", slog.Any("error", aerr))
+			}
+		}
+		return nil, nil, err
+	}
 	if err != nil {
 		return undo(err)
 	}
@@ -182,7 +212,7 @@ func (s *Server) askTutor(ctx context.Context, u *optio.User, convID, text strin
 	if len(conv.Messages) == 0 && conv.TaskID == "" && conv.QuestID == "" && !res.Refused && !res.Flagged {
 		title = shorten(text, 60)
 	}
-	ans, err := s.Store.AnswerTutorQuestion(context.WithoutCancel(ctx), optio.TutorAnswer{QuestionID: q.ID, Text: res.Text,
+	ans, err := s.Store.AnswerTutorQuestion(keep, optio.TutorAnswer{QuestionID: q.ID, Text: res.Text,
 		Flagged: res.Flagged, Category: res.Category, Refused: res.Refused, Withheld: res.Withheld, Title: title})
 	if err != nil {
 		return undo(err)
@@ -190,7 +220,7 @@ func (s *Server) askTutor(ctx context.Context, u *optio.User, convID, text strin
 	q.Flagged, q.Category, q.Refused = res.Flagged, res.Category, res.Refused
 	turn := &tutorTurn{Question: q, Answer: ans, Refused: res.Refused, Withheld: res.Withheld, Flagged: res.Flagged, Remaining: -1}
 	if limit >= 0 {
-		sent, err := s.Store.TutorMessagesSent(context.WithoutCancel(ctx), u.ID, dayStart, dayEnd)
+		sent, err := s.Store.TutorMessagesSent(keep, u.ID, dayStart, dayEnd)
 		if err != nil {
 			return nil, nil, err
 		}

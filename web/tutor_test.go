@@ -51,7 +51,7 @@ func setupTutor(t *testing.T, d store.Dialect, configured bool, extra map[string
 	if d == store.SQLite {
 		dbURL = "sqlite://" + dbURL
 	}
-	env := map[string]string{"OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": dbURL, "OPTIO_ADDR": "127.0.0.1:0"}
+	env := map[string]string{"OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": dbURL, "OPTIO_ADDR": "127.0.0.1:0", "OPTIO_METRICS_ADDR": "127.0.0.1:0"}
 	if configured {
 		env["GEMINI_API_KEY"], env["GEMINI_MODEL"], env["GEMINI_BASE_URL"] = geminitest.APIKey, geminitest.Model, e.gemini.URL
 	}
@@ -413,7 +413,7 @@ func TestTutorProviderFailures(t *testing.T) {
 		require.Equal(t, tutor.RestingMessage, last.Data["message"])
 		require.Len(t, maya.conversation(c.ID).Messages, 2)
 
-		_, metrics := maya.page("/metrics")
+		_, metrics := scrapeMetrics(t, e.app.MetricsURL(), "")
 		require.Contains(t, metrics, "optio_tutor_provider_errors_total 2")
 		require.Contains(t, metrics, `optio_tutor_requests_total{outcome="unavailable"} 2`)
 	})
@@ -475,7 +475,7 @@ func TestTutorSafety(t *testing.T) {
 		require.Equal(t, 403, kid.json("GET", "/api/parent/students/"+kid.user.ID+"/tutor/flagged", nil, &ae), "students cannot read the parent view")
 
 		// Operators see the outcomes on /metrics.
-		status, metrics := kid.page("/metrics")
+		status, metrics := scrapeMetrics(t, e.app.MetricsURL(), "")
 		require.Equal(t, 200, status)
 		require.Contains(t, metrics, `optio_tutor_refusals_total{category="self_harm",stage="input"} 1`)
 		require.Contains(t, metrics, `optio_tutor_refusals_total{category="personal_info",stage="output"} 1`)

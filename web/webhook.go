@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/spark"
@@ -27,6 +28,7 @@ const (
 	outcomeInvalid      = "invalid"
 	outcomeTooLarge     = "too_large"
 	outcomeRateLimited  = "rate_limited"
+	outcomeBusy         = "busy"
 	outcomeError        = "error"
 )
 
@@ -36,7 +38,21 @@ type sparkWebhooks struct {
 	s      *Server
 	bucket *tokenBucket
 	total  *prometheus.CounterVec
+	// memory holds the bytes of the bodies being read and handled, at most
+	// Config.SparkWebhookInflightBytes (issue 17: twelve unsigned 24 MB
+	// bodies took the process from 42 to 614 MB).
+	memory   *semaphore.Weighted
+	memLimit int64
+	verifier spark.WebhookVerifier
 }
+
+// Waiting for body memory: at most webhookMemoryWait, then 503 with
+// Retry-After; a body must then arrive within webhookBodyTimeout, so a
+// sender trickling bytes cannot hold memory for long.
+const (
+	webhookMemoryWait  = 3 * time.Second
+	webhookBodyTimeout = 60 * time.Second
+)
 
 // webhookAccept stores one verified delivery and returns the answer's status
 // and body. sentAt is the delivery's verified webhook-timestamp: what
@@ -47,7 +63,7 @@ type webhookAccept func(ctx context.Context, webhookID string, sentAt time.Time,
 func (s *Server) sparkWebhookRoutes(mux *http.ServeMux) {
 	total := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "optio_spark_webhooks_total",
-		Help: "Spark webhook deliveries by endpoint and outcome (accepted, duplicate, bad_signature, invalid, too_large, rate_limited, error).",
+		Help: "Spark webhook deliveries by endpoint and outcome (accepted, duplicate, bad_signature, invalid, too_large, busy, rate_limited, error).",
 	}, []string{"endpoint", "outcome"})
 	if reg := s.Metrics.Registerer; reg != nil {
 		if err := reg.Register(total); err != nil {
@@ -61,16 +77,23 @@ func (s *Server) sparkWebhookRoutes(mux *http.ServeMux) {
 	// every secret in SPARK_WEBHOOK_SECRET (rotation) shares this bucket. It
 	// lives in process memory: it protects this process from a flood, and no
 	// correctness depends on it (de-duplication is in the database).
+	memLimit := max(s.Config.SparkWebhookInflightBytes, s.Config.SparkWebhookMaxBytes)
 	h := &sparkWebhooks{s: s, total: total,
-		bucket: newTokenBucket(s.Config.SparkWebhookRate, s.Config.SparkWebhookBurst, s.Clock)}
+		bucket:   newTokenBucket(s.Config.SparkWebhookRate, s.Config.SparkWebhookBurst, s.Clock),
+		memory:   semaphore.NewWeighted(memLimit),
+		memLimit: memLimit,
+		verifier: spark.WebhookVerifier{Secrets: s.Config.SparkWebhookSecrets, Clock: s.Clock}}
 	mux.HandleFunc("POST /spark/webhook/submission", h.handle(optio.WebhookSubmission, h.acceptSubmission))
 	mux.HandleFunc("POST /spark/webhook/roster", h.handle(optio.WebhookRoster, h.acceptRoster))
 	mux.HandleFunc("POST /spark/webhook/course", h.handle(optio.WebhookCourse, h.acceptCourse))
 }
 
-// handle runs the steps every webhook shares, in order: configured? body
-// within the cap, signature on the raw bytes, rate limit, then accept (which
-// decodes, validates and stores in one transaction).
+// handle runs the steps every webhook shares, in order: configured? the
+// headers (present, fresh, a v1 signature) and the body's declared size,
+// all before a byte of the body is read; memory for the body (bounded
+// across requests); the body within the cap; the signature on the raw
+// bytes; rate limit; then accept (which decodes, validates and stores in
+// one transaction).
 func (h *sparkWebhooks) handle(endpoint string, accept webhookAccept) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		outcome, err := h.serve(w, r, accept)
@@ -86,6 +109,32 @@ func (h *sparkWebhooks) serve(w http.ResponseWriter, r *http.Request, accept web
 	if len(cfg.SparkWebhookSecrets) == 0 {
 		return outcomeError, optio.Errorf(spark.EWebhookNotConfigured, "Spark webhooks are not configured: set SPARK_WEBHOOK_SECRET.")
 	}
+	hdr, err := h.verifier.CheckHeaders(r.Header)
+	if err != nil {
+		if optio.ErrorCode(err) == spark.EWebhookNotConfigured {
+			return outcomeError, err
+		}
+		return outcomeBadSignature, err
+	}
+	if r.ContentLength > cfg.SparkWebhookMaxBytes {
+		return outcomeTooLarge, bodyTooLarge(cfg.SparkWebhookMaxBytes)
+	}
+	// The body's memory is reserved before it is read and held until the
+	// delivery is handled (decoding copies it again). A body of unknown
+	// length reserves the cap.
+	weight := cfg.SparkWebhookMaxBytes
+	if r.ContentLength >= 0 {
+		weight = max(r.ContentLength, 1)
+	}
+	wctx, cancel := context.WithTimeout(r.Context(), webhookMemoryWait)
+	err = h.memory.Acquire(wctx, weight)
+	cancel()
+	if err != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(int(webhookMemoryWait/time.Second)))
+		return outcomeBusy, optio.Errorf(optio.EUNAVAILABLE, "Optio is reading as many webhook bodies as its memory allows; retry in a few seconds.")
+	}
+	defer h.memory.Release(weight)
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(webhookBodyTimeout))
 	body, err := readWebhookBody(w, r, cfg.SparkWebhookMaxBytes)
 	if err != nil {
 		if optio.ErrorCode(err) == optio.ETOOLARGE {
@@ -93,14 +142,13 @@ func (h *sparkWebhooks) serve(w http.ResponseWriter, r *http.Request, accept web
 		}
 		return outcomeInvalid, err
 	}
-	v := spark.WebhookVerifier{Secrets: cfg.SparkWebhookSecrets, Clock: h.s.Clock}
-	id, sentAt, err := v.Verify(r.Header, body)
-	if err != nil {
+	if err := h.verifier.VerifyBody(hdr, body); err != nil {
 		if optio.ErrorCode(err) == spark.EWebhookNotConfigured {
 			return outcomeError, err
 		}
 		return outcomeBadSignature, err
 	}
+	id, sentAt := hdr.ID, hdr.Timestamp
 	if ok, wait := h.bucket.take(); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		return outcomeRateLimited, optio.Errorf(optio.ERATELIMIT, "Too many webhooks; retry after %s.", wait.Round(time.Millisecond))
@@ -120,19 +168,30 @@ func (h *sparkWebhooks) serve(w http.ResponseWriter, r *http.Request, accept web
 	}
 }
 
+func bodyTooLarge(max int64) error {
+	return optio.Errorf(optio.ETOOLARGE, "The webhook body is larger than %d bytes.", max)
+}
+
 // readWebhookBody reads at most max bytes; a body past the cap is refused
-// from its Content-Length, or as soon as the cap is crossed, without reading
-// the rest.
+// as soon as the cap is crossed, without reading the rest. A declared
+// Content-Length is read into a buffer of exactly that size.
 func readWebhookBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	tooLarge := optio.Errorf(optio.ETOOLARGE, "The webhook body is larger than %d bytes.", max)
 	if r.ContentLength > max {
-		return nil, tooLarge
+		return nil, bodyTooLarge(max)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	rd := http.MaxBytesReader(w, r.Body, max)
+	var body []byte
+	var err error
+	if r.ContentLength >= 0 {
+		body = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(rd, body)
+	} else {
+		body, err = io.ReadAll(rd)
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooLarge
+			return nil, bodyTooLarge(max)
 		}
 		return nil, optio.Errorf(optio.EMALFORMED, "The webhook body could not be read.")
 	}

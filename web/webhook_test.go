@@ -34,6 +34,7 @@ const hookSecret = "spark-webhook-secret-for-tests"
 type hookEnv struct {
 	t      testing.TB
 	db     *store.DB
+	srv    http.Handler // the server itself, for requests that bypass the network
 	url    string
 	signer spark.WebhookSigner
 	n      int
@@ -69,7 +70,7 @@ func (e recordingEnqueuer) EnqueueSoon(queueIDs ...string) {
 // (SPARK_WEBHOOK_SECRET defaults to hookSecret) and a recording enqueuer.
 func setupHooks(t testing.TB, d store.Dialect, env map[string]string) *hookEnv {
 	t.Helper()
-	vars := map[string]string{"SPARK_WEBHOOK_SECRET": hookSecret}
+	vars := map[string]string{"SPARK_WEBHOOK_SECRET": hookSecret, "OPTIO_METRICS_TOKEN": testMetricsToken}
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -82,7 +83,7 @@ func setupHooks(t testing.TB, d store.Dialect, env map[string]string) *hookEnv {
 	srv := web.New(cfg, db, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, prometheus.NewRegistry())
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &hookEnv{t: t, db: db, url: ts.URL, signer: spark.WebhookSigner{Secret: hookSecret}}
+	return &hookEnv{t: t, db: db, srv: srv, url: ts.URL, signer: spark.WebhookSigner{Secret: hookSecret}}
 }
 
 // eachStore runs fn in parallel on SQLite and PostgreSQL.
@@ -579,11 +580,7 @@ func TestWebhookRateLimit(t *testing.T) {
 	a = h.sendAs("submission", h.newID(), time.Now(), spark.WebhookSigner{Secret: "nope"}, submission("stu-1", "asg-9", "crs-1", "x"))
 	require.Equal(t, http.StatusUnauthorized, a.Status)
 
-	resp, err := http.Get(h.url + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	metrics, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	_, metrics := scrapeMetrics(t, h.url, testMetricsToken)
 	for _, want := range []string{
 		`optio_spark_webhooks_total{endpoint="submission",outcome="accepted"} 2`,
 		`optio_spark_webhooks_total{endpoint="submission",outcome="rate_limited"} 1`,

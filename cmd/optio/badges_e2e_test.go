@@ -210,7 +210,7 @@ func TestBadgesEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		require.Zero(t, n)
 
-		_, metrics := anon.raw("GET", "/metrics", nil, "")
+		_, metrics := newClient(t, a.MetricsURL()).raw("GET", "/metrics", nil, "")
 		require.Contains(t, metrics, "optio_badges_awarded_total")
 	})
 }

@@ -31,6 +31,12 @@ func demoEnv(getenv func(string) string, optioURL, sandboxURL, sandboxHost strin
 		"SPARK_SSO_ALLOW_ADMIN":    "true",
 		"SPARK_POLL_INTERVAL":      "1m",
 	}
+	over["SPARK_ALLOW_INSECURE_HTTP"] = "true" // the sandbox speaks plain http (local use only)
+	// Metrics on a free loopback port unless the operator chose one, so a
+	// demo never collides with another Optio's 9090.
+	if getenv("OPTIO_METRICS_ADDR") == "" {
+		over["OPTIO_METRICS_ADDR"] = "127.0.0.1:0"
+	}
 	return func(k string) string {
 		if v, ok := over[k]; ok {
 			return v
@@ -153,10 +159,19 @@ Try it:
   2. Click "View Portfolio in Optio": Spark signs you in to Optio (SSO) and you land on the dashboard.
   3. Back in the sandbox, submit an assignment with a sample file (the PDF essay, a chart, the video).
      Within seconds it is evidence on the student's Optio portfolio, the task is complete and XP is awarded.
-  4. Pick the student's parent in the sandbox and click "View Portfolio in Optio" to see the parent dashboard.
+  4. Pick the student's parent in the sandbox and click "View Portfolio in Optio" to see the parent dashboard
+     (Optio asks before switching from the student's account).
   5. Pick the admin to see sync status and badges in Optio's admin area.
 
-Webhook deliveries: %[2]s/deliveries     Metrics: %[1]s/metrics
+Webhook deliveries: %[2]s/deliveries     Metrics: %[3]s
 Data is kept in OPTIO_DATA_DIR (default ./optio-data). Press Ctrl-C to stop.
-`, d.App.URL(), d.Sandbox.URL())
+`, d.App.URL(), d.Sandbox.URL(), demoMetrics(d.App))
+}
+
+// demoMetrics is where the demo's /metrics is, for the banner.
+func demoMetrics(a *app.App) string {
+	if u := a.MetricsURL(); u != "" {
+		return u + "/metrics"
+	}
+	return "off (OPTIO_METRICS_ADDR)"
 }

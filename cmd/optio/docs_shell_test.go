@@ -68,7 +68,7 @@ func newShellSession(t *testing.T) *shellSession {
 		addrs: map[string]string{docOptioAddr: freePort(t), docSandboxAddr: freePort(t)}}
 	base := testEnv(t, store.SQLite, nil)
 	s.env = map[string]string{}
-	for _, k := range []string{"OPTIO_DATA_DIR", "OPTIO_DATABASE_URL"} {
+	for _, k := range []string{"OPTIO_DATA_DIR", "OPTIO_DATABASE_URL", "OPTIO_METRICS_ADDR"} {
 		s.env[k] = base(k)
 	}
 	s.env["OPTIO_ADDR"] = s.addrs[docOptioAddr]

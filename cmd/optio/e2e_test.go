@@ -27,6 +27,7 @@ func testEnv(t *testing.T, d store.Dialect, extra map[string]string) func(string
 		"OPTIO_DATA_DIR":     t.TempDir(),
 		"OPTIO_DATABASE_URL": storetest.URL(t, d),
 		"OPTIO_ADDR":         "127.0.0.1:0",
+		"OPTIO_METRICS_ADDR": "127.0.0.1:0",
 	}
 	if d == store.SQLite {
 		env["OPTIO_DATABASE_URL"] = "sqlite://" + env["OPTIO_DATABASE_URL"]

@@ -32,7 +32,7 @@ func TestKillDuringWebhookStream(t *testing.T) {
 			dbURL = "sqlite://" + dbURL
 		}
 		env := map[string]string{
-			"OPTIO_ADDR": "127.0.0.1:0", "OPTIO_BASE_URL": "http://optio.test", "OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": dbURL,
+			"OPTIO_ADDR": "127.0.0.1:0", "OPTIO_METRICS_ADDR": "off", "OPTIO_BASE_URL": "http://optio.test", "OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": dbURL,
 			"SPARK_SSO_SECRET": randomSecret(), "SPARK_WEBHOOK_SECRET": randomSecret(), "SPARK_API_KEY": "fault-key",
 			"SPARK_WEBHOOK_RATE": "100000", "SPARK_WEBHOOK_BURST": "100000",
 			// Syncs the killed process was running are rescued after 2s, not 15m.

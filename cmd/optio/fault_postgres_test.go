@@ -23,7 +23,7 @@ func TestPostgresRestartDuringLoad(t *testing.T) {
 	pg := startPrivatePG(t)
 	n := envInt("OPTIO_FAULT_SUBMISSIONS", 500) / 2 // 250 unless set
 	env := map[string]string{
-		"OPTIO_ADDR": "127.0.0.1:0", "OPTIO_BASE_URL": "http://optio.test", "OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": pg.URL,
+		"OPTIO_ADDR": "127.0.0.1:0", "OPTIO_METRICS_ADDR": "off", "OPTIO_BASE_URL": "http://optio.test", "OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": pg.URL,
 		"SPARK_SSO_SECRET": randomSecret(), "SPARK_WEBHOOK_SECRET": randomSecret(), "SPARK_API_KEY": "fault-key",
 		"SPARK_WEBHOOK_RATE": "100000", "SPARK_WEBHOOK_BURST": "100000", "OPTIO_LOG_LEVEL": "error",
 	}

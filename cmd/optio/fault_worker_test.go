@@ -47,7 +47,7 @@ func TestWorkerKilledMidJob(t *testing.T) {
 
 	dbURL := storetest.URL(t, store.Postgres)
 	env := map[string]string{
-		"OPTIO_ADDR": "127.0.0.1:0", "OPTIO_BASE_URL": "http://optio.test", "OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": dbURL,
+		"OPTIO_ADDR": "127.0.0.1:0", "OPTIO_METRICS_ADDR": "off", "OPTIO_BASE_URL": "http://optio.test", "OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": dbURL,
 		"SPARK_WEBHOOK_SECRET": randomSecret(), "SPARK_FILE_ALLOW_PRIVATE": "true",
 		"OPTIO_JOB_RESCUE_AFTER": "3s", "OPTIO_LOG_LEVEL": "warn",
 	}

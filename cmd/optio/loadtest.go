@@ -136,6 +136,7 @@ func startSelf(ctx context.Context, getenv func(string) string, o *loadtest.Opti
 		"SPARK_WEBHOOK_RATE":       "1000000",
 		"SPARK_WEBHOOK_BURST":      "1000000",
 		"SPARK_FILE_ALLOW_PRIVATE": "true",
+		"OPTIO_METRICS_ADDR":       "off",
 	}
 	cfg, err := optio.LoadConfig(func(k string) string {
 		if v, ok := env[k]; ok {

@@ -30,7 +30,8 @@ const (
 	DefaultMaxRetries = 3
 	// DefaultMaxRetryWait is the longest Retry-After the Client waits out by default.
 	DefaultMaxRetryWait = 2 * time.Minute
-	maxPages            = 10_000
+	// MaxPages is the most pages the Client follows in one paged list.
+	MaxPages            = 10_000
 	userAgent           = "optio-spark-client/1"
 )
 
@@ -444,7 +445,7 @@ func paginate[P any](fetch func(cursor string) (*P, string, error)) iter.Seq2[*P
 	return func(yield func(*P, error) bool) {
 		cursor := ""
 		seen := map[string]bool{}
-		for range maxPages {
+		for range MaxPages {
 			page, next, err := fetch(cursor)
 			if err != nil {
 				yield(nil, err)
@@ -460,7 +461,7 @@ func paginate[P any](fetch func(cursor string) (*P, string, error)) iter.Seq2[*P
 			seen[next] = true
 			cursor = next
 		}
-		yield(nil, fmt.Errorf("spark api: more than %d pages; stopping", maxPages))
+		yield(nil, fmt.Errorf("spark api: more than %d pages; stopping", MaxPages))
 	}
 }
 

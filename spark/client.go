@@ -31,8 +31,8 @@ const (
 	// DefaultMaxRetryWait is the longest Retry-After the Client waits out by default.
 	DefaultMaxRetryWait = 2 * time.Minute
 	// MaxPages is the most pages the Client follows in one paged list.
-	MaxPages            = 10_000
-	userAgent           = "optio-spark-client/1"
+	MaxPages  = 10_000
+	userAgent = "optio-spark-client/1"
 )
 
 // Client calls Spark's REST API: Optio polls it as the fallback when
@@ -160,6 +160,9 @@ type RemoteEnrollment struct {
 type RemoteSubmission struct {
 	ID string `json:"id"`
 	Submission
+	// UpdatedAt is when the submission appeared or last changed in Spark's
+	// API (optional; what updated_since filters on).
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
 }
 
 // RejectedSubmission is a listed submission that failed validation; polling
@@ -385,8 +388,16 @@ func (c *Client) ListSubmissionsQuery(ctx context.Context, assignmentID string, 
 			page.Rejected = append(page.Rejected, RejectedSubmission{ID: id, Err: err})
 			continue
 		}
-		body.Submissions[i] = nil // release the raw item as it is decoded
-		page.Submissions = append(page.Submissions, RemoteSubmission{ID: idOnly.ID, Submission: *s})
+		rs := RemoteSubmission{ID: idOnly.ID, Submission: *s}
+		var upd struct {
+			UpdatedAt *time.Time `json:"updated_at"`
+		}
+		if json.Unmarshal(raw, &upd) == nil && upd.UpdatedAt != nil {
+			t := upd.UpdatedAt.UTC()
+			rs.UpdatedAt = &t
+		}
+		page.Submissions = append(page.Submissions, rs)
+		body.Submissions[i] = nil // release the raw item once decoded
 	}
 	return page, nil
 }

@@ -19,7 +19,7 @@ func (c *Config) validatePollLimits() error {
 		{"SPARK_POLL_MAX_SUBMISSIONS", int64(c.SparkPollMaxSubmissions)},
 	} {
 		if v.n < 0 {
-			return fmt.Errorf("%s: must be positive", v.name)
+			return fmt.Errorf("%s: must not be negative (0 means the default)", v.name)
 		}
 	}
 	if c.SparkAPIConcurrency > 64 {

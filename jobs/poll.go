@@ -137,6 +137,21 @@ func (w *PollWorker) Work(ctx context.Context, _ *river.Job[PollJob]) error {
 	if optio.ErrorCode(err) == optio.ETOOLARGE {
 		return nil
 	}
+	return retryAfterSpark(err)
+}
+
+// maxSnooze caps how long a job waits for Spark's Retry-After.
+const maxSnooze = time.Hour
+
+// retryAfterSpark turns a Spark answer carrying Retry-After (a 429 or 503
+// the client did not wait out itself) into a River snooze of that long, so
+// the job is not retried after River's ~1 s backoff instead; other errors
+// are returned as they are.
+func retryAfterSpark(err error) error {
+	var ae *spark.APIError
+	if errors.As(err, &ae) && ae.RetryAfter > 0 {
+		return river.JobSnooze(min(ae.RetryAfter, maxSnooze))
+	}
 	return err
 }
 

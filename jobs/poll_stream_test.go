@@ -431,3 +431,33 @@ func TestPollRequeuesFailedSyncsAndNeverDuplicates(t *testing.T) {
 		require.Equal(t, 1, subs)
 	})
 }
+
+// TestPollJobWaitsOutRetryAfter: a Spark answering 429 with a Retry-After
+// longer than the client waits within a call makes the poll job wait that
+// long (a River snooze), not retry after River's one-second backoff.
+func TestPollJobWaitsOutRetryAfter(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		b := setup(t, db)
+		var calls atomic.Int32
+		api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.Header().Set("Retry-After", "3600")
+			http.Error(w, `{"error":{"message":"slow down"}}`, http.StatusTooManyRequests)
+		}))
+		t.Cleanup(api.Close)
+		b.cfg.SparkAPIURL = api.URL
+		r := b.runner(t, nil)
+		_, err := r.Client.Insert(ctx, jobs.PollJob{}, nil)
+		require.NoError(t, err)
+		var state string
+		var at time.Time
+		require.Eventually(t, func() bool {
+			require.NoError(t, db.R.QueryRowContext(ctx, `SELECT state, scheduled_at FROM river_job WHERE kind = 'spark_poll'`).Scan(&state, &at))
+			return state == "scheduled"
+		}, 20*time.Second, 20*time.Millisecond)
+		require.WithinDuration(t, time.Now().Add(time.Hour), at, 5*time.Minute, "snoozed for Spark's Retry-After")
+		require.Equal(t, int32(1), calls.Load(), "one request; nothing hammered Spark")
+	})
+}

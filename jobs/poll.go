@@ -275,6 +275,12 @@ func (p *poll) run(ctx context.Context) error {
 	return nil
 }
 
+// isGone: Spark answered 404 (or 410) for something it had just listed.
+func isGone(err error) bool {
+	var ae *spark.APIError
+	return errors.As(err, &ae) && (ae.StatusCode == http.StatusNotFound || ae.StatusCode == http.StatusGone)
+}
+
 // isStaleCursor: Spark refused a cursor it once gave (400).
 func isStaleCursor(err error) bool {
 	var ae *spark.APIError
@@ -294,6 +300,10 @@ func (p *poll) course(ctx context.Context, c spark.RemoteCourse) error {
 		ev.Title = c.ID
 	}
 	for a, err := range p.w.Spark.Assignments(ctx, c.ID) {
+		if isGone(err) {
+			p.w.logger().Warn("spark poll: course listed but gone; skipped", "course", c.ID, "error", err)
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("poll spark course %s: %w", c.ID, err)
 		}
@@ -376,6 +386,12 @@ func (p *poll) assignment(ctx context.Context, courseID, assignmentID string, ne
 		if err != nil && walk.Cursor != "" && !restarted && isStaleCursor(err) {
 			restarted, walk.Cursor = true, ""
 			continue
+		}
+		if isGone(err) {
+			// Listed a moment ago, gone now: its task and the work on it
+			// stay; the next poll asks again if Spark lists it again.
+			p.w.logger().Warn("spark poll: assignment listed but gone; skipped", "assignment", assignmentID, "error", err)
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("poll spark assignment %s: %w", assignmentID, err)

@@ -178,6 +178,29 @@ func TestPollAloneLearnsCoursesEnrolmentsAndWork(t *testing.T) {
 		c := countFor(t, db, u.ID)
 		require.Equal(t, 1, c.completions)
 		require.Equal(t, 1, c.xpRows)
+
+		// The assignment disappears from Spark (first answering 404 for its
+		// submissions, then no longer listed): polls go on, and the task and
+		// the work done on it stay.
+		ps.mu.Lock()
+		ps.fail = func(r *http.Request) (int, string) {
+			if strings.HasSuffix(r.URL.Path, "/h-essay/submissions") {
+				return http.StatusNotFound, `{"error":{"message":"no such assignment"}}`
+			}
+			return 0, ""
+		}
+		ps.mu.Unlock()
+		_, err = r.Poll.Poll(ctx, nil)
+		require.NoError(t, err)
+		ps.mu.Lock()
+		ps.assignments["hist-9"] = nil
+		ps.mu.Unlock()
+		_, err = r.Poll.Poll(ctx, nil)
+		require.NoError(t, err)
+		q, err = db.QuestByID(ctx, progress[0].Quest.ID)
+		require.NoError(t, err)
+		require.Len(t, q.Tasks, 1)
+		require.Equal(t, c, countFor(t, db, u.ID))
 	})
 }
 

@@ -241,12 +241,6 @@ func (p *poll) run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("poll spark courses: %w", err)
 		}
-		if !p.opts.Full {
-			// A poll stopped on this page resumes on it.
-			if err := db.SetJobState(ctx, coursesCursorKey, cursor); err != nil {
-				return err
-			}
-		}
 		for _, c := range page.Courses {
 			if p.res.Courses++; p.res.Courses > p.limits.MaxCourses {
 				return limitErr("more than %d courses (SPARK_POLL_MAX_COURSES)", p.limits.MaxCourses)
@@ -264,6 +258,13 @@ func (p *poll) run(ctx context.Context) error {
 		}
 		seen[next] = true
 		cursor = next
+		if !p.opts.Full {
+			// A poll that stops on the next page (reading it or handling
+			// its courses) resumes on it.
+			if err := db.SetJobState(ctx, coursesCursorKey, cursor); err != nil {
+				return err
+			}
+		}
 	}
 	if !p.opts.Full {
 		if err := db.SetJobState(ctx, coursesCursorKey, ""); err != nil {

@@ -484,3 +484,55 @@ func TestPollJobWaitsOutRetryAfter(t *testing.T) {
 		require.Equal(t, int32(1), calls.Load(), "one request; nothing hammered Spark")
 	})
 }
+
+// TestPollStoppedPollsMakeProgress: a poll stopped on the second page of
+// courses resumes on that page; a poll stopped by SPARK_POLL_MAX_SUBMISSIONS
+// keeps what it imported and the next polls carry on until everything is
+// in, each submission imported once.
+func TestPollStoppedPollsMakeProgress(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		b := setup(t, db)
+		now := time.Now().UTC().Truncate(time.Second)
+		ps := newPollSpark(t)
+		for _, c := range []string{"course-1", "course-2", "course-3"} {
+			ps.courses = append(ps.courses, map[string]any{"id": c, "title": "Course " + c})
+			ps.assignments[c] = []map[string]any{{"id": "a-" + c, "course_id": c, "title": "Work"}}
+		}
+		for i := range 3 {
+			ps.addSubmission("a-course-3", "course-3", fmt.Sprintf("stu-%d", i), "Work", now.Add(-time.Hour), now.Add(-time.Hour))
+		}
+		var failed atomic.Bool
+		ps.fail = func(r *http.Request) (int, string) {
+			if r.URL.Path == "/api/courses" && r.URL.Query().Get("cursor") == "o2" && !failed.Swap(true) {
+				return 502, "bad gateway"
+			}
+			return 0, ""
+		}
+		b.cfg.SparkAPIURL = ps.URL
+		b.cfg.SparkPollMaxSubmissions = 2
+		r := b.runner(t, nil)
+
+		_, err := r.Poll.Poll(ctx, nil)
+		require.ErrorContains(t, err, "502")
+		res, err := r.Poll.Poll(ctx, nil)
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "more than 2 submissions (SPARK_POLL_MAX_SUBMISSIONS)")
+		require.Equal(t, 1, res.Courses, "resumed on the page of courses that failed")
+		require.Equal(t, 2, res.Queued)
+		courseReqs := ps.requests("/api/courses?")
+		require.Contains(t, courseReqs[len(courseReqs)-1], "cursor=o2")
+
+		res, err = r.Poll.Poll(ctx, nil)
+		require.NoError(t, err)
+		require.Equal(t, 1, res.Queued, "the rest")
+		var n int
+		require.NoError(t, db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM spark_assignment_submissions`).Scan(&n))
+		require.Equal(t, 3, n)
+		res, err = r.Poll.Poll(ctx, nil)
+		require.NoError(t, err)
+		require.Equal(t, 3, res.Courses, "a finished course list starts again from its first page")
+		require.Zero(t, res.Queued)
+	})
+}

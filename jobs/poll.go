@@ -242,9 +242,10 @@ func (p *poll) run(ctx context.Context) error {
 			return fmt.Errorf("poll spark courses: %w", err)
 		}
 		for _, c := range page.Courses {
-			if p.res.Courses++; p.res.Courses > p.limits.MaxCourses {
+			if p.res.Courses >= p.limits.MaxCourses {
 				return limitErr("more than %d courses (SPARK_POLL_MAX_COURSES)", p.limits.MaxCourses)
 			}
+			p.res.Courses++
 			if err := p.course(ctx, c); err != nil {
 				return err
 			}

@@ -110,6 +110,25 @@ type Config struct {
 	SparkAPIKey string
 	// SparkPollInterval is how often the polling fallback runs. SPARK_POLL_INTERVAL, default 5m.
 	SparkPollInterval time.Duration
+	// SparkAPIConcurrency caps the requests Optio has in flight to Spark's
+	// API at once, per process (polling and grade passback together).
+	// SPARK_API_CONCURRENCY, default 2.
+	SparkAPIConcurrency int
+	// SparkAPIMaxResponseBytes caps one answer from Spark's API; a larger
+	// one stops the poll with an error. SPARK_API_MAX_RESPONSE_BYTES, default 10 MB.
+	SparkAPIMaxResponseBytes int64
+	// SparkPollMaxCourses caps the courses one poll reads. SPARK_POLL_MAX_COURSES, default 1000.
+	SparkPollMaxCourses int
+	// SparkPollMaxAssignments caps one course's assignments in a poll.
+	// SPARK_POLL_MAX_ASSIGNMENTS, default 500.
+	SparkPollMaxAssignments int
+	// SparkPollMaxSubmissions caps the submissions one poll reads; the next
+	// poll resumes where it stopped. SPARK_POLL_MAX_SUBMISSIONS, default 50000.
+	SparkPollMaxSubmissions int
+	// SparkPollReconcileEvery is how often polling re-reads each assignment's
+	// submissions in full (no since), to catch work that appeared in Spark's
+	// API later than its submitted_at. SPARK_POLL_RECONCILE_EVERY, default 24h; 0 turns it off.
+	SparkPollReconcileEvery time.Duration
 	// SparkGradePassback posts grades back to Spark. SPARK_GRADE_PASSBACK, default true when SPARK_API_URL is set.
 	SparkGradePassback bool
 	// SparkFileHosts, when set, are the only hosts files are downloaded from. SPARK_FILE_HOSTS.
@@ -197,6 +216,12 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	}
 	c.SparkWebhookInflightBytes = l.int64("SPARK_WEBHOOK_INFLIGHT_BYTES", 4*c.SparkWebhookMaxBytes)
 	c.SparkGradePassback = l.bool("SPARK_GRADE_PASSBACK", c.SparkAPIURL != "")
+	c.SparkAPIConcurrency = int(l.int64("SPARK_API_CONCURRENCY", 2))
+	c.SparkAPIMaxResponseBytes = l.int64("SPARK_API_MAX_RESPONSE_BYTES", 10<<20)
+	c.SparkPollMaxCourses = int(l.int64("SPARK_POLL_MAX_COURSES", 1000))
+	c.SparkPollMaxAssignments = int(l.int64("SPARK_POLL_MAX_ASSIGNMENTS", 500))
+	c.SparkPollMaxSubmissions = int(l.int64("SPARK_POLL_MAX_SUBMISSIONS", 50000))
+	c.SparkPollReconcileEvery = l.duration("SPARK_POLL_RECONCILE_EVERY", 24*time.Hour)
 	c.BaseURL = l.str("OPTIO_BASE_URL", "http://"+c.Addr)
 	c.BlobURL = l.str("OPTIO_BLOB_URL", "")
 	if l.err != nil {
@@ -295,6 +320,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SparkPollInterval < 10*time.Second {
 		return fmt.Errorf("SPARK_POLL_INTERVAL: must be at least 10s")
+	}
+	if err := c.validatePollLimits(); err != nil {
+		return err
 	}
 	if c.SparkFileMaxBytes <= 0 {
 		return fmt.Errorf("SPARK_FILE_MAX_BYTES: must be positive")

@@ -26,6 +26,8 @@ type SyncQueueStats struct {
 	RecentFailures       []SyncFailure `json:"recent_failures"`
 	// History is queue depth and sync latency per hour over the last hours, oldest first.
 	History []SyncHour `json:"history"`
+	// Poll is how the last poll of Spark's API went; nil before the first.
+	Poll *SparkPollStatus `json:"poll,omitempty"`
 }
 
 // SyncHour is one hour of sync history: rows created, rows completed, and

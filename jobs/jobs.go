@@ -132,7 +132,8 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	m := newMetrics(opts.Registerer)
 	var sparkClient *spark.Client
 	if cfg.SparkAPIURL != "" {
-		sparkClient = &spark.Client{BaseURL: cfg.SparkAPIURL, APIKey: cfg.SparkAPIKey}
+		sparkClient = &spark.Client{BaseURL: cfg.SparkAPIURL, APIKey: cfg.SparkAPIKey,
+			MaxConcurrent: cfg.SparkAPIConcurrency, MaxResponseBytes: cfg.SparkAPIMaxResponseBytes, Clock: db.Clock}
 	}
 	r := &Runner{db: db, opts: opts, passback: cfg.SparkGradePassback && sparkClient != nil, fetchCourses: sparkClient != nil}
 	r.Sync = &SyncWorker{
@@ -145,7 +146,9 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		Logger:    opts.Logger,
 		metrics:   m,
 	}
-	r.Poll = &PollWorker{DB: db, Spark: sparkClient, Logger: opts.Logger}
+	r.Poll = &PollWorker{DB: db, Spark: sparkClient, Logger: opts.Logger, AutoMap: cfg.SparkAutoMap, metrics: m,
+		Limits: PollLimits{MaxCourses: cfg.SparkPollMaxCourses, MaxAssignments: cfg.SparkPollMaxAssignments,
+			MaxSubmissions: cfg.SparkPollMaxSubmissions, ReconcileEvery: reconcileEvery(cfg.SparkPollReconcileEvery)}}
 	rc := &river.Config{
 		Logger:               opts.Logger,
 		MaxAttempts:          opts.MaxAttempts,
@@ -185,6 +188,16 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	r.soonDone = make(chan struct{})
 	go r.insertSoon(r.soon)
 	return r, nil
+}
+
+// reconcileEvery maps SPARK_POLL_RECONCILE_EVERY (0: off) to PollLimits
+// (0: the default, negative: off). A Config built by hand (tests) leaves it
+// zero and gets no reconciliation, as before.
+func reconcileEvery(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 func driverFor(db *store.DB) riverdriver.Driver[*sql.Tx] {

@@ -10,6 +10,7 @@ import (
 type metrics struct {
 	latency prometheus.Histogram
 	jobs    *prometheus.CounterVec
+	poll    *pollMetrics
 }
 
 // Outcomes of a sync job (the outcome label).
@@ -38,6 +39,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.latency = register(reg, m.latency)
 		m.jobs = register(reg, m.jobs)
 	}
+	m.poll = newPollMetrics(reg)
 	return m
 }
 
@@ -53,4 +55,39 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 		}
 	}
 	return c
+}
+
+// pollMetrics are the Spark polling measurements /metrics exposes.
+type pollMetrics struct {
+	runs        *prometheus.CounterVec
+	submissions *prometheus.CounterVec
+}
+
+func newPollMetrics(reg prometheus.Registerer) *pollMetrics {
+	m := &pollMetrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "optio_spark_poll_runs_total",
+			Help: "Polls of Spark's API by outcome: ok, error (Spark failed or answered garbage), limit (a SPARK_POLL_MAX_* or SPARK_API_MAX_RESPONSE_BYTES limit stopped it).",
+		}, []string{"outcome"}),
+		submissions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "optio_spark_poll_submissions_total",
+			Help: "Submissions read by polling: seen, queued (new to Optio), requeued (last sync had failed), rejected (invalid).",
+		}, []string{"result"}),
+	}
+	if reg != nil {
+		m.runs = register(reg, m.runs)
+		m.submissions = register(reg, m.submissions)
+	}
+	return m
+}
+
+// pollDone counts one poll; nil-safe.
+func (m *metrics) pollDone(outcome string, r *PollResult) {
+	if m == nil || m.poll == nil {
+		return
+	}
+	m.poll.runs.WithLabelValues(outcome).Inc()
+	for k, v := range map[string]int{"seen": r.Seen, "queued": r.Queued, "requeued": r.Requeued, "rejected": r.Rejected} {
+		m.poll.submissions.WithLabelValues(k).Add(float64(v))
+	}
 }

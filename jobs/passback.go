@@ -47,7 +47,7 @@ func (w *passbackWorker) Work(ctx context.Context, job *river.Job[optio.GradePas
 	if err != nil && !spark.IsRetryable(err) {
 		return river.JobCancel(fmt.Errorf("grade passback %s: %w", job.Args.CompletionID, err))
 	}
-	return err
+	return retryAfterSpark(err)
 }
 
 // passbackKey is "<completion id>.<16 hex digits>", the digits hashing the

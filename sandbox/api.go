@@ -170,12 +170,17 @@ func (s *Sandbox) handleListAssignments(w http.ResponseWriter, r *http.Request) 
 		s.apiError(w, r, notFound("course", r.PathValue("id")))
 		return
 	}
+	from, to, next, err := s.page(r, len(c.Assignments))
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
 	out := []apiAssignment{}
-	for _, a := range c.Assignments {
+	for _, a := range c.Assignments[from:to] {
 		out = append(out, apiAssignment{ID: a.ID, CourseID: a.CourseID, Title: a.Title, Description: a.Description,
 			DueDate: a.DueAt.UTC().Format(time.RFC3339), MaxPoints: a.MaxPoints})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"assignments": out})
+	writeJSON(w, http.StatusOK, map[string]any{"assignments": out, "next_cursor": next})
 }
 
 type apiEnrollment struct {
@@ -207,19 +212,27 @@ func (s *Sandbox) handleListSubmissions(w http.ResponseWriter, r *http.Request) 
 		s.apiError(w, r, notFound("assignment", id))
 		return
 	}
-	var since time.Time
-	if v := r.URL.Query().Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			s.apiError(w, r, &optio.Error{Code: optio.EINVALID, Message: "The since parameter is invalid.", Fields: map[string]string{"since": "must be an RFC 3339 time"}})
-			return
+	var since, updatedSince time.Time
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &since}, {"updated_since", &updatedSince}} {
+		if v := r.URL.Query().Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				s.apiError(w, r, &optio.Error{Code: optio.EINVALID, Message: "The " + p.name + " parameter is invalid.", Fields: map[string]string{p.name: "must be an RFC 3339 time"}})
+				return
+			}
+			*p.dst = t
 		}
-		since = t
 	}
 	s.mu.Lock()
 	var match []*SubmissionRecord
-	for _, rec := range s.submissions { // already in submission order
-		if rec.AssignmentID == id && !rec.SubmittedAt.Before(since) {
+	for _, rec := range s.submissions { // already in the order they appeared
+		// updated_since, when given, replaces since: what appeared or
+		// changed since then, whatever its submitted_at.
+		if rec.AssignmentID == id && ((updatedSince.IsZero() && !rec.SubmittedAt.Before(since)) ||
+			(!updatedSince.IsZero() && !rec.UpdatedAt.Before(updatedSince))) {
 			match = append(match, rec)
 		}
 	}
@@ -231,7 +244,8 @@ func (s *Sandbox) handleListSubmissions(w http.ResponseWriter, r *http.Request) 
 	}
 	out := []spark.RemoteSubmission{}
 	for _, rec := range match[from:to] {
-		out = append(out, spark.RemoteSubmission{ID: rec.ID, Submission: submissionPayload(rec)})
+		upd := rec.UpdatedAt.UTC()
+		out = append(out, spark.RemoteSubmission{ID: rec.ID, Submission: submissionPayload(rec), UpdatedAt: &upd})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"submissions": out, "next_cursor": next})
 }

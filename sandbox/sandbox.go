@@ -58,6 +58,10 @@ type Config struct {
 	// plan (SSO, the submission and roster webhooks with the plan's fields,
 	// the API list).
 	OptioExtras bool
+	// WebhooksOff stops the sandbox sending webhooks at all: submissions and
+	// roster changes are only stored and served by the API, so Optio learns
+	// them by polling alone (`optio sandbox --webhooks=off`).
+	WebhooksOff bool
 }
 
 // Sandbox is a fake Spark LMS. It is an http.Handler; Start serves it on a
@@ -111,7 +115,11 @@ type SubmissionRecord struct {
 	Text         string
 	Files        []FileRef
 	SubmittedAt  time.Time
-	// WebhookID is the webhook-id of the submission webhook sent for it.
+	// UpdatedAt is when the submission appeared in the API (what
+	// updated_since filters on); SubmitAt can make it later than SubmittedAt.
+	UpdatedAt time.Time
+	// WebhookID is the webhook-id of the submission webhook sent for it
+	// ("" when webhooks are off).
 	WebhookID string
 }
 

@@ -125,7 +125,11 @@ func newWebhookID() string {
 
 // enqueue queues body for OptioURL/spark/webhook/<kind> and returns its
 // webhook-id. A full queue is an EUNAVAILABLE error; nothing is logged then.
+// With Config.WebhooksOff nothing is sent and the id is "".
 func (s *sender) enqueue(kind string, body []byte) (string, error) {
+	if s.cfg.WebhooksOff {
+		return "", nil // polling-only Spark: nothing is sent, nothing logged
+	}
 	now := s.cfg.Clock.Now()
 	d := &Delivery{WebhookID: newWebhookID(), Kind: kind, Endpoint: s.cfg.OptioURL + "/spark/webhook/" + kind,
 		State: DeliveryPending, CreatedAt: now, UpdatedAt: now}

@@ -14,16 +14,25 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/optio-edu/optio"
 )
 
-// Client limits.
+// Client limits and defaults.
 const (
-	maxResponseBytes = 10 << 20
-	maxPages         = 10_000
-	userAgent        = "optio-spark-client/1"
+	// DefaultMaxResponseBytes is the largest API answer read by default.
+	DefaultMaxResponseBytes = 10 << 20
+	// DefaultMaxConcurrent is how many requests one Client sends at once by default.
+	DefaultMaxConcurrent = 2
+	// DefaultMaxRetries is how often a 429 or 503 is retried by default.
+	DefaultMaxRetries = 3
+	// DefaultMaxRetryWait is the longest Retry-After the Client waits out by default.
+	DefaultMaxRetryWait = 2 * time.Minute
+	// MaxPages is the most pages the Client follows in one paged list.
+	MaxPages  = 10_000
+	userAgent = "optio-spark-client/1"
 )
 
 // Client calls Spark's REST API: Optio polls it as the fallback when
@@ -52,6 +61,25 @@ type Client struct {
 	APIKey string
 	// HTTP sends the requests. Default: a client with a 30s timeout.
 	HTTP *http.Client
+	// MaxResponseBytes caps one answer; a larger one is an error before it
+	// is read (SPARK_API_MAX_RESPONSE_BYTES). Default DefaultMaxResponseBytes.
+	MaxResponseBytes int64
+	// MaxConcurrent caps the requests in flight from this Client, polling
+	// and grade passback together (SPARK_API_CONCURRENCY). Default DefaultMaxConcurrent.
+	MaxConcurrent int
+	// MaxRetries is how often a 429 or 503 answer is retried after waiting
+	// its Retry-After (or 1s, 2s, 4s… without one). Default DefaultMaxRetries; <0: none.
+	MaxRetries int
+	// MaxRetryWait is the longest wait: a Retry-After beyond it is not
+	// waited out, the call fails with the *APIError. Default DefaultMaxRetryWait.
+	MaxRetryWait time.Duration
+	// Clock reads HTTP-date Retry-After values. Default optio.SystemClock.
+	Clock optio.Clock
+	// Sleep waits between retries. Default: a timer that ends with ctx.
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	semOnce sync.Once
+	sem     chan struct{}
 }
 
 // APIError is a non-2xx answer from Spark. Message is Spark's error message
@@ -132,6 +160,9 @@ type RemoteEnrollment struct {
 type RemoteSubmission struct {
 	ID string `json:"id"`
 	Submission
+	// UpdatedAt is when the submission appeared or last changed in Spark's
+	// API (optional; what updated_since filters on).
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
 }
 
 // RejectedSubmission is a listed submission that failed validation; polling
@@ -199,8 +230,16 @@ func (c *Client) Courses(ctx context.Context) iter.Seq2[RemoteCourse, error] {
 	}
 }
 
-// ListAssignments returns a course's assignments.
-func (c *Client) ListAssignments(ctx context.Context, courseID string) ([]RemoteAssignment, error) {
+// AssignmentPage is one page of a course's assignments. Spark may page
+// them like courses (next_cursor); an answer without next_cursor is the last.
+type AssignmentPage struct {
+	Assignments []RemoteAssignment
+	NextCursor  string
+}
+
+// ListAssignmentsPage returns one page of a course's assignments; pass ""
+// for the first page and the page's NextCursor for the next.
+func (c *Client) ListAssignmentsPage(ctx context.Context, courseID, cursor string) (*AssignmentPage, error) {
 	if courseID == "" {
 		return nil, errors.New("spark api: list assignments: empty course id")
 	}
@@ -213,9 +252,14 @@ func (c *Client) ListAssignments(ctx context.Context, courseID string) ([]Remote
 			DueDate     string          `json:"due_date"`
 			MaxPoints   json.RawMessage `json:"max_points"`
 		} `json:"assignments"`
+		NextCursor string `json:"next_cursor"`
+	}
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
 	}
 	p := "/api/courses/" + url.PathEscape(courseID) + "/assignments"
-	if err := c.do(ctx, http.MethodGet, p, nil, nil, &body); err != nil {
+	if err := c.do(ctx, http.MethodGet, p, q, nil, &body); err != nil {
 		return nil, err
 	}
 	out := make([]RemoteAssignment, 0, len(body.Assignments))
@@ -230,6 +274,42 @@ func (c *Client) ListAssignments(ctx context.Context, courseID string) ([]Remote
 	}
 	if err := fc.err("assignments"); err != nil {
 		return nil, fmt.Errorf("spark api: GET %s: %w", p, err)
+	}
+	return &AssignmentPage{Assignments: out, NextCursor: body.NextCursor}, nil
+}
+
+// Assignments iterates over a course's assignments, following next_cursor.
+// Iteration stops at the first error, which is yielded.
+func (c *Client) Assignments(ctx context.Context, courseID string) iter.Seq2[RemoteAssignment, error] {
+	return func(yield func(RemoteAssignment, error) bool) {
+		for page, err := range paginate(func(cursor string) (*AssignmentPage, string, error) {
+			p, err := c.ListAssignmentsPage(ctx, courseID, cursor)
+			if err != nil {
+				return nil, "", err
+			}
+			return p, p.NextCursor, nil
+		}) {
+			if err != nil {
+				yield(RemoteAssignment{}, err)
+				return
+			}
+			for _, a := range page.Assignments {
+				if !yield(a, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// ListAssignments returns all of a course's assignments.
+func (c *Client) ListAssignments(ctx context.Context, courseID string) ([]RemoteAssignment, error) {
+	var out []RemoteAssignment
+	for a, err := range c.Assignments(ctx, courseID) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
 	}
 	return out, nil
 }
@@ -249,16 +329,36 @@ func (c *Client) ListEnrollments(ctx context.Context, studentID string) ([]Remot
 	return body.Enrollments, nil
 }
 
+// SubmissionQuery filters an assignment's submissions. Both times are
+// optional; zero means not sent.
+type SubmissionQuery struct {
+	// Since asks for submissions whose submitted_at is at or after it.
+	Since time.Time
+	// UpdatedSince asks for submissions created or changed in Spark's API at
+	// or after it, whatever their submitted_at (optional for Spark: one that
+	// does not support it ignores it and applies Since).
+	UpdatedSince time.Time
+}
+
 // ListSubmissions returns one page of an assignment's submissions made at
 // or after since (zero: all). Each is validated like a webhook payload;
 // invalid ones land in Rejected rather than failing the page.
 func (c *Client) ListSubmissions(ctx context.Context, assignmentID string, since time.Time, cursor string) (*SubmissionPage, error) {
+	return c.ListSubmissionsQuery(ctx, assignmentID, SubmissionQuery{Since: since}, cursor)
+}
+
+// ListSubmissionsQuery returns one page of an assignment's submissions
+// matching q.
+func (c *Client) ListSubmissionsQuery(ctx context.Context, assignmentID string, sq SubmissionQuery, cursor string) (*SubmissionPage, error) {
 	if assignmentID == "" {
 		return nil, errors.New("spark api: list submissions: empty assignment id")
 	}
 	q := url.Values{}
-	if !since.IsZero() {
-		q.Set("since", since.UTC().Format(time.RFC3339))
+	if !sq.Since.IsZero() {
+		q.Set("since", sq.Since.UTC().Format(time.RFC3339))
+	}
+	if !sq.UpdatedSince.IsZero() {
+		q.Set("updated_since", sq.UpdatedSince.UTC().Format(time.RFC3339))
 	}
 	if cursor != "" {
 		q.Set("cursor", cursor)
@@ -288,7 +388,16 @@ func (c *Client) ListSubmissions(ctx context.Context, assignmentID string, since
 			page.Rejected = append(page.Rejected, RejectedSubmission{ID: id, Err: err})
 			continue
 		}
-		page.Submissions = append(page.Submissions, RemoteSubmission{ID: idOnly.ID, Submission: *s})
+		rs := RemoteSubmission{ID: idOnly.ID, Submission: *s}
+		var upd struct {
+			UpdatedAt *time.Time `json:"updated_at"`
+		}
+		if json.Unmarshal(raw, &upd) == nil && upd.UpdatedAt != nil {
+			t := upd.UpdatedAt.UTC()
+			rs.UpdatedAt = &t
+		}
+		page.Submissions = append(page.Submissions, rs)
+		body.Submissions[i] = nil // release the raw item once decoded
 	}
 	return page, nil
 }
@@ -347,7 +456,7 @@ func paginate[P any](fetch func(cursor string) (*P, string, error)) iter.Seq2[*P
 	return func(yield func(*P, error) bool) {
 		cursor := ""
 		seen := map[string]bool{}
-		for range maxPages {
+		for range MaxPages {
 			page, next, err := fetch(cursor)
 			if err != nil {
 				yield(nil, err)
@@ -363,7 +472,7 @@ func paginate[P any](fetch func(cursor string) (*P, string, error)) iter.Seq2[*P
 			seen[next] = true
 			cursor = next
 		}
-		yield(nil, fmt.Errorf("spark api: more than %d pages; stopping", maxPages))
+		yield(nil, fmt.Errorf("spark api: more than %d pages; stopping", MaxPages))
 	}
 }
 
@@ -374,6 +483,59 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 }
 
 func (c *Client) doHeader(ctx context.Context, method, path string, q url.Values, body []byte, out any, extra http.Header) error {
+	retries := cmp.Or(c.MaxRetries, DefaultMaxRetries)
+	for attempt := 0; ; attempt++ {
+		err := c.once(ctx, method, path, q, body, out, extra)
+		var ae *APIError
+		if err == nil || attempt >= retries || !errors.As(err, &ae) ||
+			(ae.StatusCode != http.StatusTooManyRequests && ae.StatusCode != http.StatusServiceUnavailable) {
+			return err
+		}
+		wait := ae.RetryAfter
+		if wait <= 0 {
+			wait = time.Second << attempt
+		}
+		if wait > cmp.Or(c.MaxRetryWait, DefaultMaxRetryWait) {
+			return err // Spark asked for longer than Optio waits within one call
+		}
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return err
+		}
+	}
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// acquire takes one of the MaxConcurrent request slots.
+func (c *Client) acquire(ctx context.Context) (func(), error) {
+	c.semOnce.Do(func() {
+		n := c.MaxConcurrent
+		if n <= 0 {
+			n = DefaultMaxConcurrent
+		}
+		c.sem = make(chan struct{}, n)
+	})
+	select {
+	case c.sem <- struct{}{}:
+		return func() { <-c.sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (c *Client) once(ctx context.Context, method, path string, q url.Values, body []byte, out any, extra http.Header) error {
 	base, err := url.Parse(c.BaseURL)
 	if c.BaseURL == "" || err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return &optio.Error{Code: optio.ENOTCONFIG, Message: "SPARK_API_URL is not set to an http(s) URL."}
@@ -405,12 +567,26 @@ func (c *Client) doHeader(ctx context.Context, method, path string, q url.Values
 	if hc == nil {
 		hc = defaultHTTP
 	}
+	release, err := c.acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("spark api: %s %s: %w", method, path, err)
+	}
+	defer release()
 	res, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("spark api: %s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes+1))
+	limit := c.MaxResponseBytes
+	if limit <= 0 {
+		limit = DefaultMaxResponseBytes
+	}
+	tooLarge := &optio.Error{Code: optio.ETOOLARGE, Message: fmt.Sprintf(
+		"spark api: %s %s: the answer is larger than %d bytes (SPARK_API_MAX_RESPONSE_BYTES)", method, path, limit)}
+	if res.ContentLength > limit {
+		return tooLarge // refused before reading a byte of it
+	}
+	data, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
 	if err != nil {
 		return fmt.Errorf("spark api: %s %s: read response: %w", method, path, err)
 	}
@@ -418,11 +594,11 @@ func (c *Client) doHeader(ctx context.Context, method, path string, q url.Values
 		return &APIError{
 			Method: method, Path: path, StatusCode: res.StatusCode,
 			Message:    errorMessage(data),
-			RetryAfter: retryAfter(res.Header.Get("Retry-After")),
+			RetryAfter: retryAfterAt(res.Header.Get("Retry-After"), c.now()),
 		}
 	}
-	if len(data) > maxResponseBytes {
-		return fmt.Errorf("spark api: %s %s: response larger than %d bytes", method, path, maxResponseBytes)
+	if int64(len(data)) > limit {
+		return tooLarge
 	}
 	if out == nil {
 		return nil
@@ -431,6 +607,13 @@ func (c *Client) doHeader(ctx context.Context, method, path string, q url.Values
 		return fmt.Errorf("spark api: %s %s: %w", method, path, err)
 	}
 	return nil
+}
+
+func (c *Client) now() time.Time {
+	if c.Clock == nil {
+		return time.Now()
+	}
+	return c.Clock.Now()
 }
 
 // errorMessage pulls a message out of an error body: {"error":{"message"}},
@@ -471,9 +654,15 @@ func clip(s string) string {
 	return s
 }
 
-func retryAfter(v string) time.Duration {
-	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+// retryAfterAt reads Retry-After as delay-seconds or an HTTP date; zero
+// when absent, unreadable or past.
+func retryAfterAt(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
 		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
 	}
 	return 0
 }

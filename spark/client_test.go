@@ -179,8 +179,7 @@ func TestClientErrors(t *testing.T) {
 	t.Parallel()
 	_, c := newFakeSpark(t)
 
-	bad := *c
-	bad.APIKey = "wrong"
+	bad := &spark.Client{BaseURL: c.BaseURL, HTTP: c.HTTP, APIKey: "wrong"}
 	_, err := bad.ListCourses(t.Context(), "")
 	var ae *spark.APIError
 	require.ErrorAs(t, err, &ae)
@@ -200,7 +199,7 @@ func TestClientErrors(t *testing.T) {
 			http.Error(w, "busy", code)
 		}))
 		t.Cleanup(srv.Close)
-		return &spark.Client{BaseURL: srv.URL, HTTP: srv.Client()}
+		return &spark.Client{BaseURL: srv.URL, HTTP: srv.Client(), MaxRetries: -1}
 	}
 	for code, retry := range map[int]bool{429: true, 500: true, 502: true, 503: true, 408: true, 400: false, 403: false, 404: false, 409: false, 422: false} {
 		_, err := status(code, "").ListCourses(t.Context(), "")

@@ -20,6 +20,7 @@ func sandboxCmd(getenv func(string) string) *cobra.Command {
 	var simulate int
 	var every time.Duration
 	var sendCourses, extras bool
+	var webhooks string
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run the Spark sandbox: a fake Spark LMS that signs users in to Optio and sends it webhooks",
@@ -42,7 +43,11 @@ one is generated and printed, so give Optio the same values.`,
 				fmt.Fprintf(out, "%s was not set; generated %s=%s\n", name, name, v)
 				return v
 			}
+			if webhooks != "on" && webhooks != "off" {
+				return fmt.Errorf("--webhooks: %q is not on or off", webhooks)
+			}
 			cfg := sandbox.Config{
+				WebhooksOff:   webhooks == "off",
 				OptioURL:      optioURL,
 				SSOSecret:     secret("SPARK_SSO_SECRET", "", 32),
 				WebhookSecret: secret("SPARK_WEBHOOK_SECRET", "", 32),
@@ -69,6 +74,9 @@ one is generated and printed, so give Optio the same values.`,
 			fmt.Fprintf(out, "Spark sandbox running at %s\n", sb.URL())
 			fmt.Fprintf(out, "  sends SSO and webhooks to Optio at %s\n", optioURL)
 			fmt.Fprintf(out, "  Spark API for Optio: SPARK_API_URL=%s\n", sb.URL())
+			if cfg.WebhooksOff {
+				fmt.Fprintln(out, "  webhooks are off: Optio sees this Spark's work only by polling its API")
+			}
 			if sendCourses {
 				if _, err := sb.SendCourses(cmd.Context()); err != nil {
 					return err
@@ -95,6 +103,7 @@ one is generated and printed, so give Optio the same values.`,
 	cmd.Flags().DurationVar(&every, "simulate-every", 2*time.Second, "time between simulated submissions")
 	cmd.Flags().BoolVar(&extras, "optio-extras", false, "also speak Optio's extras beyond the plan: the course webhook (a UI button) and the roster's occurred_at and names")
 	cmd.Flags().BoolVar(&sendCourses, "send-courses", false, "send a course webhook for every course at start-up (implies --optio-extras)")
+	cmd.Flags().StringVar(&webhooks, "webhooks", "on", "on, or off to send no webhooks at all (Optio then learns everything by polling)")
 	return cmd
 }
 

@@ -78,6 +78,11 @@ type Config struct {
 	SparkAPIKey string
 	// SparkPollInterval is how often the polling fallback runs. SPARK_POLL_INTERVAL, default 5m.
 	SparkPollInterval time.Duration
+	// SparkSyncRetryWindow is how long a sync that fails for a reason that
+	// may pass (a file host down) keeps being retried, with exponential
+	// backoff, before it is failed for an admin. SPARK_SYNC_RETRY_WINDOW,
+	// default 24h, between 1m and 720h.
+	SparkSyncRetryWindow time.Duration
 	// SparkGradePassback posts grades back to Spark. SPARK_GRADE_PASSBACK, default true when SPARK_API_URL is set.
 	SparkGradePassback bool
 	// SparkFileHosts, when set, are the only hosts files are downloaded from. SPARK_FILE_HOSTS.
@@ -147,6 +152,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		SparkAPIURL:           l.str("SPARK_API_URL", ""),
 		SparkAPIKey:           l.str("SPARK_API_KEY", ""),
 		SparkPollInterval:     l.duration("SPARK_POLL_INTERVAL", 5*time.Minute),
+		SparkSyncRetryWindow:  l.duration("SPARK_SYNC_RETRY_WINDOW", 24*time.Hour),
 		SparkFileHosts:        l.list("SPARK_FILE_HOSTS"),
 		SparkFileAllowPrivate: l.bool("SPARK_FILE_ALLOW_PRIVATE", false),
 		SparkFileMaxBytes:     l.int64("SPARK_FILE_MAX_BYTES", 500<<20),
@@ -231,6 +237,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SparkPollInterval < 10*time.Second {
 		return fmt.Errorf("SPARK_POLL_INTERVAL: must be at least 10s")
+	}
+	if c.SparkSyncRetryWindow < time.Minute || c.SparkSyncRetryWindow > 720*time.Hour {
+		return fmt.Errorf("SPARK_SYNC_RETRY_WINDOW: must be between 1m and 720h")
 	}
 	if c.SparkFileMaxBytes <= 0 {
 		return fmt.Errorf("SPARK_FILE_MAX_BYTES: must be positive")

@@ -15,6 +15,18 @@ type SyncFailure struct {
 	Attempts          int       `json:"attempts"`
 	ErrorMessage      string    `json:"error_message"`
 	UpdatedAt         time.Time `json:"updated_at"`
+	// NextAttemptAt is when a pending sync is tried again (nil: not scheduled).
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	// FileProblems are the files a sync could not import.
+	FileProblems []FileProblem `json:"file_problems"`
+}
+
+// FileProblem is a submitted file that could not be imported and why: it
+// shows on the evidence as "could not import: <reason>" while the text and
+// the other files sync.
+type FileProblem struct {
+	Filename string `json:"filename"`
+	Reason   string `json:"reason"`
 }
 
 // SyncQueueStats is the evidence-sync queue as admins see it.

@@ -9,6 +9,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -51,6 +52,10 @@ type Options struct {
 	// RetryBase scales the exponential backoff (attempt n waits about
 	// RetryBase·2^(n-1), with jitter, at most an hour). Default 1s.
 	RetryBase time.Duration
+	// SyncRetry is the evidence-sync retry schedule; zero fields take
+	// DefaultSyncRetryBase, DefaultSyncRetryMax and the config's
+	// SPARK_SYNC_RETRY_WINDOW (DefaultSyncRetryWindow).
+	SyncRetry RetrySchedule
 	// FetchPollInterval is how often idle workers look for new jobs
 	// (database/sql drivers have no LISTEN/NOTIFY). Default 150ms.
 	FetchPollInterval time.Duration
@@ -105,6 +110,15 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	if opts.RetryBase <= 0 {
 		opts.RetryBase = time.Second
 	}
+	if opts.SyncRetry.Base <= 0 {
+		opts.SyncRetry.Base = DefaultSyncRetryBase
+	}
+	if opts.SyncRetry.Max <= 0 {
+		opts.SyncRetry.Max = max(DefaultSyncRetryMax, opts.SyncRetry.Base)
+	}
+	if opts.SyncRetry.Window <= 0 {
+		opts.SyncRetry.Window = cmp.Or(cfg.SparkSyncRetryWindow, DefaultSyncRetryWindow)
+	}
 	if opts.FetchPollInterval <= 0 {
 		opts.FetchPollInterval = DefaultPollInterval
 	}
@@ -138,6 +152,7 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		Files:     files,
 		Fetch:     fetch.New(fetch.Policy{AllowedHosts: cfg.SparkFileHosts, AllowPrivate: cfg.SparkFileAllowPrivate, MaxBytes: cfg.SparkFileMaxBytes}),
 		MaxBytes:  cfg.SparkFileMaxBytes,
+		Retry:     opts.SyncRetry,
 		AfterSync: opts.AfterSync,
 		Logger:    opts.Logger,
 		metrics:   m,

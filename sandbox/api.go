@@ -301,6 +301,9 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // handleFile serves a submission file with its declared type and length;
 // ranges and conditional requests work through http.ServeContent.
 func (s *Sandbox) handleFile(w http.ResponseWriter, r *http.Request) {
+	if s.filesAreDown(w) {
+		return
+	}
 	s.mu.Lock()
 	f := s.files[r.PathValue("id")]
 	s.mu.Unlock()

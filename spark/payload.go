@@ -128,9 +128,8 @@ func checkFile(c *fieldChecker, key string, f SubmissionFile) {
 	if p := filenameProblem(f.Filename); p != "" {
 		c.f.Add(key+".filename", p)
 	}
-	if _, _, ok := ResolveFileType(f.Type, f.Filename); !ok {
-		c.f.Add(key+".type", "unknown file type")
-	}
+	// type is a hint: a file Optio does not accept becomes a "could not
+	// import" entry when synced, never a refused submission.
 	switch {
 	case f.URL != "" && f.ContentBase64 != "":
 		c.f.Add(key, "give url or content_base64, not both")

@@ -101,6 +101,11 @@ func (s *Store) Preview(ctx context.Context, key, contentType, name string) (*Ob
 	return s.Put(ctx, &buf, name+".jpg", int64(buf.Len()))
 }
 
+// WarmDecoders prepares the HEIC decoder (compiling its WebAssembly takes
+// seconds, once per process), so the first HEIC photo synced does not pay
+// for it. Workers call it in the background when they start.
+func WarmDecoders() { heic.Init() }
+
 // withBlob opens the blob at key and runs read on it.
 func withBlob[T any](s *Store, ctx context.Context, key string, read func(io.Reader) (T, error)) (T, error) {
 	var zero T

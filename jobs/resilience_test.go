@@ -17,6 +17,7 @@ import (
 	"golang.org/x/image/tiff"
 
 	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/filestore"
 	"github.com/optio-edu/optio/jobs"
 	"github.com/optio-edu/optio/spark"
 	"github.com/optio-edu/optio/store"
@@ -48,6 +49,7 @@ func TestSyncKeepsEveryFileItCanAndNamesTheRest(t *testing.T) {
 	var tif, bm bytes.Buffer
 	require.NoError(t, tiff.Encode(&tif, testImage(), nil))
 	require.NoError(t, bmp.Encode(&bm, testImage()))
+	filestore.WarmDecoders() // seconds once per process (minutes under -race), not part of a sync's wait
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		b := setup(t, db)

@@ -267,7 +267,7 @@ func (s *Sandbox) handlePostGrade(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
-		key = g.OptioTaskCompletionID
+		key = spark.PassbackKey(g.OptioTaskCompletionID, g.GradedAt)
 	}
 	if prev := s.gradeByKey[key]; prev != nil {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate", "grade": gradeJSON(prev)})

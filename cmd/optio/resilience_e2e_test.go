@@ -13,6 +13,7 @@ import (
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/app"
+	"github.com/optio-edu/optio/filestore"
 	"github.com/optio-edu/optio/jobs"
 	"github.com/optio-edu/optio/sandbox"
 	"github.com/optio-edu/optio/store"
@@ -31,6 +32,7 @@ import (
 //     back the work reaches the portfolio without an admin.
 func TestSubmissionFilesAndOutagesEndToEnd(t *testing.T) {
 	t.Parallel()
+	filestore.WarmDecoders() // once per process; slow under -race
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
 		start := time.Now().UTC()

@@ -83,6 +83,9 @@ type SparkSyncStore interface {
 	RetrySyncs(ctx context.Context, retryFailed bool) (int, error)
 	// SparkCourses lists Spark courses with their mapping status.
 	SparkCourses(ctx context.Context) ([]SparkCourseStatus, error)
+	// SparkSubmissionStatus is the latest sync of a Spark student's
+	// submission for an assignment, as Spark reads it.
+	SparkSubmissionStatus(ctx context.Context, sparkUserID, sparkAssignmentID string) (*SparkSubmissionStatus, error)
 	// MapSparkCourse maps a course to a quest (see CourseMapInput).
 	MapSparkCourse(ctx context.Context, sparkCourseID string, in CourseMapInput) (*SparkCourseStatus, error)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/optio-edu/optio/filestore"
 	"github.com/optio-edu/optio/jobs"
 	"github.com/optio-edu/optio/sandbox"
+	"github.com/optio-edu/optio/spark"
 	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/store/storetest"
 )
@@ -99,10 +101,37 @@ func TestSubmissionFilesAndOutagesEndToEnd(t *testing.T) {
 		require.Equal(t, []optio.FileProblem{{Filename: "minecraft-mod.exe",
 			Reason: "files of type application/vnd.microsoft.portable-executable are not accepted"}}, first.FileProblems)
 
+		// Spark reads the sync's status with a signed GET.
+		status := func(assignment string) (int, optio.SparkSubmissionStatus) {
+			uri := "/spark/api/submissions/" + student + "/" + assignment
+			h, err := spark.WebhookSigner{Secret: env["SPARK_WEBHOOK_SECRET"]}.Header("status-"+assignment, clk.Now(), []byte(uri))
+			require.NoError(t, err)
+			req, _ := http.NewRequest("GET", a.URL()+uri, nil)
+			req.Header = h
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			var st optio.SparkSubmissionStatus
+			if resp.StatusCode == 200 {
+				require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+			}
+			return resp.StatusCode, st
+		}
+		code, st := status(assignments[0])
+		require.Equal(t, 200, code)
+		require.Equal(t, optio.SyncCompleted, st.Status)
+		require.Equal(t, first.FileProblems, st.FileProblems)
+		code, _ = status("no-such-assignment")
+		require.Equal(t, 404, code)
+		resp, err := http.Get(a.URL() + "/spark/api/submissions/" + student + "/" + assignments[0])
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, 401, resp.StatusCode, "unsigned requests are refused")
+
 		browser := newClient(t, a.URL())
 		sso, err := sb.SSOURL(student, "/dashboard")
 		require.NoError(t, err)
-		resp, err := browser.http.Get(sso)
+		resp, err = browser.http.Get(sso)
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Less(t, resp.StatusCode, 400)
@@ -139,6 +168,12 @@ func TestSubmissionFilesAndOutagesEndToEnd(t *testing.T) {
 			}, 30*time.Second, 20*time.Millisecond)
 			attempts = row.Attempts
 			require.Contains(t, row.ErrorMessage, "503")
+			code, st := status(assignments[1])
+			require.Equal(t, 200, code)
+			require.Equal(t, optio.SyncPending, st.Status)
+			require.Equal(t, attempts, st.Attempts)
+			require.Equal(t, row.NextAttemptAt.Unix(), st.NextAttemptAt.Unix())
+			require.Contains(t, st.Reason, "503 Service Unavailable")
 			clk.Set(*row.NextAttemptAt)
 		}
 		require.GreaterOrEqual(t, attempts, 5)

@@ -38,6 +38,8 @@ type SyncQueueStats struct {
 	RecentFailures       []SyncFailure `json:"recent_failures"`
 	// History is queue depth and sync latency per hour over the last hours, oldest first.
 	History []SyncHour `json:"history"`
+	// APIKeyProblem is Spark's last refusal of SPARK_API_KEY (nil: none since a call succeeded).
+	APIKeyProblem *SparkAPIKeyProblem `json:"spark_api_key_problem"`
 }
 
 // SyncHour is one hour of sync history: rows created, rows completed, and

@@ -144,7 +144,8 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	m := newMetrics(opts.Registerer)
 	var sparkClient *spark.Client
 	if cfg.SparkAPIURL != "" {
-		sparkClient = &spark.Client{BaseURL: cfg.SparkAPIURL, APIKey: cfg.SparkAPIKey}
+		sparkClient = &spark.Client{BaseURL: cfg.SparkAPIURL, APIKey: cfg.SparkAPIKey,
+			OnStatus: newAPIKeyWatch(db, opts.Logger, opts.Registerer).observe}
 	}
 	r := &Runner{db: db, opts: opts, passback: cfg.SparkGradePassback && sparkClient != nil}
 	r.Sync = &SyncWorker{

@@ -53,6 +53,9 @@ type Client struct {
 	APIKey string
 	// HTTP sends the requests. Default: a client with a 30s timeout.
 	HTTP *http.Client
+	// OnStatus, when set, sees the status of every answer Spark gives
+	// (Optio records a rejected API key, 401/403, for admins and metrics).
+	OnStatus func(method, path string, status int)
 }
 
 // APIError is a non-2xx answer from Spark. Message is Spark's error message
@@ -465,6 +468,9 @@ func (c *Client) doHeader(ctx context.Context, method, path string, q url.Values
 		return fmt.Errorf("spark api: %s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
+	if c.OnStatus != nil {
+		c.OnStatus(method, path, res.StatusCode)
+	}
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes+1))
 	if err != nil {
 		return fmt.Errorf("spark api: %s %s: read response: %w", method, path, err)

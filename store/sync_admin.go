@@ -77,6 +77,9 @@ func (db *DB) SyncQueueStats(ctx context.Context, failures int) (*optio.SyncQueu
 	if err := db.syncHistory(ctx, now, st); err != nil {
 		return nil, err
 	}
+	if st.APIKeyProblem, err = db.SparkAPIKeyProblem(ctx); err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 
 	"github.com/optio-edu/optio"
 )
@@ -27,4 +28,22 @@ func (db *DB) SparkSubmissionStatus(ctx context.Context, sparkUserID, sparkAssig
 	st.Reason = msg.String
 	st.FileProblems = parseFileProblems(problems)
 	return st, nil
+}
+
+// APIKeyStateKey is the job_state key where a rejected SPARK_API_KEY is
+// recorded (JSON optio.SparkAPIKeyProblem; "" once a call succeeds).
+const APIKeyStateKey = "spark_api_key_rejected"
+
+// SparkAPIKeyProblem reads the recorded refusal of SPARK_API_KEY; nil when
+// the key was accepted since, or never refused.
+func (db *DB) SparkAPIKeyProblem(ctx context.Context) (*optio.SparkAPIKeyProblem, error) {
+	v, err := db.JobState(ctx, APIKeyStateKey)
+	if err != nil || v == "" {
+		return nil, err
+	}
+	var p optio.SparkAPIKeyProblem
+	if err := json.Unmarshal([]byte(v), &p); err != nil {
+		return nil, nil //nolint:nilnil // an unreadable record is no problem to show
+	}
+	return &p, nil
 }

@@ -1,6 +1,7 @@
 package optio
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/url"
@@ -224,6 +225,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("SPARK_SSO_JWKS_URL: %q is not an http(s) URL", c.SparkSSOJWKSURL)
 		}
 	}
+	if err := checkSecrets(c.SparkSSOSecrets, c.SparkWebhookSecrets); err != nil {
+		return err
+	}
 	if c.SparkWebhookMaxBytes <= 0 {
 		return fmt.Errorf("SPARK_WEBHOOK_MAX_BYTES: must be positive")
 	}
@@ -255,6 +259,45 @@ func (c *Config) Validate() error {
 	}
 	if c.TutorDailyLimit < 0 {
 		return fmt.Errorf("OPTIO_TUTOR_DAILY_LIMIT: must not be negative")
+	}
+	return nil
+}
+
+// Secret sizes: a raw HMAC secret must have at least minSecretBytes bytes;
+// a whsec_ secret, which carries random bytes in base64, at least
+// minWhsecBytes (the Standard Webhooks minimum, what their generators issue).
+const (
+	minSecretBytes = 32
+	minWhsecBytes  = 24
+)
+
+// checkSecrets refuses SSO and webhook secrets too short to resist guessing
+// and whsec_ secrets that are not base64 (every webhook would otherwise be
+// refused for ever). Messages name the variable and the position in its
+// list, never the secret.
+func checkSecrets(sso, webhook []string) error {
+	for i, s := range sso {
+		if len(s) < minSecretBytes {
+			return fmt.Errorf("SPARK_SSO_SECRET: secret %d of %d is %d bytes; use at least %d random bytes (e.g. openssl rand -hex 32)",
+				i+1, len(sso), len(s), minSecretBytes)
+		}
+	}
+	for i, s := range webhook {
+		if rest, ok := strings.CutPrefix(s, "whsec_"); ok {
+			key, err := base64.StdEncoding.DecodeString(rest)
+			switch {
+			case err != nil || len(key) == 0:
+				return fmt.Errorf("SPARK_WEBHOOK_SECRET: secret %d of %d starts with whsec_ but the rest is not standard base64", i+1, len(webhook))
+			case len(key) < minWhsecBytes:
+				return fmt.Errorf("SPARK_WEBHOOK_SECRET: secret %d of %d decodes to %d bytes; a whsec_ secret needs at least %d",
+					i+1, len(webhook), len(key), minWhsecBytes)
+			}
+			continue
+		}
+		if len(s) < minSecretBytes {
+			return fmt.Errorf("SPARK_WEBHOOK_SECRET: secret %d of %d is %d bytes; use at least %d random bytes, or a whsec_ secret",
+				i+1, len(webhook), len(s), minSecretBytes)
+		}
 	}
 	return nil
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/optio-edu/optio/spark"
 )
 
-const cliSSOSecret = "cli-sso-secret-0123456789abcdef"
-const cliWebhookSecret = "cli-webhook-secret"
+const cliSSOSecret = "cli-sso-secret-0123456789abcdef-0123"
+const cliWebhookSecret = "cli-webhook-secret-0123456789abcdef"
 
 func envOf(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }

@@ -1,6 +1,7 @@
 package optio
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/url"
@@ -129,6 +130,11 @@ type Config struct {
 	// submissions in full (no since), to catch work that appeared in Spark's
 	// API later than its submitted_at. SPARK_POLL_RECONCILE_EVERY, default 24h; 0 turns it off.
 	SparkPollReconcileEvery time.Duration
+	// SparkSyncRetryWindow is how long a sync that fails for a reason that
+	// may pass (a file host down) keeps being retried, with exponential
+	// backoff, before it is failed for an admin. SPARK_SYNC_RETRY_WINDOW,
+	// default 24h, between 1m and 720h.
+	SparkSyncRetryWindow time.Duration
 	// SparkGradePassback posts grades back to Spark. SPARK_GRADE_PASSBACK, default true when SPARK_API_URL is set.
 	SparkGradePassback bool
 	// SparkFileHosts, when set, are the only hosts files are downloaded from. SPARK_FILE_HOSTS.
@@ -204,6 +210,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		SparkAPIURL:           l.str("SPARK_API_URL", ""),
 		SparkAPIKey:           l.str("SPARK_API_KEY", ""),
 		SparkPollInterval:     l.duration("SPARK_POLL_INTERVAL", 5*time.Minute),
+		SparkSyncRetryWindow:  l.duration("SPARK_SYNC_RETRY_WINDOW", 24*time.Hour),
 		SparkFileHosts:        l.list("SPARK_FILE_HOSTS"),
 		SparkFileAllowPrivate: l.bool("SPARK_FILE_ALLOW_PRIVATE", false),
 		SparkFileMaxBytes:     l.int64("SPARK_FILE_MAX_BYTES", 500<<20),
@@ -304,6 +311,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("SPARK_SSO_JWKS_URL: %q is not an http(s) URL", c.SparkSSOJWKSURL)
 		}
 	}
+	if err := checkSecrets(c.SparkSSOSecrets, c.SparkWebhookSecrets); err != nil {
+		return err
+	}
 	if c.SparkWebhookMaxBytes <= 0 {
 		return fmt.Errorf("SPARK_WEBHOOK_MAX_BYTES: must be positive")
 	}
@@ -323,6 +333,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validatePollLimits(); err != nil {
 		return err
+	}
+	if c.SparkSyncRetryWindow < time.Minute || c.SparkSyncRetryWindow > 720*time.Hour {
+		return fmt.Errorf("SPARK_SYNC_RETRY_WINDOW: must be between 1m and 720h")
 	}
 	if c.SparkFileMaxBytes <= 0 {
 		return fmt.Errorf("SPARK_FILE_MAX_BYTES: must be positive")
@@ -357,6 +370,45 @@ func (c *Config) checkSecureSparkURLs() error {
 	for _, v := range []struct{ name, url string }{{"SPARK_API_URL", c.SparkAPIURL}, {"SPARK_SSO_JWKS_URL", c.SparkSSOJWKSURL}} {
 		if u, err := url.Parse(v.url); err == nil && strings.EqualFold(u.Scheme, "http") {
 			return fmt.Errorf("%s: %q is plain http while OPTIO_BASE_URL is https; use https (or SPARK_ALLOW_INSECURE_HTTP=true for a local set-up)", v.name, v.url)
+		}
+	}
+	return nil
+}
+
+// Secret sizes: a raw HMAC secret must have at least minSecretBytes bytes;
+// a whsec_ secret, which carries random bytes in base64, at least
+// minWhsecBytes (the Standard Webhooks minimum, what their generators issue).
+const (
+	minSecretBytes = 32
+	minWhsecBytes  = 24
+)
+
+// checkSecrets refuses SSO and webhook secrets too short to resist guessing
+// and whsec_ secrets that are not base64 (every webhook would otherwise be
+// refused for ever). Messages name the variable and the position in its
+// list, never the secret.
+func checkSecrets(sso, webhook []string) error {
+	for i, s := range sso {
+		if len(s) < minSecretBytes {
+			return fmt.Errorf("SPARK_SSO_SECRET: secret %d of %d is %d bytes; use at least %d random bytes (e.g. openssl rand -hex 32)",
+				i+1, len(sso), len(s), minSecretBytes)
+		}
+	}
+	for i, s := range webhook {
+		if rest, ok := strings.CutPrefix(s, "whsec_"); ok {
+			key, err := base64.StdEncoding.DecodeString(rest)
+			switch {
+			case err != nil || len(key) == 0:
+				return fmt.Errorf("SPARK_WEBHOOK_SECRET: secret %d of %d starts with whsec_ but the rest is not standard base64", i+1, len(webhook))
+			case len(key) < minWhsecBytes:
+				return fmt.Errorf("SPARK_WEBHOOK_SECRET: secret %d of %d decodes to %d bytes; a whsec_ secret needs at least %d",
+					i+1, len(webhook), len(key), minWhsecBytes)
+			}
+			continue
+		}
+		if len(s) < minSecretBytes {
+			return fmt.Errorf("SPARK_WEBHOOK_SECRET: secret %d of %d is %d bytes; use at least %d random bytes, or a whsec_ secret",
+				i+1, len(webhook), len(s), minSecretBytes)
 		}
 	}
 	return nil

@@ -69,6 +69,15 @@ type BlockContent struct {
 	SparkCourseID     string     `json:"spark_course_id,omitempty"`
 	SparkAssignmentID string     `json:"spark_assignment_id,omitempty"`
 	SyncedAt          *time.Time `json:"synced_at,omitempty"`
+	// PreviewFileID is a web rendition (JPEG) of an image a browser cannot
+	// show (TIFF, BMP, HEIC); FileID stays the original, for download.
+	PreviewFileID string `json:"preview_file_id,omitempty"`
+	// NotImported is why a submitted file could not be imported ("too
+	// large", "type not accepted"…); such a block has no file. OriginalURL
+	// is where Spark offered it, kept only when safe to show (no query,
+	// fragment or user info, where a signed link keeps its token; never a refused host).
+	NotImported string `json:"not_imported,omitempty"`
+	OriginalURL string `json:"original_url,omitempty"`
 }
 
 // JSON encodes the content for storage.
@@ -99,6 +108,8 @@ type BlockInput struct {
 	Content   BlockContent
 	Private   bool
 	File      *File
+	// Preview, when set, is written like File and becomes Content.PreviewFileID.
+	Preview *File
 }
 
 // ValidateBlocks checks evidence blocks before they are stored, naming every

@@ -92,6 +92,17 @@ type ParentLink struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// LinkedChild is one of a parent's links as the parent sees it
+// (GET /api/parent/links): the child, how the link was made and when.
+type LinkedChild struct {
+	StudentID     string    `json:"student_id"`
+	GivenName     string    `json:"given_name"`
+	FamilyName    string    `json:"family_name"`
+	PortfolioSlug string    `json:"portfolio_slug"`
+	LinkedVia     string    `json:"linked_via"` // sso, code, admin
+	LinkedAt      time.Time `json:"linked_at"`
+}
+
 // Ways a parent link is made (besides LinkedViaSSO, from a Spark token).
 const (
 	LinkedViaCode  = "code"
@@ -252,6 +263,8 @@ type FamilyStore interface {
 	LinkParent(ctx context.Context, actorID, parentID, studentID, via string) (*ParentLink, error)
 	UnlinkParent(ctx context.Context, actorID, parentID, studentID string) error
 	ChildrenOf(ctx context.Context, parentID string) ([]User, error)
+	// LinkedChildren lists a parent's own links with each child's name.
+	LinkedChildren(ctx context.Context, parentID string) ([]LinkedChild, error)
 	RelationshipOf(ctx context.Context, userID, studentID string) (*Relationship, error)
 	SetParentConsent(ctx context.Context, parentID, studentID string, consent bool, birthDate *time.Time) (*User, error)
 	StudentActivity(ctx context.Context, studentID string) (*StudentActivity, error)

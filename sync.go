@@ -15,6 +15,18 @@ type SyncFailure struct {
 	Attempts          int       `json:"attempts"`
 	ErrorMessage      string    `json:"error_message"`
 	UpdatedAt         time.Time `json:"updated_at"`
+	// NextAttemptAt is when a pending sync is tried again (nil: not scheduled).
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	// FileProblems are the files a sync could not import.
+	FileProblems []FileProblem `json:"file_problems"`
+}
+
+// FileProblem is a submitted file that could not be imported and why: it
+// shows on the evidence as "could not import: <reason>" while the text and
+// the other files sync.
+type FileProblem struct {
+	Filename string `json:"filename"`
+	Reason   string `json:"reason"`
 }
 
 // SyncQueueStats is the evidence-sync queue as admins see it.
@@ -28,6 +40,8 @@ type SyncQueueStats struct {
 	History []SyncHour `json:"history"`
 	// Poll is how the last poll of Spark's API went; nil before the first.
 	Poll *SparkPollStatus `json:"poll,omitempty"`
+	// APIKeyProblem is Spark's last refusal of SPARK_API_KEY (nil: none since a call succeeded).
+	APIKeyProblem *SparkAPIKeyProblem `json:"spark_api_key_problem"`
 }
 
 // SyncHour is one hour of sync history: rows created, rows completed, and
@@ -105,6 +119,9 @@ type SparkSyncStore interface {
 	RetrySyncs(ctx context.Context, retryFailed bool) (int, error)
 	// SparkCourses lists Spark courses with their mapping status.
 	SparkCourses(ctx context.Context) ([]SparkCourseStatus, error)
+	// SparkSubmissionStatus is the latest sync of a Spark student's
+	// submission for an assignment, as Spark reads it.
+	SparkSubmissionStatus(ctx context.Context, sparkUserID, sparkAssignmentID string) (*SparkSubmissionStatus, error)
 	// MapSparkCourse maps a course to a quest (see CourseMapInput).
 	MapSparkCourse(ctx context.Context, sparkCourseID string, in CourseMapInput) (*SparkCourseStatus, error)
 	// SparkCourse returns one course's status, or ENOTFOUND.

@@ -207,6 +207,11 @@ func TestPutSniffsTheBytes(t *testing.T) {
 		{"pdf", "essay", []byte("%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n"), "application/pdf", filestore.KindDocument},
 		{"markdown", "notes.md", []byte("# Notes\n\nSome *text* with <b>tags</b> inside.\n"), "text/plain; charset=utf-8", filestore.KindText},
 		{"csv", "data.csv", []byte("name,score\nada,10\nbob,9\n"), "text/csv", filestore.KindText},
+		{"keynote", "talk.key", MustZip(t, [2]string{"Index/Document.iwa", "x"}, [2]string{"Index/Slide-1.iwa", "x"},
+			[2]string{"Metadata/Properties.plist", "x"}), "application/vnd.apple.keynote", filestore.KindDocument},
+		{"pages", "essay.pages", MustZip(t, [2]string{"Index/Document.iwa", "x"}, [2]string{"Metadata/Properties.plist", "x"}),
+			"application/vnd.apple.pages", filestore.KindDocument},
+		{"tiff", "scan.tif", append([]byte("II*\x00"), make([]byte, 64)...), "image/tiff", filestore.KindImage},
 	}
 	for _, tc := range accepted {
 		t.Run(tc.name, func(t *testing.T) {

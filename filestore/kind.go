@@ -6,10 +6,10 @@ type Kind string
 
 // The kinds of file Put accepts.
 const (
-	KindImage    Kind = "image"    // png, jpeg, gif, webp
+	KindImage    Kind = "image"    // png, jpeg, gif, webp, avif, heic/heif, tiff, bmp
 	KindVideo    Kind = "video"    // mp4, webm, quicktime, ogg video
 	KindAudio    Kind = "audio"    // mp3, wav, ogg, m4a/mp4 audio, aac, flac
-	KindDocument Kind = "document" // PDF, Microsoft Office, OpenDocument
+	KindDocument Kind = "document" // PDF, Microsoft Office, OpenDocument, Apple iWork
 	KindText     Kind = "text"     // plain text, markdown, csv
 )
 
@@ -22,6 +22,14 @@ var allowed = map[string]Kind{
 	"image/jpeg": KindImage,
 	"image/gif":  KindImage,
 	"image/webp": KindImage,
+	"image/avif": KindImage,
+	"image/heic": KindImage,
+	"image/heif": KindImage,
+	"image/tiff": KindImage,
+	"image/bmp":  KindImage,
+
+	"image/heic-sequence": KindImage,
+	"image/heif-sequence": KindImage,
 
 	"video/mp4":       KindVideo,
 	"video/x-m4v":     KindVideo,
@@ -47,6 +55,9 @@ var allowed = map[string]Kind{
 	"application/vnd.oasis.opendocument.text":                                   KindDocument,
 	"application/vnd.oasis.opendocument.spreadsheet":                            KindDocument,
 	"application/vnd.oasis.opendocument.presentation":                           KindDocument,
+	mimeKeynote: KindDocument,
+	mimePages:   KindDocument,
+	mimeNumbers: KindDocument,
 
 	"text/plain": KindText,
 	"text/csv":   KindText,
@@ -62,6 +73,14 @@ var extensions = map[string][]string{
 	"image/jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"},
 	"image/gif":  {".gif"},
 	"image/webp": {".webp"},
+	"image/avif": {".avif"},
+	"image/heic": {".heic", ".heif"},
+	"image/heif": {".heif", ".heic"},
+	"image/tiff": {".tif", ".tiff"},
+	"image/bmp":  {".bmp"},
+
+	"image/heic-sequence": {".heic", ".heics"},
+	"image/heif-sequence": {".heif", ".heifs"},
 
 	"video/mp4":       {".mp4", ".m4v"},
 	"video/x-m4v":     {".m4v", ".mp4"},
@@ -87,6 +106,9 @@ var extensions = map[string][]string{
 	"application/vnd.oasis.opendocument.text":                                   {".odt"},
 	"application/vnd.oasis.opendocument.spreadsheet":                            {".ods"},
 	"application/vnd.oasis.opendocument.presentation":                           {".odp"},
+	mimeKeynote: {".key"},
+	mimePages:   {".pages"},
+	mimeNumbers: {".numbers"},
 
 	"text/plain": {".txt", ".text", ".md", ".markdown", ".csv", ".tsv", ".log"},
 	"text/csv":   {".csv", ".txt"},

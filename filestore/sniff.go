@@ -33,6 +33,11 @@ const (
 	mimeOdt  = "application/vnd.oasis.opendocument.text"
 	mimeOds  = "application/vnd.oasis.opendocument.spreadsheet"
 	mimeOdp  = "application/vnd.oasis.opendocument.presentation"
+	// Apple iWork (2013 and later) is a zip of IWA files; mimetype calls it a
+	// plain zip and checkZip recognises it from its entries.
+	mimeKeynote = "application/vnd.apple.keynote"
+	mimePages   = "application/vnd.apple.pages"
+	mimeNumbers = "application/vnd.apple.numbers"
 )
 
 // htmlMarkers betray a polyglot: a binary file that a browser could also
@@ -138,6 +143,9 @@ func checkZip(f *os.File, size int64, detected string) (string, error) {
 			return mimePptx, nil
 		}
 	}
+	if names["index/document.iwa"] != nil || names["index.zip"] != nil {
+		return iworkType(names), nil
+	}
 	if e := names["mimetype"]; e != nil {
 		switch t := readSmall(e); t {
 		case mimeOdt, mimeOds, mimeOdp:
@@ -157,4 +165,18 @@ func readSmall(e *zip.File) string {
 	defer rc.Close()
 	b, _ := io.ReadAll(io.LimitReader(rc, 128))
 	return strings.TrimSpace(string(b))
+}
+
+// iworkType tells Keynote, Pages and Numbers apart by the entries only each
+// has: slides for Keynote, a calculation engine for Numbers.
+func iworkType(names map[string]*zip.File) string {
+	for n := range names {
+		switch {
+		case strings.HasPrefix(n, "index/slide"), strings.HasPrefix(n, "index/masterslide"):
+			return mimeKeynote
+		case strings.HasPrefix(n, "index/calculationengine"), strings.HasPrefix(n, "index/tables/"):
+			return mimeNumbers
+		}
+	}
+	return mimePages
 }

@@ -9,6 +9,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -51,6 +52,10 @@ type Options struct {
 	// RetryBase scales the exponential backoff (attempt n waits about
 	// RetryBase·2^(n-1), with jitter, at most an hour). Default 1s.
 	RetryBase time.Duration
+	// SyncRetry is the evidence-sync retry schedule; zero fields take
+	// DefaultSyncRetryBase, DefaultSyncRetryMax and the config's
+	// SPARK_SYNC_RETRY_WINDOW (DefaultSyncRetryWindow).
+	SyncRetry RetrySchedule
 	// FetchPollInterval is how often idle workers look for new jobs
 	// (database/sql drivers have no LISTEN/NOTIFY). Default 150ms.
 	FetchPollInterval time.Duration
@@ -107,6 +112,15 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	if opts.RetryBase <= 0 {
 		opts.RetryBase = time.Second
 	}
+	if opts.SyncRetry.Base <= 0 {
+		opts.SyncRetry.Base = DefaultSyncRetryBase
+	}
+	if opts.SyncRetry.Max <= 0 {
+		opts.SyncRetry.Max = max(DefaultSyncRetryMax, opts.SyncRetry.Base)
+	}
+	if opts.SyncRetry.Window <= 0 {
+		opts.SyncRetry.Window = cmp.Or(cfg.SparkSyncRetryWindow, DefaultSyncRetryWindow)
+	}
 	if opts.FetchPollInterval <= 0 {
 		opts.FetchPollInterval = DefaultPollInterval
 	}
@@ -133,7 +147,8 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	var sparkClient *spark.Client
 	if cfg.SparkAPIURL != "" {
 		sparkClient = &spark.Client{BaseURL: cfg.SparkAPIURL, APIKey: cfg.SparkAPIKey,
-			MaxConcurrent: cfg.SparkAPIConcurrency, MaxResponseBytes: cfg.SparkAPIMaxResponseBytes, Clock: db.Clock}
+			MaxConcurrent: cfg.SparkAPIConcurrency, MaxResponseBytes: cfg.SparkAPIMaxResponseBytes, Clock: db.Clock,
+			OnStatus: newAPIKeyWatch(db, opts.Logger, opts.Registerer).observe}
 	}
 	r := &Runner{db: db, opts: opts, passback: cfg.SparkGradePassback && sparkClient != nil, fetchCourses: sparkClient != nil}
 	r.Sync = &SyncWorker{
@@ -142,6 +157,7 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		Fetch: fetch.New(fetch.Policy{AllowedHosts: cfg.SparkFileHosts, AllowPrivate: cfg.SparkFileAllowPrivate, MaxBytes: cfg.SparkFileMaxBytes,
 			HTTPSOnly: cfg.RefuseInsecureHTTP()}),
 		MaxBytes:  cfg.SparkFileMaxBytes,
+		Retry:     opts.SyncRetry,
 		AfterSync: opts.AfterSync,
 		Logger:    opts.Logger,
 		metrics:   m,
@@ -303,6 +319,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	if err := r.Client.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
+	go filestore.WarmDecoders() // the first HEIC photo need not wait for it
 	r.started = true
 	return nil
 }

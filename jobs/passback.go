@@ -2,8 +2,6 @@ package jobs
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -23,10 +21,12 @@ type passbackWorker struct {
 	spark *spark.Client
 }
 
-// Work posts the completion's current grade. The Idempotency-Key names the
-// completion and the grade as given (value and time), so Spark dedupes a
-// retried post but records a regrade — including a change back to an
-// earlier grade.
+// Work posts the grade revision the job was made for: its grade and the
+// moment it was given (graded_at), under the Idempotency-Key
+// "<completion id>@<graded_at>" (spark.PassbackKey). A retried post repeats
+// its key, so Spark records it once; a regrade — even back to an earlier
+// grade — is a new revision with its own key. Spark keeps the revision with
+// the latest graded_at, so posts arriving out of order do no harm.
 func (w *passbackWorker) Work(ctx context.Context, job *river.Job[optio.GradePassbackJob]) error {
 	if w.spark == nil {
 		return river.JobCancel(fmt.Errorf("grade passback: SPARK_API_URL is not set"))
@@ -38,21 +38,19 @@ func (w *passbackWorker) Work(ctx context.Context, job *river.Job[optio.GradePas
 		}
 		return err
 	}
-	if g.Grade == nil {
-		return nil
+	grade, at := job.Args.Grade, job.Args.GradedAt
+	if grade == "" || at.IsZero() { // a job queued before grade revisions were sent
+		if g.Grade == nil {
+			return nil
+		}
+		grade, at = *g.Grade, g.GradedAt
 	}
+	at = at.UTC().Truncate(time.Microsecond)
 	err = w.spark.PostGrade(ctx, spark.GradePassback{SparkUserID: g.SparkUserID, SparkAssignmentID: g.SparkAssignmentID,
-		Grade: *g.Grade, OptioTaskCompletionID: job.Args.CompletionID, GradedAt: g.GradedAt,
-		IdempotencyKey: passbackKey(job.Args.CompletionID, *g.Grade, g.GradedAt)})
+		Grade: grade, OptioTaskCompletionID: job.Args.CompletionID, GradedAt: at,
+		IdempotencyKey: spark.PassbackKey(job.Args.CompletionID, at)})
 	if err != nil && !spark.IsRetryable(err) {
 		return river.JobCancel(fmt.Errorf("grade passback %s: %w", job.Args.CompletionID, err))
 	}
 	return retryAfterSpark(err)
-}
-
-// passbackKey is "<completion id>.<16 hex digits>", the digits hashing the
-// grade and when it was given.
-func passbackKey(completionID, grade string, at time.Time) string {
-	sum := sha256.Sum256([]byte(grade + "\x00" + at.UTC().Format(time.RFC3339Nano)))
-	return completionID + "." + hex.EncodeToString(sum[:8])
 }

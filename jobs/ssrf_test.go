@@ -19,8 +19,8 @@ import (
 // through the real sync path with SPARK_FILE_ALLOW_PRIVATE=false (the
 // default): loopback in every spelling, IPv6, a DNS name for loopback, the
 // cloud metadata address, and non-HTTP schemes. Each sync fails at once
-// (no retry) with an error naming the file and the refusal, nothing is
-// fetched, and the student gets no evidence or XP.
+// (no retry) for that file: it becomes a "could not import" entry naming
+// the refusal, nothing is fetched or stored, and it is never linked.
 func TestSyncRefusesSSRFTargets(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -47,13 +47,19 @@ func TestSyncRefusesSSRFTargets(t *testing.T) {
 		} {
 			student := fmt.Sprintf("spark-ssrf-%d", i)
 			qid := submit(t, db, student, time.Now(), "", spark.SubmissionFile{URL: target, Type: "pdf", Filename: "secret.pdf"})
-			row := waitStatus(t, db, qid, optio.SyncFailed)
-			require.Contains(t, row.ErrorMessage, `"secret.pdf"`, target)
-			require.Regexp(t, `(?i)forbidden|not allowed|refus|private|loopback|scheme`, row.ErrorMessage, target)
+			row := waitStatus(t, db, qid, optio.SyncCompleted)
+			require.Len(t, row.FileProblems, 1, target)
+			require.Equal(t, "secret.pdf", row.FileProblems[0].Filename, target)
+			require.Regexp(t, `(?i)refus|not a valid URL`, row.FileProblems[0].Reason, target)
 			require.Equal(t, 1, row.Attempts, "%s: a refusal is not retried", target)
 			usr, err := db.UserBySparkID(context.Background(), student)
 			require.NoError(t, err)
-			require.Equal(t, counts{}, countFor(t, db, usr.ID), "%s: no partial evidence", target)
+			require.Zero(t, filesOf(t, db, usr.ID), "%s: nothing fetched or stored", target)
+			done, err := db.RecentCompletions(context.Background(), usr.ID, 5, 0)
+			require.NoError(t, err)
+			require.Len(t, done, 1, target)
+			require.Len(t, done[0].Evidence.Blocks, 1, target)
+			require.Empty(t, done[0].Evidence.Blocks[0].Content.OriginalURL, "%s: never linked", target)
 		}
 		require.Zero(t, b.srv.hitCount("/secret.pdf"), "no private address was ever contacted")
 	})

@@ -28,6 +28,8 @@ type SyncWorker struct {
 	Files    *filestore.Store
 	Fetch    *fetch.Client
 	MaxBytes int64
+	// Retry is the schedule of transient failures (backoff within a window).
+	Retry RetrySchedule
 	// AfterSync, when set, runs after the evidence is written (badges).
 	AfterSync func(ctx context.Context, userID string) error
 	Logger    *slog.Logger
@@ -57,25 +59,37 @@ func (w *SyncWorker) attempt(ctx context.Context, queueID string, final bool) er
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		// Shutting down: leave the row as it is; the job runs again.
+	if ctx.Err() != nil && !isPermanent(err) {
+		// Shutting down (or the attempt's time ran out): River runs the
+		// job again, here or in another process.
 		_ = w.DB.FailSync(context.WithoutCancel(ctx), queueID, "interrupted; will be retried", false)
 		w.metrics.jobs.WithLabelValues(outcomeRetry).Inc()
 		return err
 	}
-	permanent := isPermanent(err)
-	if ferr := w.DB.FailSync(context.WithoutCancel(ctx), queueID, err.Error(), final || permanent); ferr != nil {
-		w.Logger.Error("record sync failure", "queue_id", queueID, "error", ferr)
-	}
-	if final || permanent {
+	if isPermanent(err) {
+		if ferr := w.DB.FailSync(context.WithoutCancel(ctx), queueID, err.Error(), true); ferr != nil {
+			w.Logger.Error("record sync failure", "queue_id", queueID, "error", ferr)
+		}
 		w.metrics.jobs.WithLabelValues(outcomeFailed).Inc()
-	} else {
-		w.metrics.jobs.WithLabelValues(outcomeRetry).Inc()
-	}
-	if permanent {
 		return river.JobCancel(err)
 	}
-	return err
+	// Transient: Optio schedules the next attempt itself, by its clock, on
+	// the queue row (the sweeper runs it when due), so retries span an
+	// outage of SPARK_SYNC_RETRY_WINDOW and admins see when the next is.
+	next, serr := w.DB.ScheduleRetry(context.WithoutCancel(ctx), queueID, err.Error(), w.Retry.Delay, w.Retry.Window)
+	if serr != nil {
+		w.Logger.Error("schedule sync retry", "queue_id", queueID, "error", serr)
+		w.metrics.jobs.WithLabelValues(outcomeRetry).Inc()
+		return err // River retries it instead
+	}
+	if next == nil {
+		w.metrics.jobs.WithLabelValues(outcomeFailed).Inc()
+		w.Logger.Warn("sync failed after its retry window", "queue_id", queueID, "error", err)
+		return nil
+	}
+	w.metrics.jobs.WithLabelValues(outcomeRetry).Inc()
+	w.Logger.Info("sync will be retried", "queue_id", queueID, "next_attempt_at", next, "error", err)
+	return nil
 }
 
 // Timeout leaves the bound to the runner's JobTimeout.
@@ -137,18 +151,47 @@ func (w *SyncWorker) blocks(ctx context.Context, work *store.SyncWork) ([]optio.
 		name := filestore.SafeFilename(f.Filename)
 		obj, err := w.store(ctx, f, name)
 		if err != nil {
-			return nil, fmt.Errorf("file %d %q: %w", i+1, name, err)
+			if !isPermanent(err) {
+				return nil, fmt.Errorf("file %d %q: %w", i+1, name, err)
+			}
+			// A file no retry can import never sinks the submission: it
+			// becomes a "could not import" entry and the rest syncs.
+			out = append(out, notImportedBlock(base, f, name, err))
+			continue
 		}
 		c := base
 		c.Filename = filestore.DisplayName(name, obj.ContentType)
 		c.ContentType = obj.ContentType
 		c.Size = obj.Size
-		out = append(out, optio.BlockInput{BlockType: blockFor(obj.Kind, f), Content: c, File: &optio.File{
+		b := optio.BlockInput{BlockType: blockFor(obj.Kind, f), Content: c, File: &optio.File{
 			OwnerID: work.UserID, BlobKey: obj.Key, SHA256: obj.SHA256, Filename: c.Filename,
 			ContentType: obj.ContentType, Size: obj.Size,
-		}})
+		}}
+		b.Preview = w.preview(ctx, work.UserID, obj, c.Filename)
+		out = append(out, b)
 	}
 	return out, nil
+}
+
+// maxPreviewSource bounds the images converted for the browser: decoding
+// holds the file in memory.
+const maxPreviewSource = 64 << 20
+
+// preview makes a web rendition of an image the browser cannot show (TIFF,
+// BMP, HEIC); nil when none is needed or possible (the page then offers a
+// download card).
+func (w *SyncWorker) preview(ctx context.Context, ownerID string, obj *filestore.Object, name string) *optio.File {
+	if obj.Kind != filestore.KindImage || filestore.BrowserShows(obj.ContentType) || !filestore.CanPreview(obj.ContentType) ||
+		obj.Size > maxPreviewSource {
+		return nil
+	}
+	p, err := w.Files.Preview(ctx, obj.Key, obj.ContentType, name)
+	if err != nil {
+		w.Logger.Warn("no web rendition of an image; it is offered as a download", "file", name, "error", err)
+		return nil
+	}
+	return &optio.File{OwnerID: ownerID, BlobKey: p.Key, SHA256: p.SHA256, Filename: name + ".jpg",
+		ContentType: p.ContentType, Size: p.Size}
 }
 
 // store streams one file into blob storage: downloaded under the fetch

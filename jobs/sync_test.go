@@ -166,15 +166,25 @@ func TestSyncRefusesAPrivateFileHost(t *testing.T) {
 		b := setup(t, db)
 		b.cfg.SparkFileAllowPrivate = false
 		b.runner(t, nil)
-		qid := submit(t, db, "spark-stu-3", time.Now(), "", spark.SubmissionFile{URL: b.srv.put("/essay.pdf", pdfBytes()), Type: "pdf", Filename: "essay.pdf"})
-		row := waitStatus(t, db, qid, optio.SyncFailed)
-		require.Contains(t, row.ErrorMessage, `"essay.pdf"`)
-		require.Contains(t, row.ErrorMessage, "forbidden")
+		qid := submit(t, db, "spark-stu-3", time.Now(), "My essay", spark.SubmissionFile{URL: b.srv.put("/essay.pdf", pdfBytes()), Type: "pdf", Filename: "essay.pdf"})
+		row := waitStatus(t, db, qid, optio.SyncCompleted)
 		require.Equal(t, 1, row.Attempts, "a refusal is not retried")
+		require.Len(t, row.FileProblems, 1)
+		require.Equal(t, "essay.pdf", row.FileProblems[0].Filename)
+		require.Contains(t, row.FileProblems[0].Reason, "refused")
 		require.Zero(t, b.srv.hitCount("/essay.pdf"), "the private host was never contacted")
 		u, err := db.UserBySparkID(context.Background(), "spark-stu-3")
 		require.NoError(t, err)
-		require.Equal(t, counts{}, countFor(t, db, u.ID), "no partial evidence")
+		require.Zero(t, filesOf(t, db, u.ID), "nothing from the refused host is stored")
+		done, err := db.RecentCompletions(context.Background(), u.ID, 5, 0)
+		require.NoError(t, err)
+		require.Len(t, done, 1, "the text still syncs")
+		bl := done[0].Evidence.Blocks
+		require.Len(t, bl, 2)
+		require.Equal(t, "My essay", bl[0].Content.Text)
+		require.Empty(t, bl[1].Content.FileID)
+		require.Contains(t, bl[1].Content.NotImported, "refused")
+		require.Empty(t, bl[1].Content.OriginalURL, "a refused host is never linked")
 	})
 }
 
@@ -183,11 +193,15 @@ func TestSyncA404FailsAfterRetriesThenAdminRetrySucceeds(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		b := setup(t, db)
-		b.runner(t, func(o *jobs.Options) { o.MaxAttempts = 2 })
+		b.runner(t, func(o *jobs.Options) {
+			o.SyncRetry = jobs.RetrySchedule{Base: 20 * time.Millisecond, Max: 20 * time.Millisecond, Window: 60 * time.Millisecond}
+			o.SweepInterval, o.SweepAge = 30*time.Millisecond, time.Millisecond
+		})
 		url := b.srv.URL + "/late.pdf"
 		qid := submit(t, db, "spark-stu-4", time.Now(), "", spark.SubmissionFile{URL: url, Type: "pdf", Filename: "late.pdf"})
 		row := waitStatus(t, db, qid, optio.SyncFailed)
-		require.Equal(t, 2, row.Attempts)
+		require.GreaterOrEqual(t, row.Attempts, 2, "a 404 is retried within the window")
+		require.Nil(t, row.NextAttemptAt)
 		require.Contains(t, row.ErrorMessage, `"late.pdf"`)
 		require.Contains(t, row.ErrorMessage, "404")
 		stats, err := db.SyncQueueStats(ctx, 10)

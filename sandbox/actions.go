@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -52,9 +53,6 @@ func (s *Sandbox) SubmitAt(ctx context.Context, studentID, assignmentID, text st
 		case filestore.SafeFilename(f.Name) == "":
 			fe.Add(key, "the file needs a name")
 		}
-		if _, _, ok := spark.ResolveFileType(f.ContentType, f.Name); !ok {
-			fe.Add(key, fmt.Sprintf("Spark does not accept %s (type %q)", filestore.SafeFilename(f.Name), f.ContentType))
-		}
 	}
 	if err := fe.Err(optio.EINVALID, "The submission is invalid."); err != nil {
 		return "", err
@@ -79,9 +77,11 @@ func (s *Sandbox) SubmitAt(ctx context.Context, studentID, assignmentID, text st
 		SubmittedAt: at, UpdatedAt: now}
 	for _, f := range files {
 		id := s.nextID("file")
-		ct, _, _ := spark.ResolveFileType(f.ContentType, f.Name)
-		if strings.HasPrefix(f.ContentType, "text/") {
-			ct = f.ContentType
+		// Like an LMS, the sandbox keeps any attachment; Optio decides what
+		// it can import (an .exe becomes a "could not import" entry there).
+		ct, _, ok := spark.ResolveFileType(f.ContentType, f.Name)
+		if strings.HasPrefix(f.ContentType, "text/") || !ok {
+			ct = cmp.Or(f.ContentType, "application/octet-stream")
 		}
 		s.files[id] = &storedFile{name: filestore.SafeFilename(f.Name), contentType: ct, data: f.Data, modTime: now}
 		rec.Files = append(rec.Files, FileRef{ID: id, Name: filestore.SafeFilename(f.Name), ContentType: ct, Size: len(f.Data), URL: s.publicURL + "/files/" + id})

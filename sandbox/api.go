@@ -291,7 +291,7 @@ func (s *Sandbox) handlePostGrade(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
-		key = g.OptioTaskCompletionID
+		key = spark.PassbackKey(g.OptioTaskCompletionID, g.GradedAt)
 	}
 	if prev := s.gradeByKey[key]; prev != nil {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate", "grade": gradeJSON(prev)})
@@ -325,6 +325,9 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // handleFile serves a submission file with its declared type and length;
 // ranges and conditional requests work through http.ServeContent.
 func (s *Sandbox) handleFile(w http.ResponseWriter, r *http.Request) {
+	if s.filesAreDown(w) {
+		return
+	}
 	s.mu.Lock()
 	f := s.files[r.PathValue("id")]
 	s.mu.Unlock()

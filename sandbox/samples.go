@@ -51,6 +51,9 @@ var samples = sync.OnceValue(func() []SampleFile {
 		{Key: "timelapse-mp4", Name: "sunrise-timelapse.mp4", ContentType: "video/mp4", Label: "Sunrise time-lapse (MP4 video, 2 s)", Data: buildMP4()},
 		{Key: "slides-pptx", Name: "ecosystems-presentation.pptx", ContentType: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 			Label: "Ecosystems presentation (PowerPoint)", Data: must(buildPPTX(presentationSlides))},
+		{Key: "photo-heic", Name: "IMG_2041.HEIC", ContentType: "image/heic", Label: "iPhone photo (HEIC)", Data: photoHEIC},
+		{Key: "mod-exe", Name: "minecraft-mod.exe", ContentType: "application/vnd.microsoft.portable-executable",
+			Label: "Game mod (.exe; Optio refuses executables and shows it as not imported)", Data: exeStub},
 		{Key: "notes-txt", Name: "reading-notes.txt", ContentType: "text/plain; charset=utf-8", Label: "Reading notes (plain text)",
 			Data: []byte("Reading notes — chapter 4\n\n* Energy flows through food webs from producers to consumers.\n* Only about 10% of energy passes to the next trophic level.\n* Decomposers return nutrients to the soil.\n")},
 	}

@@ -11,12 +11,14 @@ import (
 	"github.com/gabriel-vasile/mimetype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/filestore"
 	"github.com/optio-edu/optio/sandbox"
 )
 
 // TestSampleFilesAcceptedByFilestore proves every generated sample is a
-// file Optio's filestore stores, with the kind the evidence layer expects.
+// file Optio's filestore stores, with the kind the evidence layer expects
+// (but the .exe, which it must refuse).
 func TestSampleFilesAcceptedByFilestore(t *testing.T) {
 	t.Parallel()
 	fs, err := filestore.Open(context.Background(), "mem://")
@@ -34,6 +36,8 @@ func TestSampleFilesAcceptedByFilestore(t *testing.T) {
 		"timelapse-mp4": {"video/mp4", filestore.KindVideo},
 		"slides-pptx":   {"application/vnd.openxmlformats-officedocument.presentationml.presentation", filestore.KindDocument},
 		"notes-txt":     {"text/plain", filestore.KindText},
+		"photo-heic":    {"image/heic", filestore.KindImage},
+		"mod-exe":       {"application/vnd.microsoft.portable-executable", ""}, // refused
 	}
 	files := sandbox.SampleFiles()
 	require.Len(t, files, len(want))
@@ -44,6 +48,10 @@ func TestSampleFilesAcceptedByFilestore(t *testing.T) {
 			require.True(t, ok, "unexpected sample %s", f.Key)
 			require.True(t, mimetype.Detect(f.Data).Is(w.mime), "mimetype sees %s", mimetype.Detect(f.Data))
 			obj, err := fs.Put(context.Background(), bytes.NewReader(f.Data), f.Name, 10<<20)
+			if w.kind == "" {
+				require.Equal(t, optio.EUNSUPPORTED, optio.ErrorCode(err), "executables are refused")
+				return
+			}
 			require.NoError(t, err)
 			require.Equal(t, w.kind, obj.Kind)
 			require.Contains(t, obj.ContentType, w.mime)

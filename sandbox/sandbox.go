@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/optio-edu/optio"
@@ -86,6 +87,9 @@ type Sandbox struct {
 	grades      []*Grade
 	gradeByKey  map[string]*Grade
 	seq         int
+
+	// filesDown: the file host answers 503 (SetFilesDown).
+	filesDown atomic.Bool
 
 	srv     *http.Server
 	stopSim context.CancelFunc

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +51,7 @@ const (
 //	GET  /api/assignments/{id}/submissions?since=RFC3339&cursor=…
 //	     → {"submissions":[<submission webhook payload> + "id"], "next_cursor":""}
 //	POST /api/grades  {"spark_user_id","spark_assignment_id","grade","optio_task_completion_id","graded_at"}
-//	     → 200 or 201; the Idempotency-Key header carries optio_task_completion_id
+//	     → 200 or 201; the Idempotency-Key header is "<optio_task_completion_id>@<graded_at>"
 //
 // Paged lists end when next_cursor is empty or absent. A non-2xx answer is
 // an *APIError; 408, 429 and 5xx are retryable (see IsRetryable).
@@ -80,6 +81,9 @@ type Client struct {
 
 	semOnce sync.Once
 	sem     chan struct{}
+	// OnStatus, when set, sees the status of every answer Spark gives
+	// (Optio records a rejected API key, 401/403, for admins and metrics).
+	OnStatus func(method, path string, status int)
 }
 
 // APIError is a non-2xx answer from Spark. Message is Spark's error message
@@ -179,7 +183,10 @@ type SubmissionPage struct {
 	NextCursor  string
 }
 
-// GradePassback is a grade Optio reports to Spark after a task completion.
+// GradePassback is a grade Optio reports to Spark after a task completion
+// (docs/spark/API_SPECIFICATION.md, "POST /api/grades"). In JSON, Grade is
+// a number when it is one ("92" → 92) and a string otherwise ("A-"), and
+// GradedAt is an RFC 3339 UTC time: when Optio received or gave the grade.
 type GradePassback struct {
 	SparkUserID           string    `json:"spark_user_id"`
 	SparkAssignmentID     string    `json:"spark_assignment_id"`
@@ -187,9 +194,59 @@ type GradePassback struct {
 	OptioTaskCompletionID string    `json:"optio_task_completion_id"`
 	GradedAt              time.Time `json:"graded_at"`
 	// IdempotencyKey is sent as the Idempotency-Key header; "" means
-	// OptioTaskCompletionID. A regrade needs a key of its own, or Spark
-	// would take it for a repeat of the first grade.
+	// PassbackKey(OptioTaskCompletionID, GradedAt), one key per grade
+	// revision, so a retried post repeats its key and a regrade has its own.
 	IdempotencyKey string `json:"-"`
+}
+
+// PassbackKey is the documented Idempotency-Key of a grade revision:
+// "<optio_task_completion_id>@<graded_at>", graded_at written exactly as in
+// the body (RFC 3339, UTC).
+func PassbackKey(completionID string, gradedAt time.Time) string {
+	return completionID + "@" + gradedAt.UTC().Format(time.RFC3339Nano)
+}
+
+// jsonNumber matches a grade that is sent as a JSON number: digits, an
+// optional sign and fraction, no exponent or leading zeros.
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,6})?$`)
+
+// MarshalJSON writes Grade as a number when it is numeric.
+func (g GradePassback) MarshalJSON() ([]byte, error) {
+	type plain GradePassback
+	grade := json.RawMessage(strconv.Quote(g.Grade))
+	if jsonNumber.MatchString(g.Grade) {
+		grade = json.RawMessage(g.Grade)
+	}
+	g.GradedAt = g.GradedAt.UTC()
+	return json.Marshal(struct {
+		plain
+		Grade json.RawMessage `json:"grade"`
+	}{plain(g), grade})
+}
+
+// UnmarshalJSON reads a grade sent as a number or a string.
+func (g *GradePassback) UnmarshalJSON(b []byte) error {
+	type plain GradePassback
+	var v struct {
+		plain
+		Grade json.RawMessage `json:"grade"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*g = GradePassback(v.plain)
+	switch {
+	case len(v.Grade) == 0 || string(v.Grade) == "null":
+	case v.Grade[0] == '"':
+		return json.Unmarshal(v.Grade, &g.Grade)
+	default:
+		var n json.Number
+		if err := json.Unmarshal(v.Grade, &n); err != nil {
+			return fmt.Errorf("grade: %w", err)
+		}
+		g.Grade = n.String()
+	}
+	return nil
 }
 
 // ListCourses returns one page of courses; pass "" for the first page and
@@ -434,7 +491,8 @@ func (c *Client) Submissions(ctx context.Context, assignmentID string, since tim
 }
 
 // PostGrade reports a grade to Spark. Repeating it is safe: g.IdempotencyKey
-// (by default the completion id) is sent as the Idempotency-Key.
+// (by default PassbackKey of the completion and graded_at) is sent as the
+// Idempotency-Key.
 func (c *Client) PostGrade(ctx context.Context, g GradePassback) error {
 	if g.SparkUserID == "" || g.SparkAssignmentID == "" || g.OptioTaskCompletionID == "" {
 		return errors.New("spark api: post grade: spark_user_id, spark_assignment_id and optio_task_completion_id are required")
@@ -447,7 +505,7 @@ func (c *Client) PostGrade(ctx context.Context, g GradePassback) error {
 	if err != nil {
 		return fmt.Errorf("spark api: post grade: %w", err)
 	}
-	return c.doHeader(ctx, http.MethodPost, "/api/grades", nil, body, nil, http.Header{"Idempotency-Key": {cmp.Or(g.IdempotencyKey, g.OptioTaskCompletionID)}})
+	return c.doHeader(ctx, http.MethodPost, "/api/grades", nil, body, nil, http.Header{"Idempotency-Key": {cmp.Or(g.IdempotencyKey, PassbackKey(g.OptioTaskCompletionID, g.GradedAt))}})
 }
 
 // paginate yields pages from fetch until the cursor is empty, guarding
@@ -577,6 +635,9 @@ func (c *Client) once(ctx context.Context, method, path string, q url.Values, bo
 		return fmt.Errorf("spark api: %s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
+	if c.OnStatus != nil {
+		c.OnStatus(method, path, res.StatusCode)
+	}
 	limit := c.MaxResponseBytes
 	if limit <= 0 {
 		limit = DefaultMaxResponseBytes

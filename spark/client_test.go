@@ -171,7 +171,25 @@ func TestClientPostGrade(t *testing.T) {
 		"spark_user_id": "u1", "spark_assignment_id": "a1", "grade": "A",
 		"optio_task_completion_id": "tc-1", "graded_at": "2025-03-03T09:00:00Z",
 	}}, f.grades)
-	require.Equal(t, []string{"tc-1"}, f.idem)
+	require.Equal(t, []string{"tc-1@2025-03-03T09:00:00Z"}, f.idem, "one key per grade revision")
+	// A numeric grade is a JSON number; it reads back as the same text.
+	g.Grade, g.GradedAt = "87.5", g.GradedAt.Add(time.Minute)
+	require.NoError(t, c.PostGrade(t.Context(), g))
+	require.Equal(t, 87.5, f.grades[1]["grade"])
+	require.Equal(t, "tc-1@2025-03-03T09:01:00Z", f.idem[1])
+	for _, grade := range []string{"92", "-3", "0.25"} {
+		raw, err := json.Marshal(spark.GradePassback{Grade: grade})
+		require.NoError(t, err)
+		require.Contains(t, string(raw), `"grade":`+grade)
+		var back spark.GradePassback
+		require.NoError(t, json.Unmarshal(raw, &back))
+		require.Equal(t, grade, back.Grade)
+	}
+	for _, grade := range []string{"A-", "07", "1e3", "+5", "92 ", "NaN"} {
+		raw, err := json.Marshal(spark.GradePassback{Grade: grade})
+		require.NoError(t, err)
+		require.Contains(t, string(raw), `"grade":"`, grade)
+	}
 	require.Error(t, c.PostGrade(t.Context(), spark.GradePassback{SparkUserID: "u1"}))
 }
 

@@ -133,6 +133,8 @@ func checkFile(c *fieldChecker, key string, f SubmissionFile) {
 	if p := filenameProblem(f.Filename); p != "" {
 		c.f.Add(key+".filename", p)
 	}
+	// type is a hint: a file Optio does not accept becomes a "could not
+	// import" entry when synced, never a refused submission.
 	if len(f.Type) > maxTypeLen || hasControl(f.Type) {
 		c.f.Add(key+".type", fmt.Sprintf("must be at most %d printable characters", maxTypeLen))
 	}

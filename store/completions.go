@@ -111,12 +111,21 @@ func (db *DB) insertBlocksTx(ctx context.Context, tx *sql.Tx, docID string, bloc
 			}
 			b.Content.FileID = b.File.ID
 		}
-		var fileID any
+		if b.Preview != nil {
+			if err := db.createFileTx(ctx, tx, b.Preview); err != nil {
+				return err
+			}
+			b.Content.PreviewFileID = b.Preview.ID
+		}
+		var fileID, previewID any
 		if b.Content.FileID != "" {
 			fileID = b.Content.FileID
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO evidence_document_blocks (id, document_id, block_type, content, order_index, file_id, is_private, created_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, newID(), docID, b.BlockType, b.Content.JSON(), i, fileID, b.Private, now); err != nil {
+		if b.Content.PreviewFileID != "" {
+			previewID = b.Content.PreviewFileID
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO evidence_document_blocks (id, document_id, block_type, content, order_index, file_id, preview_file_id, is_private, created_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, newID(), docID, b.BlockType, b.Content.JSON(), i, fileID, previewID, b.Private, now); err != nil {
 			return translate(err)
 		}
 	}

@@ -217,6 +217,30 @@ func (db *DB) ChildrenOf(ctx context.Context, parentID string) ([]optio.User, er
 	return out, rows.Err()
 }
 
+// LinkedChildren lists the links of parentID only, children by name.
+func (db *DB) LinkedChildren(ctx context.Context, parentID string) ([]optio.LinkedChild, error) {
+	out := []optio.LinkedChild{}
+	if !validID(parentID) {
+		return out, nil
+	}
+	rows, err := db.R.QueryContext(ctx, `SELECT u.id, u.given_name, u.family_name, COALESCE(u.portfolio_slug,''), l.linked_via, l.created_at
+		FROM parent_links l JOIN users u ON u.id = l.student_id
+		WHERE l.parent_id = $1 ORDER BY u.given_name, u.family_name, u.id`, parentID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c optio.LinkedChild
+		if err := rows.Scan(&c.StudentID, &c.GivenName, &c.FamilyName, &c.PortfolioSlug, &c.LinkedVia, &c.LinkedAt); err != nil {
+			return nil, err
+		}
+		c.LinkedAt = c.LinkedAt.UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // RelationshipOf says what userID is to studentID: a linked parent, an
 // active observer, or nothing.
 func (db *DB) RelationshipOf(ctx context.Context, userID, studentID string) (*optio.Relationship, error) {

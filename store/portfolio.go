@@ -113,7 +113,8 @@ func (db *DB) PortfolioWork(ctx context.Context, userID string, limit, offset in
 	return w, nil
 }
 
-// EvidenceBlockFile returns the block blockID if it references fileID, with
+// EvidenceBlockFile returns the block blockID if it references fileID (its
+// file or its web rendition), with
 // the student whose evidence it is.
 func (db *DB) EvidenceBlockFile(ctx context.Context, blockID, fileID string) (*optio.BlockFileRef, error) {
 	if !validID(blockID) || !validID(fileID) {
@@ -122,7 +123,7 @@ func (db *DB) EvidenceBlockFile(ctx context.Context, blockID, fileID string) (*o
 	ref := optio.BlockFileRef{BlockID: blockID, FileID: fileID}
 	err := db.R.QueryRowContext(ctx, `SELECT d.user_id, b.is_private FROM evidence_document_blocks b
 		JOIN evidence_documents d ON d.id = b.document_id
-		WHERE b.id = $1 AND b.file_id = $2`, blockID, fileID).Scan(&ref.StudentID, &ref.Private)
+		WHERE b.id = $1 AND (b.file_id = $2 OR b.preview_file_id = $2)`, blockID, fileID).Scan(&ref.StudentID, &ref.Private)
 	if err != nil {
 		return nil, translateNotFound(err, "File")
 	}

@@ -467,7 +467,8 @@ func (db *DB) setCoursePillarTx(ctx context.Context, tx *sql.Tx, r *sparkCourseR
 // requeueCourseTx puts the course's waiting syncs back in line and returns
 // their ids, for the caller to queue after the commit.
 func (db *DB) requeueCourseTx(ctx context.Context, tx *sql.Tx, courseID string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'pending', error_message = NULL, updated_at = $1
+	rows, err := tx.QueryContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'pending', error_message = NULL, updated_at = $1,
+		next_attempt_at = NULL, retry_until = NULL
 		WHERE status = 'waiting' AND submission_id IN (SELECT s.id FROM spark_assignment_submissions s
 			LEFT JOIN spark_assignments a ON a.spark_assignment_id = s.spark_assignment_id
 			WHERE COALESCE(a.spark_course_id, s.spark_course_id) = $2) RETURNING id`, db.now(), courseID)

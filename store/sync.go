@@ -191,7 +191,8 @@ func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockI
 			return translate(err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'completed', completed_at = $2, updated_at = $2,
-			error_message = NULL WHERE id = $1`, w.QueueID, now); err != nil {
+			error_message = NULL, next_attempt_at = NULL, retry_until = NULL, file_problems = $3 WHERE id = $1`,
+			w.QueueID, now, fileProblemsJSON(blocks)); err != nil {
 			return translate(err)
 		}
 		return nil
@@ -253,17 +254,19 @@ func (db *DB) FailSync(ctx context.Context, queueID, message string, final bool)
 		message = message[:2000]
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = $2, error_message = $3, updated_at = $4
-			WHERE id = $1 AND status <> 'completed'`, queueID, status, message, db.now())
+		_, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = $2, error_message = $3, updated_at = $4,
+			next_attempt_at = NULL WHERE id = $1 AND status <> 'completed'`, queueID, status, message, db.now())
 		return translate(err)
 	})
 }
 
-// PendingSyncsOlderThan lists pending rows created before cutoff, for the
-// sweeper that makes sure each has a job.
+// PendingSyncsOlderThan lists the pending rows that should have a job: those
+// created before cutoff with no retry scheduled, and those whose scheduled
+// retry (ScheduleRetry) is due by the store's clock. The sweeper gives each a job.
 func (db *DB) PendingSyncsOlderThan(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT id FROM spark_evidence_sync_queue WHERE status = 'pending' AND created_at < $1
-		ORDER BY created_at LIMIT $2`, cutoff.UTC(), limit)
+	rows, err := db.R.QueryContext(ctx, `SELECT id FROM spark_evidence_sync_queue WHERE status = 'pending'
+		AND ((next_attempt_at IS NULL AND created_at < $1) OR next_attempt_at <= $3)
+		ORDER BY created_at LIMIT $2`, cutoff.UTC(), limit, db.now())
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -276,6 +279,9 @@ type SyncQueueRow struct {
 	Revision, Attempts                     int
 	CreatedAt                              time.Time
 	CompletedAt                            *time.Time
+	// NextAttemptAt and RetryUntil: a scheduled retry and the end of its window.
+	NextAttemptAt, RetryUntil *time.Time
+	FileProblems              []optio.FileProblem
 }
 
 // SyncQueueRowByID reads one queue row.
@@ -283,11 +289,16 @@ func (db *DB) SyncQueueRowByID(ctx context.Context, id string) (*SyncQueueRow, e
 	var r SyncQueueRow
 	var msg sql.NullString
 	var done sql.NullTime
-	err := db.R.QueryRowContext(ctx, `SELECT id, submission_id, status, error_message, revision, attempts, created_at, completed_at
-		FROM spark_evidence_sync_queue WHERE id = $1`, id).Scan(&r.ID, &r.SubmissionID, &r.Status, &msg, &r.Revision, &r.Attempts, &r.CreatedAt, &done)
+	var next, until sql.NullTime
+	var problems sql.NullString
+	err := db.R.QueryRowContext(ctx, `SELECT id, submission_id, status, error_message, revision, attempts, created_at, completed_at,
+		next_attempt_at, retry_until, file_problems
+		FROM spark_evidence_sync_queue WHERE id = $1`, id).Scan(&r.ID, &r.SubmissionID, &r.Status, &msg, &r.Revision, &r.Attempts, &r.CreatedAt, &done,
+		&next, &until, &problems)
 	if err != nil {
 		return nil, translateNotFound(err, "Sync queue row")
 	}
+	r.NextAttemptAt, r.RetryUntil, r.FileProblems = nullTimePtr(next), nullTimePtr(until), parseFileProblems(problems)
 	r.ErrorMessage = msg.String
 	if done.Valid {
 		t := done.Time.UTC()
@@ -332,7 +343,8 @@ func collectIDs(rows *sql.Rows) ([]string, error) {
 // collector with a grace period, since a concurrent Put that found the blob
 // already stored has not yet written the row that will reference it.
 func (db *DB) deleteBlocksTx(ctx context.Context, tx *sql.Tx, docID string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT file_id FROM evidence_document_blocks WHERE document_id = $1 AND file_id IS NOT NULL`, docID)
+	rows, err := tx.QueryContext(ctx, `SELECT file_id FROM evidence_document_blocks WHERE document_id = $1 AND file_id IS NOT NULL
+		UNION SELECT preview_file_id FROM evidence_document_blocks WHERE document_id = $1 AND preview_file_id IS NOT NULL`, docID)
 	if err != nil {
 		return translate(err)
 	}
@@ -354,7 +366,7 @@ func (db *DB) deleteBlocksTx(ctx context.Context, tx *sql.Tx, docID string) erro
 	}
 	for _, id := range fileIDs {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM files WHERE id = $1
-			AND NOT EXISTS (SELECT 1 FROM evidence_document_blocks WHERE file_id = $1)`, id); err != nil {
+			AND NOT EXISTS (SELECT 1 FROM evidence_document_blocks WHERE file_id = $1 OR preview_file_id = $1)`, id); err != nil {
 			return translate(err)
 		}
 	}

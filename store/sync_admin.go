@@ -51,20 +51,26 @@ func (db *DB) SyncQueueStats(ctx context.Context, failures int) (*optio.SyncQueu
 		st.OldestPendingSeconds = max(0, now.Sub(oldest.Time.UTC()).Seconds())
 	}
 	frows, err := db.R.QueryContext(ctx, `SELECT q.id, q.submission_id, s.user_id, s.spark_assignment_id, q.status, q.attempts,
-		COALESCE(q.error_message,''), q.updated_at
+		COALESCE(q.error_message,''), q.updated_at, q.next_attempt_at, q.file_problems
 		FROM spark_evidence_sync_queue q JOIN spark_assignment_submissions s ON s.id = q.submission_id
 		WHERE q.status = 'failed' OR (q.status IN ('pending','processing') AND q.error_message IS NOT NULL)
+			OR (q.status = 'completed' AND q.file_problems IS NOT NULL)
 		ORDER BY q.updated_at DESC LIMIT $1`, failures)
 	if err != nil {
 		return nil, translate(err)
 	}
 	for frows.Next() {
 		var f optio.SyncFailure
-		if err := frows.Scan(&f.QueueID, &f.SubmissionID, &f.UserID, &f.SparkAssignmentID, &f.Status, &f.Attempts, &f.ErrorMessage, &f.UpdatedAt); err != nil {
+		var next sql.NullTime
+		var problems sql.NullString
+		if err := frows.Scan(&f.QueueID, &f.SubmissionID, &f.UserID, &f.SparkAssignmentID, &f.Status, &f.Attempts, &f.ErrorMessage, &f.UpdatedAt,
+			&next, &problems); err != nil {
 			frows.Close()
 			return nil, err
 		}
 		f.UpdatedAt = f.UpdatedAt.UTC()
+		f.NextAttemptAt = nullTimePtr(next)
+		f.FileProblems = parseFileProblems(problems)
 		st.RecentFailures = append(st.RecentFailures, f)
 	}
 	frows.Close()
@@ -72,6 +78,9 @@ func (db *DB) SyncQueueStats(ctx context.Context, failures int) (*optio.SyncQueu
 		return nil, err
 	}
 	if st.Poll, err = db.SparkPollStatus(ctx); err != nil {
+		return nil, err
+	}
+	if st.APIKeyProblem, err = db.SparkAPIKeyProblem(ctx); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -132,8 +141,8 @@ func (db *DB) RetrySyncs(ctx context.Context, retryFailed bool) (int, error) {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		now := db.now()
 		if retryFailed {
-			rows, err := tx.QueryContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'pending', updated_at = $1
-				WHERE status = 'failed' RETURNING id`, now)
+			rows, err := tx.QueryContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'pending', updated_at = $1,
+				next_attempt_at = NULL, retry_until = NULL WHERE status = 'failed' RETURNING id`, now)
 			if err != nil {
 				return translate(err)
 			}

@@ -100,7 +100,7 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 // wantsJSON reports whether the client is an API client rather than a browser
 // navigating to a page.
 func wantsJSON(r *http.Request) bool {
-	if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/spark/webhook/") {
+	if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/spark/webhook/") || strings.HasPrefix(r.URL.Path, "/spark/api/") {
 		return true
 	}
 	a := r.Header.Get("Accept")

@@ -21,6 +21,7 @@ func init() {
 func (s *Server) familyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/student/link-codes", s.requireRole(s.handleCreateLinkCode, optio.RoleStudent))
 	mux.HandleFunc("POST /api/parent/links", s.requireRole(s.handleRedeemLinkCode, optio.RoleParent))
+	mux.HandleFunc("GET /api/parent/links", s.requireRole(s.handleParentLinks, optio.RoleParent))
 	mux.HandleFunc("POST /api/admin/parent-links", s.requireRole(s.handleAdminLinkParent, optio.RoleAdmin))
 	mux.HandleFunc("DELETE /api/admin/parent-links/{parent_id}/{student_id}", s.requireRole(s.handleAdminUnlinkParent, optio.RoleAdmin))
 	mux.HandleFunc("GET /api/parent/students/{id}/dashboard", s.requireRole(s.handleParentDashboard, optio.RoleParent, optio.RoleAdmin))
@@ -146,6 +147,17 @@ func (s *Server) handleRedeemLinkCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, l)
+}
+
+// handleParentLinks lists the signed-in parent's own links (a parent from
+// Spark SSO has no other way to find their children's ids).
+func (s *Server) handleParentLinks(w http.ResponseWriter, r *http.Request) {
+	kids, err := s.Store.LinkedChildren(r.Context(), userOf(r).ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"links": kids})
 }
 
 func (s *Server) handleAdminLinkParent(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/optio-edu/optio/filestore"
 	"html/template"
 	"io"
 	"io/fs"
@@ -74,6 +75,16 @@ var funcs = template.FuncMap{
 	"xpChart": xpChart,
 	"pillars": func() []optio.Pillar { return optio.Pillars },
 	"fileURL": func(b optio.EvidenceBlock) string { return "/files/" + b.Content.FileID + "?b=" + b.ID },
+	// inlineURL is what an image block shows: its web rendition when it has one.
+	"inlineURL": func(b optio.EvidenceBlock) string {
+		if b.Content.PreviewFileID != "" {
+			return "/files/" + b.Content.PreviewFileID + "?b=" + b.ID
+		}
+		return "/files/" + b.Content.FileID + "?b=" + b.ID
+	},
+	"showInline": func(b optio.EvidenceBlock) bool {
+		return b.Content.PreviewFileID != "" || filestore.BrowserShows(b.Content.ContentType)
+	},
 	"pct": func(n, d int) int {
 		if d <= 0 {
 			return 0

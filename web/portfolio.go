@@ -7,6 +7,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/optio-edu/optio/filestore"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -119,7 +120,16 @@ type evidenceView struct {
 	Source      string          `json:"source,omitempty"`
 	SyncedAt    *time.Time      `json:"synced_at,omitempty"`
 
+	// PreviewURL is a web rendition (JPEG) of an image the browser cannot
+	// show; FileURL stays the original, for download.
+	PreviewURL string `json:"preview_url,omitempty"`
+	// NotImported is why a submitted file could not be imported; such an
+	// entry has no file, and OriginalURL only when it is safe to show.
+	NotImported string `json:"not_imported,omitempty"`
+	OriginalURL string `json:"original_url,omitempty"`
+
 	Alt        string `json:"-"`
+	ShowPath   string `json:"-"` // what the page shows inline (the rendition, or the file); "" when the browser cannot show it
 	Path       string `json:"-"` // FileURL relative to Optio, for pages
 	Previewok  bool   `json:"-"` // the browser can show the file itself
 	SafeLinkOK bool   `json:"-"`
@@ -225,7 +235,7 @@ func (s *Server) buildPortfolio(ctx context.Context, page int, student *optio.Us
 		v.Quests[i].Items = append(v.Quests[i].Items, wi)
 	}
 	if public {
-		v.OGImage = firstImage(v)
+		v.OGImage = s.firstImage(v)
 	}
 	return v, complete, nil
 }
@@ -268,6 +278,10 @@ func (s *Server) evidenceView(b optio.EvidenceBlock, taskTitle string) evidenceV
 			e.Text = c.URL // shown as text, never as a link
 		}
 	case optio.BlockImage, optio.BlockVideo, optio.BlockDocument:
+		if c.NotImported != "" {
+			e.Filename, e.NotImported, e.OriginalURL = c.Filename, c.NotImported, c.OriginalURL
+			break
+		}
 		if c.FileID == "" {
 			break
 		}
@@ -275,6 +289,13 @@ func (s *Server) evidenceView(b optio.EvidenceBlock, taskTitle string) evidenceV
 		e.Path = "/files/" + url.PathEscape(c.FileID) + "?b=" + url.QueryEscape(b.ID)
 		e.FileURL = s.absURL(e.Path)
 		e.Kind, e.Previewok = documentKind(c.ContentType)
+		if filestore.BrowserShows(c.ContentType) {
+			e.ShowPath = e.Path
+		}
+		if c.PreviewFileID != "" {
+			e.ShowPath = "/files/" + url.PathEscape(c.PreviewFileID) + "?b=" + url.QueryEscape(b.ID)
+			e.PreviewURL = s.absURL(e.ShowPath)
+		}
 		e.Alt = c.Title
 		if e.Alt == "" {
 			e.Alt = "Image submitted for “" + taskTitle + "”"
@@ -305,13 +326,13 @@ func documentKind(ct string) (string, bool) {
 	return "File", false
 }
 
-func firstImage(v *portfolioView) string {
+func (s *Server) firstImage(v *portfolioView) string {
 	for _, groups := range [][]workGroup{v.SparkCourses, v.Quests} {
 		for _, g := range groups {
 			for _, it := range g.Items {
 				for _, e := range it.Evidence {
-					if e.Type == optio.BlockImage && e.FileURL != "" && !e.Private {
-						return e.FileURL
+					if e.Type == optio.BlockImage && e.ShowPath != "" && !e.Private {
+						return s.absURL(e.ShowPath)
 					}
 				}
 			}

@@ -145,6 +145,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.tutorRoutes(mux)
 	s.familyRoutes(mux)
 	s.sparkWebhookRoutes(mux)
+	s.sparkStatusRoutes(mux)
 	s.portfolioRoutes(mux)
 	s.badgeRoutes(mux)
 	s.syncAdminRoutes(mux)

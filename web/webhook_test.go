@@ -27,7 +27,7 @@ import (
 	"github.com/optio-edu/optio/web"
 )
 
-const hookSecret = "spark-webhook-secret-for-tests"
+const hookSecret = "spark-webhook-secret-for-tests-0123456789"
 
 // hookEnv is one Optio web server over a real store, with a signer for the
 // Spark side.
@@ -319,7 +319,7 @@ func TestWebhookDuplicateIDs(t *testing.T) {
 
 func TestWebhookSignatures(t *testing.T) {
 	t.Parallel()
-	eachWebhookStore(t, map[string]string{"SPARK_WEBHOOK_SECRET": "whsec_bmV3LXNlY3JldA==, old-secret"}, func(t *testing.T, h *hookEnv) {
+	eachWebhookStore(t, map[string]string{"SPARK_WEBHOOK_SECRET": "whsec_bmV3LXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm, old-secret-0123456789abcdef0123456"}, func(t *testing.T, h *hookEnv) {
 		body := submission("stu-1", "asg-1", "crs-1", "Essay")
 		now := time.Now()
 		cases := map[string]func() answer{
@@ -327,14 +327,14 @@ func TestWebhookSignatures(t *testing.T) {
 				return h.sendAs("submission", h.newID(), now, spark.WebhookSigner{Secret: "not-ours"}, body)
 			},
 			"stale": func() answer {
-				return h.sendAs("submission", h.newID(), now.Add(-6*time.Minute), spark.WebhookSigner{Secret: "old-secret"}, body)
+				return h.sendAs("submission", h.newID(), now.Add(-6*time.Minute), spark.WebhookSigner{Secret: "old-secret-0123456789abcdef0123456"}, body)
 			},
 			"future": func() answer {
-				return h.sendAs("submission", h.newID(), now.Add(6*time.Minute), spark.WebhookSigner{Secret: "old-secret"}, body)
+				return h.sendAs("submission", h.newID(), now.Add(6*time.Minute), spark.WebhookSigner{Secret: "old-secret-0123456789abcdef0123456"}, body)
 			},
 			"tampered body": func() answer {
 				raw := encode(body)
-				hdr, err := spark.WebhookSigner{Secret: "old-secret"}.Header(h.newID(), now, raw)
+				hdr, err := spark.WebhookSigner{Secret: "old-secret-0123456789abcdef0123456"}.Header(h.newID(), now, raw)
 				require.NoError(t, err)
 				return h.post("submission", hdr, strings.NewReader(strings.Replace(string(raw), "Essay", "Esssay", 1)))
 			},
@@ -342,7 +342,7 @@ func TestWebhookSignatures(t *testing.T) {
 		for _, missing := range []string{spark.HeaderWebhookID, spark.HeaderWebhookTimestamp, spark.HeaderWebhookSignature} {
 			cases["missing "+missing] = func() answer {
 				raw := encode(body)
-				hdr, err := spark.WebhookSigner{Secret: "new-secret"}.Header(h.newID(), now, raw)
+				hdr, err := spark.WebhookSigner{Secret: "new-secret-0123456789abcdef"}.Header(h.newID(), now, raw)
 				require.NoError(t, err)
 				hdr.Del(missing)
 				return h.post("submission", hdr, bytes.NewReader(raw))
@@ -357,8 +357,8 @@ func TestWebhookSignatures(t *testing.T) {
 		require.Equal(t, 0, h.count(`SELECT COUNT(*) FROM users`))
 
 		// Rotation: both the new (whsec_) and the old secret are accepted.
-		require.Equal(t, http.StatusAccepted, h.sendAs("submission", h.newID(), now, spark.WebhookSigner{Secret: "new-secret"}, body).Status)
-		require.Equal(t, http.StatusAccepted, h.sendAs("submission", h.newID(), now, spark.WebhookSigner{Secret: "old-secret"}, body).Status)
+		require.Equal(t, http.StatusAccepted, h.sendAs("submission", h.newID(), now, spark.WebhookSigner{Secret: "new-secret-0123456789abcdef"}, body).Status)
+		require.Equal(t, http.StatusAccepted, h.sendAs("submission", h.newID(), now, spark.WebhookSigner{Secret: "old-secret-0123456789abcdef0123456"}, body).Status)
 	})
 }
 

@@ -258,9 +258,10 @@ func TestDocsSparkAPIExamples(t *testing.T) {
 		if v, ok := b.marker("spark-request"); ok {
 			require.Equal(t, "POST /api/grades", v, b.where())
 			require.NoError(t, json.Unmarshal([]byte(b.Body), &grade))
-			a := call("POST", "/api/grades", key, []byte(b.Body), grade.OptioTaskCompletionID)
+			idem := spark.PassbackKey(grade.OptioTaskCompletionID, grade.GradedAt)
+			a := call("POST", "/api/grades", key, []byte(b.Body), idem)
 			require.Equal(t, http.StatusCreated, a.status, "%s: %s", b.where(), a.body)
-			a = call("POST", "/api/grades", key, []byte(b.Body), grade.OptioTaskCompletionID)
+			a = call("POST", "/api/grades", key, []byte(b.Body), idem)
 			require.Equal(t, http.StatusOK, a.status, "%s: a repeated Idempotency-Key: %s", b.where(), a.body)
 		}
 		v, ok := b.marker("spark-response")
@@ -298,7 +299,7 @@ func TestDocsSparkAPIExamples(t *testing.T) {
 		})
 	}
 	fake.HandleFunc("POST /api/grades", func(w http.ResponseWriter, r *http.Request) {
-		require.Equal(t, grade.OptioTaskCompletionID, r.Header.Get("Idempotency-Key"))
+		require.Equal(t, spark.PassbackKey(grade.OptioTaskCompletionID, grade.GradedAt), r.Header.Get("Idempotency-Key"), "the documented key")
 		w.WriteHeader(http.StatusCreated)
 	})
 	srv := &http.Server{Handler: fake}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"mime/multipart"
@@ -260,6 +261,25 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	env = map[string]string{"OPTIO_WORKERS": "many"}
 	err = run(context.Background(), []string{"serve"}, io.Discard, io.Discard, func(k string) string { return env[k] })
 	require.ErrorContains(t, err, "OPTIO_WORKERS")
+	long := strings.Repeat("k", 32)
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"SPARK_WEBHOOK_SECRET": "whsec_not*base64"}, "SPARK_WEBHOOK_SECRET: secret 1 of 1 starts with whsec_ but the rest is not standard base64"},
+		{map[string]string{"SPARK_WEBHOOK_SECRET": long + ",whsec_c2hvcnQ="}, "SPARK_WEBHOOK_SECRET: secret 2 of 2 decodes to 5 bytes"},
+		{map[string]string{"SPARK_WEBHOOK_SECRET": "short-secret"}, "SPARK_WEBHOOK_SECRET: secret 1 of 1 is 12 bytes"},
+		{map[string]string{"SPARK_SSO_SECRET": long + ",tiny"}, "SPARK_SSO_SECRET: secret 2 of 2 is 4 bytes"},
+	} {
+		err = run(context.Background(), []string{"serve"}, io.Discard, io.Discard, func(k string) string { return c.env[k] })
+		require.ErrorContains(t, err, c.want)
+		require.NotContains(t, err.Error(), "tiny")
+		require.NotContains(t, err.Error(), "short-secret")
+	}
+	_, err = optio.LoadConfig(func(k string) string {
+		return map[string]string{"SPARK_SSO_SECRET": long, "SPARK_WEBHOOK_SECRET": "whsec_" + base64.StdEncoding.EncodeToString([]byte(long[:24]))}[k]
+	})
+	require.NoError(t, err, "32-byte raw and 24-byte whsec_ secrets are accepted")
 }
 
 // `optio migrate` prepares everything serve and worker need, the job

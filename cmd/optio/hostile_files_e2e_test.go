@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/filestore"
 	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/store/storetest"
 )
@@ -473,9 +474,9 @@ func TestHostileFilesEndToEnd(t *testing.T) {
 			require.Equal(t, pdf, s.body)
 		}
 
-		// Polyglots from Spark fail their sync at once (no retry) with a
-		// message naming the file and what was found; the student gets no
-		// completion, evidence, XP or file.
+		// Polyglots from Spark are refused at once (no retry): the sync
+		// completes with the file as a "could not import" entry naming what
+		// was found, and no file or blob of it is ever stored.
 		_, blobsKept = dataFiles(t, dataDir)
 		for i, r := range append(refused, struct {
 			name    string
@@ -493,15 +494,19 @@ func TestHostileFilesEndToEnd(t *testing.T) {
 				SyncID string `json:"sync_id"`
 			}
 			require.NoError(t, json.Unmarshal(ans.body, &acc))
-			row := waitRow(t, db, acc.SyncID, optio.SyncFailed)
+			row := waitRow(t, db, acc.SyncID, optio.SyncCompleted)
 			require.Equal(t, 1, row.Attempts, "%s: a refused type is not retried", r.name)
-			require.Contains(t, row.ErrorMessage, fmt.Sprintf("%q", r.name))
-			require.Contains(t, row.ErrorMessage, r.says)
+			require.Len(t, row.FileProblems, 1, r.name)
+			require.Equal(t, filestore.SafeFilename(r.name), row.FileProblems[0].Filename)
+			require.Contains(t, row.FileProblems[0].Reason, r.says)
 			u, err := db.UserBySparkID(ctx, user)
 			require.NoError(t, err)
-			for _, tb := range []string{"quest_task_completions", "xp_ledger", "evidence_documents"} {
-				require.Zero(t, rows(tb, "WHERE user_id = $1", u.ID), "%s: %s", r.name, tb)
-			}
+			done, err := db.RecentCompletions(ctx, u.ID, 5, 0)
+			require.NoError(t, err)
+			require.Len(t, done, 1, r.name)
+			require.Len(t, done[0].Evidence.Blocks, 1, r.name)
+			require.Contains(t, done[0].Evidence.Blocks[0].Content.NotImported, r.says, r.name)
+			require.Empty(t, done[0].Evidence.Blocks[0].Content.FileID, r.name)
 			require.Zero(t, rows("files", "WHERE owner_id = $1", u.ID), r.name)
 		}
 		all, blobs := dataFiles(t, dataDir)

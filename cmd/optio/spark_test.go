@@ -17,8 +17,8 @@ import (
 	"github.com/optio-edu/optio/spark"
 )
 
-const cliSSOSecret = "cli-sso-secret-0123456789abcdef"
-const cliWebhookSecret = "cli-webhook-secret"
+const cliSSOSecret = "cli-sso-secret-0123456789abcdef-0123"
+const cliWebhookSecret = "cli-webhook-secret-0123456789abcdef"
 
 func envOf(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }
@@ -49,7 +49,7 @@ func TestExamplePayloadsDecode(t *testing.T) {
 
 func TestSignAndVerifyToken(t *testing.T) {
 	t.Parallel()
-	env := envOf(map[string]string{"SPARK_SSO_SECRET": cliSSOSecret + ",older-secret"})
+	env := envOf(map[string]string{"SPARK_SSO_SECRET": cliSSOSecret + ",older-secret-0123456789abcdef-0123"})
 	tok, _, err := runCLI(t, env, "spark", "sign-token", "--sub", "spark-par-lin", "--email", "lin.chen@spark.example",
 		"--role", "parent", "--given-name", "Lin", "--family-name", "Chen", "--student", "spark-stu-maya", "--course", "spark-physics,spark-chemistry")
 	require.NoError(t, err)
@@ -65,7 +65,7 @@ func TestSignAndVerifyToken(t *testing.T) {
 	require.Contains(t, out, "token accepted")
 	require.Less(t, strings.Index(out, "structure"), strings.Index(out, "signature"), "checks print in order")
 
-	other := envOf(map[string]string{"SPARK_SSO_SECRET": "a-different-secret"})
+	other := envOf(map[string]string{"SPARK_SSO_SECRET": "a-different-secret-0123456789abcdef"})
 	out, _, err = runCLI(t, other, "spark", "verify-token", tok)
 	require.EqualError(t, err, "token refused")
 	require.Contains(t, out, "✓ algorithm:")
@@ -137,7 +137,7 @@ func TestSendWebhook(t *testing.T) {
 	require.Contains(t, stderr, "warning: Optio will likely refuse this payload")
 	require.Contains(t, out, "invalid_payload")
 
-	wrong := envOf(map[string]string{"SPARK_WEBHOOK_SECRET": "not-the-secret"})
+	wrong := envOf(map[string]string{"SPARK_WEBHOOK_SECRET": "not-the-secret-0123456789abcdef-0123"})
 	_, _, err = runCLI(t, wrong, "spark", "send-webhook", "course", "--file", "../../docs/spark/examples/course.json", "--url", srv.URL)
 	require.EqualError(t, err, "optio answered 401 Unauthorized")
 

@@ -1,0 +1,55 @@
+package web
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/store"
+	"github.com/optio-edu/optio/store/storetest"
+)
+
+// TestPortfolioImagesBrowsersCannotShow: an image with a web rendition is
+// shown through the rendition with the original downloadable; one without
+// (a HEIC image sequence Optio cannot convert) is a "download to view" card,
+// never a broken <img>. The public JSON carries both URLs.
+func TestPortfolioImagesBrowsersCannotShow(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setupPortfolio(t, db)
+		q := e.sparkQuest("c-7", "Art", "Art studio", 2)
+		orig := e.file("IMG_7.HEIC", testPNG(t, 4, 4))
+		orig.ContentType, orig.Filename = "image/heic", "IMG_7.HEIC"
+		preview := e.file("IMG_7.HEIC.jpg", testPNG(t, 5, 5))
+		b := fileBlock(optio.BlockImage, orig, false, nil)
+		b.Preview = preview
+		v := e.complete(q.Tasks[0].ID, "spark", b)
+		seq := e.file("burst.heics", testPNG(t, 6, 6))
+		seq.ContentType = "image/heic-sequence"
+		w := e.complete(q.Tasks[1].ID, "spark", fileBlock(optio.BlockImage, seq, false, nil))
+		e.setVisibility(optio.VisibilityPublic)
+
+		res := e.do("GET", "/portfolio/"+e.student.PortfolioSlug, nil, nil)
+		require.Equal(t, 200, res.Code)
+		page := res.Body.String()
+		img := v.Evidence.Blocks[0]
+		require.NotEmpty(t, img.Content.PreviewFileID)
+		require.Contains(t, page, `<img src="/files/`+img.Content.PreviewFileID+`?b=`+img.ID+`"`)
+		require.Contains(t, page, `href="/files/`+img.Content.FileID+`?b=`+img.ID+`" download="IMG_7.HEIC">Download the original`)
+		burst := w.Evidence.Blocks[0]
+		require.NotContains(t, page, `<img src="/files/`+burst.Content.FileID)
+		require.Contains(t, page, "cannot be shown in a browser")
+		require.Contains(t, page, "download burst.heics to view it")
+
+		// The rendition is served with the block's access check.
+		got := e.do("GET", "/files/"+img.Content.PreviewFileID+"?b="+img.ID, nil, nil)
+		require.Equal(t, 200, got.Code)
+		require.Equal(t, "image/png", got.Header().Get("Content-Type"))
+		require.Equal(t, 404, e.do("GET", "/files/"+img.Content.PreviewFileID+"?b="+burst.ID, nil, nil).Code)
+
+		js := e.do("GET", "/api/public/portfolio/"+e.student.PortfolioSlug, nil, nil)
+		require.Equal(t, 200, js.Code)
+		require.Contains(t, js.Body.String(), `"preview_url":"http://optio.test/files/`+img.Content.PreviewFileID)
+	})
+}

@@ -425,7 +425,11 @@ func TestPollRequeuesFailedSyncsAndNeverDuplicates(t *testing.T) {
 		ps.addSubmission("asg-1", "course-1", "stu-f", "Essay", now.Add(-time.Minute), now.Add(-time.Minute),
 			map[string]any{"url": url, "type": "application/pdf", "filename": "later.pdf"})
 		b.cfg.SparkAPIURL = ps.URL
-		r := b.runner(t, nil)
+		// A retry window shorter than one backoff: the missing file fails the
+		// sync for good at once, as a day-long outage would.
+		r := b.runner(t, func(o *jobs.Options) {
+			o.SyncRetry = jobs.RetrySchedule{Base: 20 * time.Millisecond, Max: 20 * time.Millisecond, Window: time.Millisecond}
+		})
 
 		// The same work by webhook first, then by polling: stored once.
 		_, err := db.AcceptSparkSubmission(ctx, "msg_overlap", optio.SparkSubmissionEvent{SparkUserID: "stu-f",

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/optio-edu/optio"
 )
@@ -113,6 +114,9 @@ type sparkAdminView struct {
 	Waiting int
 	// Current is each mapped course's quest id.
 	Current map[string]string
+	// PollEvery is SPARK_POLL_INTERVAL when polling is on (SPARK_API_URL
+	// set), zero when it is off.
+	PollEvery time.Duration
 }
 
 func (s *Server) handleSparkAdminPage(w http.ResponseWriter, r *http.Request) {
@@ -133,6 +137,9 @@ func (s *Server) handleSparkAdminPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := sparkAdminView{Stats: st, Courses: cs, Chart: syncChart(st.History), Quests: qs,
 		Pillars: optio.Pillars, Current: map[string]string{}}
+	if s.Config.SparkAPIURL != "" {
+		v.PollEvery = s.Config.SparkPollInterval
+	}
 	for _, c := range cs {
 		v.Waiting += c.Waiting
 		if c.OptioQuestID != nil {

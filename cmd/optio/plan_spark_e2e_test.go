@@ -149,6 +149,7 @@ func TestPlanSparkWithoutAutoMap(t *testing.T) {
 		status, html := admin.page("/admin/spark")
 		require.Equal(t, http.StatusOK, status)
 		require.Contains(t, html, "1 submission(s) waiting")
+		require.Contains(t, html, "No poll yet: Optio polls Spark's API every", "polling is on (SPARK_API_URL), not yet run")
 		row := html[strings.Index(html, "<code>spark-physics</code>"):]
 		row = row[:strings.Index(row, "</tr>")]
 		require.Contains(t, row, "unmapped")

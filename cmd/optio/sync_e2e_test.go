@@ -108,6 +108,7 @@ func TestSparkSyncAdminEndToEnd(t *testing.T) {
 		require.Contains(t, string(html), "late.pdf")
 		require.Contains(t, string(html), "Biology &lt;101&gt;", "course titles are escaped")
 		require.Contains(t, string(html), "<svg")
+		require.Contains(t, string(html), "Polling is off: set SPARK_API_URL")
 
 		serving.Store(true)
 		var res struct{ Enqueued int }

@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -86,4 +87,53 @@ func TestEveryErrorCodeHasAStatus(t *testing.T) {
 	sort.Strings(stale)
 	require.Empty(t, missing, "error codes without an HTTP status in codeStatus (web/errors.go)")
 	require.Empty(t, stale, "codeStatus entries for codes no package declares")
+}
+
+// TestErrorCodesHaveOneHome: no package but optio and spark declares an error
+// code, and nothing writes to codeStatus (an init() adding a status from
+// another file): a code's status is read in one literal table.
+func TestErrorCodesHaveOneHome(t *testing.T) {
+	t.Parallel()
+	root := ".."
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		if path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "optio-data") {
+			return filepath.SkipDir
+		}
+		if path == root || path == filepath.Join(root, "spark") {
+			return nil
+		}
+		for v, where := range declaredErrorCodes(t, path) {
+			t.Errorf("error code %q is declared in %s: declare it in error.go (or spark/codes.go) and give it a status in codeStatus", v, where)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		require.NoError(t, err)
+		ast.Inspect(f, func(n ast.Node) bool {
+			as, ok := n.(*ast.AssignStmt)
+			if !ok {
+				return true
+			}
+			for _, lhs := range as.Lhs {
+				if ix, ok := lhs.(*ast.IndexExpr); ok {
+					if id, ok := ix.X.(*ast.Ident); ok && id.Name == "codeStatus" {
+						t.Errorf("%s writes to codeStatus: add the code to the literal table in errors.go instead", fset.Position(as.Pos()))
+					}
+				}
+			}
+			return true
+		})
+	}
 }

@@ -11,6 +11,10 @@ import (
 )
 
 // Error codes. Each is stable: clients and the Spark team match on them.
+// Every code of this package is declared here, and those of the Spark protocol
+// in spark/codes.go; each is a string constant whose name starts with E and a
+// capital letter. Its HTTP status is in web's codeStatus table, and a test
+// there (TestEveryErrorCodeHasAStatus) fails when a code has none.
 const (
 	EINVALID      = "invalid"          // input failed validation
 	EPAYLOAD      = "invalid_payload"  // a webhook or JSON body failed validation
@@ -25,6 +29,32 @@ const (
 	EUNAVAILABLE  = "unavailable"      // a dependency is down; try again later
 	ENOTCONFIG    = "not_configured"   // the feature needs configuration the operator has not given
 	EINTERNAL     = "internal"         // a bug or an unexpected failure; never shown in detail
+
+	// EQUOTA: the upload would take the user's stored files past their
+	// upload quota (the figures are in the message and fields).
+	EQUOTA = "quota_exceeded"
+
+	// Family: an observer invitation or parent-link code that is past its
+	// expiry, or already used.
+	EINVITATIONEXPIRED = "invitation_expired"
+	EINVITATIONUSED    = "invitation_used"
+
+	// Spark SSO codes decided after the token itself verified (the token_*
+	// codes of the token checks live in package spark).
+	ETokenReplayed      = "token_replayed"        // the token's nonce was already used
+	ESSOAdminNotAllowed = "sso_admin_not_allowed" // an admin login through Spark while SPARK_SSO_ALLOW_ADMIN is off
+	ESSORoleMismatch    = "sso_role_mismatch"     // the token's role differs from the account's role
+
+	// The SSO defences against login CSRF (issue 17): a sign-in link may
+	// only be followed as a top-level navigation, and switching the
+	// signed-in person needs their confirmation.
+	//
+	// ESSONotNavigation: /spark/sso was loaded as an image, a script, by
+	// fetch() or in a frame Optio does not expect, not opened as a page.
+	ESSONotNavigation = "sso_not_navigation"
+	// ESSOSwitchUnconfirmed: the confirmation to switch accounts was not
+	// sent from Optio's own page for this browser's session.
+	ESSOSwitchUnconfirmed = "sso_switch_unconfirmed"
 )
 
 // Error is the one error type that crosses package boundaries with a code a

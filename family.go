@@ -9,12 +9,6 @@ import (
 	"unicode/utf8"
 )
 
-// Family error codes: a code that is past its expiry, or already used.
-const (
-	EINVITATIONEXPIRED = "invitation_expired" // an observer invitation or link code has expired (410)
-	EINVITATIONUSED    = "invitation_used"    // an observer invitation or link code was already used (409)
-)
-
 // Family limits.
 const (
 	LinkCodeTTL          = 7 * 24 * time.Hour // a student's parent-link code lives a week

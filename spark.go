@@ -35,8 +35,10 @@ type SparkIdentityStore interface {
 }
 
 // SyncSubmissionJob asks a worker to sync one queued Spark submission
-// (a spark_evidence_sync_queue row) into portfolio evidence. It is enqueued
-// in the same transaction that stores the submission and the queue row.
+// (a spark_evidence_sync_queue row) into portfolio evidence. The queue row is
+// written in the transaction that stores the submission; the job is enqueued
+// just after that commits, and the sweeper gives one to any pending row left
+// without a job (a crash in between).
 type SyncSubmissionJob struct {
 	QueueID string `json:"queue_id"`
 }

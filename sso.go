@@ -5,14 +5,6 @@ import (
 	"time"
 )
 
-// Error codes of a Spark SSO login that are decided after the token itself
-// verified (the token_* codes of the token checks live in package spark).
-const (
-	ETokenReplayed      = "token_replayed"        // the token's nonce was already used
-	ESSOAdminNotAllowed = "sso_admin_not_allowed" // an admin login through Spark while SPARK_SSO_ALLOW_ADMIN is off
-	ESSORoleMismatch    = "sso_role_mismatch"     // the token's role differs from the account's role
-)
-
 // SSOLogin is what a verified Spark SSO token asks of the store: accept the
 // nonce once, resolve the user, apply the role rule, enrol and link — all in
 // one transaction, so a refused or failed login leaves nothing behind.

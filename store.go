@@ -5,8 +5,11 @@ import (
 	"time"
 )
 
-// Job is background work enqueued in the same transaction as its data. Kind
-// names the worker that runs it (River's JobArgs interface).
+// Job is background work for the job runner. Most jobs are enqueued in the
+// same transaction as their data; evidence-sync jobs are enqueued just after
+// their queue row commits, with the sweeper giving a job to any pending row
+// left without one (docs/architecture.md, "Background jobs"). Kind names the
+// worker that runs it (River's JobArgs interface).
 type Job interface {
 	Kind() string
 }

@@ -8,10 +8,6 @@ import (
 	"time"
 )
 
-// EQUOTA: the upload would take the user's stored files past their upload
-// quota (413, with the figures in the message and fields).
-const EQUOTA = "quota_exceeded"
-
 // ThrottleRule says how many attempts one key (an account, a client address)
 // may make before it is locked, and for how long. Every attempt is counted
 // when it starts; the Limit-th attempt of a run is still answered and sets a

@@ -115,7 +115,9 @@ type CourseReceipt struct {
 // SparkWebhookStore records Spark webhooks. Each method runs in one
 // transaction that first claims webhookID in webhook_deliveries — a repeated
 // id returns a receipt with Duplicate set and changes nothing, across all
-// processes — and enqueues any sync job in that same transaction.
+// processes — and writes any pending sync row in that same transaction; the
+// row's sync job is enqueued just after the commit, and the sweeper covers a
+// crash in between.
 type SparkWebhookStore interface {
 	// AcceptSparkSubmission stores (or, on resubmission, updates) a
 	// submission for the resolved or provisional user and queues its sync.

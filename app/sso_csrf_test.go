@@ -125,14 +125,13 @@ func TestSSOAsksBeforeSwitchingAccounts(t *testing.T) {
 		status, _ := child.sso(signSSO(t, ssoSecret, studentClaims("kid")))
 		require.Equal(t, http.StatusSeeOther, status)
 		kid := child.me()
-		oldCookie := child.cookie()
 
 		// The same person signing in again goes straight through.
 		status, loc := child.sso(signSSO(t, ssoSecret, studentClaims("kid")))
 		require.Equal(t, http.StatusSeeOther, status)
 		require.Equal(t, "/dashboard", loc)
 		require.Equal(t, kid.ID, child.me().ID)
-		oldCookie = child.cookie()
+		oldCookie := child.cookie()
 
 		// An attacker's own fresh token, opened as a page (a link on their site).
 		attacker := signSSO(t, ssoSecret, spark.Claims{Subject: "mallory", Email: "mallory@evil.example", GivenName: "Mal", FamilyName: "Ice", Role: optio.RoleStudent})

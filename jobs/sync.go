@@ -36,8 +36,11 @@ type SyncWorker struct {
 	metrics   *metrics
 }
 
-// Work runs one attempt. Permanent failures cancel the job (no retry);
-// others return an error and River retries with backoff.
+// Work runs one attempt. Permanent failures cancel the job (no retry); a
+// passing failure is scheduled on the queue row (next_attempt_at, within
+// SPARK_SYNC_RETRY_WINDOW) and the sweeper runs it when due. River retries
+// the job itself only when the attempt was interrupted (shutdown, timeout)
+// or that schedule could not be written.
 func (w *SyncWorker) Work(ctx context.Context, job *river.Job[optio.SyncSubmissionJob]) error {
 	return w.attempt(ctx, job.Args.QueueID, job.Attempt >= job.MaxAttempts)
 }

@@ -67,6 +67,12 @@ func (s *Sandbox) apiError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg, "fields": fields}})
 }
 
+// statusFor is the status the fake Spark API answers a code with. It does not
+// use web's codeStatus table on purpose: the sandbox stands in for Spark, an
+// outside system whose API statuses are Spark's contract (docs/spark), not
+// Optio's, and it only ever answers with the general codes below. Sharing the
+// table would let a change to Optio's answers silently change the fake Spark
+// that Optio's own tests are checked against.
 func statusFor(code string) int {
 	switch code {
 	case optio.EINVALID, optio.EPAYLOAD, optio.EMALFORMED:

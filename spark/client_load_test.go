@@ -24,12 +24,15 @@ func TestClientHonoursRetryAfter(t *testing.T) {
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	var calls atomic.Int32
 	answers := []func(w http.ResponseWriter){
-		func(w http.ResponseWriter) { w.Header().Set("Retry-After", "7"); http.Error(w, "slow down", 429) },
+		func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "7")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+		},
 		func(w http.ResponseWriter) {
 			w.Header().Set("Retry-After", now.Add(42*time.Second).Format(http.TimeFormat))
-			http.Error(w, "maintenance", 503)
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
 		},
-		func(w http.ResponseWriter) { http.Error(w, "busy", 503) },
+		func(w http.ResponseWriter) { http.Error(w, "busy", http.StatusServiceUnavailable) },
 		func(w http.ResponseWriter) { writeJSON(w, `{"courses":[{"id":"c1"}]}`) },
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +51,7 @@ func TestClientHonoursRetryAfter(t *testing.T) {
 	// A Retry-After beyond MaxRetryWait ends the call with Spark's answer.
 	long := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "3600")
-		http.Error(w, "come back in an hour", 429)
+		http.Error(w, "come back in an hour", http.StatusTooManyRequests)
 	}))
 	t.Cleanup(long.Close)
 	waits = nil

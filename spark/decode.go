@@ -322,16 +322,8 @@ func (c *fieldChecker) requiredText(field, v string, maxRunes int) {
 	c.text(field, v, maxRunes)
 }
 
-// time parses a required RFC 3339 time, returned in UTC.
-func (c *fieldChecker) time(field, v string) time.Time {
-	if v == "" {
-		c.f.Add(field, "required")
-		return time.Time{}
-	}
-	return c.optionalTime(field, v)
-}
-
-// optionalTime is time for a field that may be absent: "" is the zero time.
+// optionalTime parses an RFC 3339 time, returned in UTC, for a field that
+// may be absent: "" is the zero time.
 func (c *fieldChecker) optionalTime(field, v string) time.Time {
 	if v == "" {
 		return time.Time{}

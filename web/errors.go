@@ -15,37 +15,41 @@ import (
 // catalogue in docs/spark/INTEGRATION.md is tested against it.
 func StatusOf(code string) int { return statusOf(code) }
 
-// statusOf maps an error code to its HTTP status. Codes not listed here are
-// more specific forms registered by the feature that owns them (codeStatus).
+// statusOf maps an error code to its HTTP status: codeStatus's entry, and 500
+// for a code the table does not know (TestEveryErrorCodeHasAStatus keeps that
+// from happening to a declared code).
 func statusOf(code string) int {
 	if s, ok := codeStatus[code]; ok {
 		return s
 	}
-	switch code {
-	case optio.EINVALID, optio.EPAYLOAD, optio.EMALFORMED:
-		return http.StatusBadRequest
-	case optio.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case optio.EFORBIDDEN:
-		return http.StatusForbidden
-	case optio.ENOTFOUND:
-		return http.StatusNotFound
-	case optio.ECONFLICT:
-		return http.StatusConflict
-	case optio.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case optio.EUNSUPPORTED:
-		return http.StatusUnsupportedMediaType
-	case optio.ERATELIMIT:
-		return http.StatusTooManyRequests
-	case optio.EUNAVAILABLE, optio.ENOTCONFIG:
-		return http.StatusServiceUnavailable
-	}
 	return http.StatusInternalServerError
 }
 
-// codeStatus holds the statuses of feature-specific codes (SSO, webhooks…).
+// codeStatus is the one table of every error code and its HTTP status: the
+// codes of package optio (error.go) and of the Spark protocol (spark/codes.go).
+// It lives here because only the web layer speaks HTTP and sees both packages.
 var codeStatus = map[string]int{
+	// General codes.
+	optio.EINVALID:      http.StatusBadRequest,
+	optio.EPAYLOAD:      http.StatusBadRequest,
+	optio.EMALFORMED:    http.StatusBadRequest,
+	optio.EUNAUTHORIZED: http.StatusUnauthorized,
+	optio.EFORBIDDEN:    http.StatusForbidden,
+	optio.ENOTFOUND:     http.StatusNotFound,
+	optio.ECONFLICT:     http.StatusConflict,
+	optio.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	optio.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	optio.ERATELIMIT:    http.StatusTooManyRequests,
+	optio.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	optio.ENOTCONFIG:    http.StatusServiceUnavailable,
+	optio.EINTERNAL:     http.StatusInternalServerError,
+
+	// Uploads and family.
+	optio.EQUOTA:             http.StatusRequestEntityTooLarge,
+	optio.EINVITATIONEXPIRED: http.StatusGone,
+	optio.EINVITATIONUSED:    http.StatusConflict,
+
+	// Spark SSO: the token checks (package spark), then the login rules.
 	spark.ETokenMissing:          http.StatusBadRequest,
 	spark.ETokenMalformed:        http.StatusUnauthorized,
 	spark.ETokenBadSignature:     http.StatusUnauthorized,
@@ -58,11 +62,17 @@ var codeStatus = map[string]int{
 	spark.ETokenWrongAudience:    http.StatusUnauthorized,
 	spark.ETokenInvalidClaim:     http.StatusUnauthorized,
 	spark.ESSONotConfigured:      http.StatusServiceUnavailable,
+	optio.ETokenReplayed:         http.StatusUnauthorized,
+	optio.ESSOAdminNotAllowed:    http.StatusForbidden,
+	optio.ESSORoleMismatch:       http.StatusForbidden,
+	optio.ESSONotNavigation:      http.StatusForbidden,
+	optio.ESSOSwitchUnconfirmed:  http.StatusForbidden,
+
+	// Spark webhooks.
 	spark.EWebhookNotConfigured:  http.StatusServiceUnavailable,
 	spark.EWebhookMissingHeaders: http.StatusUnauthorized,
 	spark.EWebhookBadTimestamp:   http.StatusUnauthorized,
 	spark.EWebhookBadSignature:   http.StatusUnauthorized,
-	optio.EQUOTA:                 http.StatusRequestEntityTooLarge,
 }
 
 // errorBody is the JSON shape of every error answer.

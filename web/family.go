@@ -10,11 +10,6 @@ import (
 	"github.com/optio-edu/optio"
 )
 
-func init() {
-	codeStatus[optio.EINVITATIONEXPIRED] = http.StatusGone
-	codeStatus[optio.EINVITATIONUSED] = http.StatusConflict
-}
-
 // familyRoutes are the parent dashboard, parent links, observers and their
 // comments (capabilities 5 and 6). Every handler checks the relationship to
 // the child, not just the role.

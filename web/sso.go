@@ -21,15 +21,6 @@ import (
 // expired nonces, so sso_nonces stays small without a scheduled job.
 const ssoPurgeEvery = 64
 
-// The statuses of the SSO codes decided after the token verified.
-func init() {
-	codeStatus[optio.ETokenReplayed] = http.StatusUnauthorized
-	codeStatus[optio.ESSOAdminNotAllowed] = http.StatusForbidden
-	codeStatus[optio.ESSORoleMismatch] = http.StatusForbidden
-	codeStatus[optio.ESSONotNavigation] = http.StatusForbidden
-	codeStatus[optio.ESSOSwitchUnconfirmed] = http.StatusForbidden
-}
-
 // ssoOutcomes are the outcome labels of optio_sso_attempts_total, by error
 // code; "ok" is a signed-in user, "error" anything unexpected.
 var ssoOutcomes = map[string]string{

@@ -91,7 +91,7 @@ func serveCmd(getenv func(string) string) *cobra.Command {
 			return a.Shutdown(ctx)
 		},
 	}
-	cmd.Flags().IntVar(&workers, "workers", 4, "background job workers in this process (0: none)")
+	cmd.Flags().IntVar(&workers, "workers", 16, "background job workers in this process (0: none); overrides OPTIO_WORKERS")
 	return cmd
 }
 

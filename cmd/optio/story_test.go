@@ -66,6 +66,9 @@ func TestDemoStoryInBrowser(t *testing.T) {
 			chromedp.WaitVisible(chromedp.Search(`//button[contains(., "Submit assignment")]`)),
 			chromedp.Click(chromedp.Search(`//button[contains(., "Submit assignment")]`)),
 		)
+		if err != nil {
+			t.Logf("submitting through the sandbox's form, attempt %d: %v", attempt+1, err)
+		}
 		for i := 0; i < 30 && len(d.Sandbox.Submissions()) == 0; i++ {
 			time.Sleep(100 * time.Millisecond)
 		}

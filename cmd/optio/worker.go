@@ -42,6 +42,6 @@ func workerCmd(getenv func(string) string) *cobra.Command {
 			return a.Shutdown(ctx)
 		},
 	}
-	cmd.Flags().IntVar(&workers, "workers", 4, "jobs worked at once")
+	cmd.Flags().IntVar(&workers, "workers", 16, "jobs worked at once; overrides OPTIO_WORKERS")
 	return cmd
 }

@@ -75,10 +75,18 @@ func (c Claims) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(struct {
 		plain
-		Audience  any   `json:"aud,omitempty"`
-		IssuedAt  int64 `json:"iat"`
-		ExpiresAt int64 `json:"exp"`
-	}{plain(c), aud, c.IssuedAt.Unix(), c.ExpiresAt.Unix()})
+		Audience  any    `json:"aud,omitempty"`
+		IssuedAt  int64  `json:"iat"`
+		ExpiresAt int64  `json:"exp"`
+		BirthDate string `json:"birthdate,omitempty"`
+	}{plain(c), aud, c.IssuedAt.Unix(), c.ExpiresAt.Unix(), birthdate(c.BirthDate)})
+}
+
+func birthdate(d *time.Time) string {
+	if d == nil {
+		return ""
+	}
+	return d.Format(time.DateOnly)
 }
 
 // claimSet is a token payload by claim name; null counts as absent.

@@ -364,12 +364,12 @@ func (s *Server) handlePortfolioPage(w http.ResponseWriter, r *http.Request) {
 // Spark origins in frame-ancestors; every other page keeps 'self'.
 func (s *Server) handlePortfolioEmbed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", s.embedCSP())
-	r, err := s.embedFromToken(r)
+	gr, err := s.embedFromToken(r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	s.servePortfolioHTML(w, r, "embed")
+	s.servePortfolioHTML(w, gr, "embed")
 }
 
 // auditPortfolioView records in audit_log that a parent, observer or admin
@@ -383,7 +383,9 @@ func (s *Server) auditPortfolioView(r *http.Request, student *optio.User, acc po
 		if g, _ := r.Context().Value(embedGrantKey{}).(*embedGrant); g != nil {
 			sub = g.subject
 		}
-		s.audit(r, "spark.view_portfolio", student.ID, map[string]any{"via": via, "spark_user": sub})
+		if err := s.Store.Audit(r.Context(), "", "spark.view_portfolio", student.ID, map[string]any{"via": via, "spark_user": sub}); err != nil {
+			s.Logger.ErrorContext(r.Context(), "audit", "action", "spark.view_portfolio", "error", err)
+		}
 		return
 	}
 	if viewer == nil || viewer.ID == student.ID {

@@ -9,6 +9,9 @@ PRAGMA writable_schema = ON;
 UPDATE sqlite_schema SET sql = replace(sql, 'portfolio_visibility IN (''public'',''unlisted'',''private'')', 'portfolio_visibility IN (''public'',''unlisted'',''school'',''private'')')
  WHERE type = 'table' AND name = 'users';
 PRAGMA writable_schema = OFF;
+-- A new schema cookie makes every open connection reload the schema. It
+-- only has to differ from every earlier value; later changes count up from it.
+PRAGMA schema_version = 1000018;
 CREATE TABLE app_settings (
     key        TEXT PRIMARY KEY,
     value      TEXT NOT NULL,
@@ -23,3 +26,4 @@ PRAGMA writable_schema = ON;
 UPDATE sqlite_schema SET sql = replace(sql, 'portfolio_visibility IN (''public'',''unlisted'',''school'',''private'')', 'portfolio_visibility IN (''public'',''unlisted'',''private'')')
  WHERE type = 'table' AND name = 'users';
 PRAGMA writable_schema = OFF;
+PRAGMA schema_version = 2000018;

@@ -29,6 +29,11 @@ type PortfolioStore interface {
 	// AcceptEmbedNonce records a portfolio embed token's nonce until expiry,
 	// in the same store as SSO nonces; ETokenReplayed when it was used.
 	AcceptEmbedNonce(ctx context.Context, nonce string, expiry time.Time) error
+	// SparkDefaultVisibility is the visibility a student Spark provisions
+	// gets (public until an admin sets another); SetSparkDefaultVisibility
+	// records an admin's choice.
+	SparkDefaultVisibility(ctx context.Context) (Visibility, error)
+	SetSparkDefaultVisibility(ctx context.Context, actorID string, v Visibility) error
 }
 
 // PortfolioVersion changes, in the transaction that writes the change,

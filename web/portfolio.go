@@ -51,6 +51,7 @@ func (s *Server) portfolioRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("OPTIONS /api/public/portfolio/{slug}", s.handlePortfolioPreflight)
 	mux.HandleFunc("GET /files/{fileID}", s.handleEvidenceFile)
 	mux.HandleFunc("POST /dashboard/portfolio-settings", s.requirePageRole(s.handlePortfolioSettingsForm, optio.RoleStudent))
+	s.portfolioAdminRoutes(mux)
 }
 
 // portfolioView is a portfolio as pages and the public JSON show it.

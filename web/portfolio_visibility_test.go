@@ -2,8 +2,10 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -178,5 +180,56 @@ func TestPortfolioEmbedToken(t *testing.T) {
 		// An embed token opens only the embed, never the page.
 		e.setVisibility(optio.VisibilitySchool)
 		require.Equal(t, 404, e.do("GET", "/portfolio/"+slug+"?token="+e.embedToken(t, embedSecret, slug, now), nil, nil).Code)
+	})
+}
+
+// TestPortfolioSparkDefaultVisibility checks the admin's default for new
+// Spark students: set by the API and the page, given at provisioning, and
+// refused to anyone but an admin or for an unknown value.
+func TestPortfolioSparkDefaultVisibility(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setupPortfolio(t, db)
+		v := e.viewers()
+		put := func(c *http.Cookie, body string) *httptest.ResponseRecorder {
+			r := httptest.NewRequest("PUT", "/api/admin/portfolio-default", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			r.AddCookie(c)
+			w := httptest.NewRecorder()
+			e.srv.ServeHTTP(w, r)
+			return w
+		}
+		res := e.do("GET", "/api/admin/portfolio-default", v.admin, nil)
+		require.Equal(t, 200, res.Code)
+		require.JSONEq(t, `{"visibility":"public"}`, res.Body.String())
+		require.Equal(t, 403, put(v.owner, `{"visibility":"school"}`).Code)
+		bad := put(v.admin, `{"visibility":"everyone"}`)
+		require.Equal(t, 400, bad.Code)
+		require.Contains(t, bad.Body.String(), `"visibility"`)
+		require.Equal(t, 200, put(v.admin, `{"visibility":"school"}`).Code)
+		page := e.do("GET", "/admin/portfolio-default", v.admin, nil)
+		require.Equal(t, 200, page.Code)
+		require.Contains(t, page.Body.String(), `<option value="school" selected>`)
+
+		nonces := 0
+		login := func(sub string) *optio.User {
+			nonces++
+			res, err := db.SparkSSOLogin(t.Context(), optio.SSOLogin{Nonce: fmt.Sprint("n-", nonces), NonceExpiry: testNow.Add(time.Hour),
+				Identity: optio.SparkIdentity{SparkUserID: sub, GivenName: "New", FamilyName: sub, Role: optio.RoleStudent}})
+			require.NoError(t, err)
+			return res.User
+		}
+		u := login("spark-new-1")
+		require.Equal(t, optio.VisibilitySchool, u.Visibility)
+		again, err := db.UserByID(t.Context(), u.ID)
+		require.NoError(t, err)
+		require.Equal(t, optio.VisibilitySchool, again.Visibility)
+		require.Equal(t, 404, e.do("GET", "/portfolio/"+u.PortfolioSlug, nil, nil).Code)
+
+		// Existing students keep theirs; the student may change it later.
+		require.Equal(t, optio.VisibilityPublic, e.student.Visibility)
+		require.Equal(t, 200, put(v.admin, `{"visibility":"private"}`).Code)
+		require.Equal(t, optio.VisibilitySchool, login("spark-new-1").Visibility, "an existing account is not reset")
+		require.Equal(t, optio.VisibilityPrivate, login("spark-new-2").Visibility)
 	})
 }

@@ -13,6 +13,41 @@ func (s *Server) portfolioAdminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/portfolio-default", s.requirePageRole(s.handlePortfolioDefaultForm, optio.RoleAdmin))
 	mux.HandleFunc("GET /api/admin/portfolio-default", s.requireRole(s.handlePortfolioDefaultJSON, optio.RoleAdmin))
 	mux.HandleFunc("PUT /api/admin/portfolio-default", s.requireRole(s.handlePortfolioDefaultPut, optio.RoleAdmin))
+	mux.HandleFunc("PUT /api/parent/students/{id}/portfolio-visibility", s.requireRole(s.handleParentVisibility, optio.RoleParent))
+}
+
+// handleParentVisibility lets a linked parent choose who sees their child's
+// portfolio, as the student can (audited). Anyone else: 404.
+func (s *Server) handleParentVisibility(w http.ResponseWriter, r *http.Request) {
+	var in portfolioDefault
+	if err := decodeJSON(w, r, 4<<10, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	studentID := r.PathValue("id")
+	ok, err := s.Store.IsLinkedParent(r.Context(), userOf(r).ID, studentID)
+	if err != nil || !ok {
+		s.Error(w, r, errOr(err, &optio.Error{Code: optio.ENOTFOUND, Message: "Student not found."}))
+		return
+	}
+	if !in.Visibility.Valid() {
+		s.Error(w, r, &optio.Error{Code: optio.EINVALID, Message: "The visibility is not valid.",
+			Fields: map[string]string{"visibility": "must be public, unlisted, school or private"}})
+		return
+	}
+	if _, err := s.Store.UpdateProfile(r.Context(), studentID, optio.ProfileUpdate{Visibility: &in.Visibility}); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.audit(r, "parent.portfolio_visibility", studentID, map[string]any{"visibility": in.Visibility})
+	writeJSON(w, http.StatusOK, in)
+}
+
+func errOr(err error, otherwise error) error {
+	if err != nil {
+		return err
+	}
+	return otherwise
 }
 
 type portfolioDefault struct {

@@ -233,3 +233,32 @@ func TestPortfolioSparkDefaultVisibility(t *testing.T) {
 		require.Equal(t, optio.VisibilityPrivate, login("spark-new-2").Visibility)
 	})
 }
+
+// TestParentPortfolioVisibility checks a linked parent can choose the
+// visibility of their child's portfolio, and nobody else can.
+func TestParentPortfolioVisibility(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setupPortfolio(t, db)
+		v := e.viewers()
+		put := func(c *http.Cookie, body string) *httptest.ResponseRecorder {
+			r := httptest.NewRequest("PUT", "/api/parent/students/"+e.student.ID+"/portfolio-visibility", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			r.AddCookie(c)
+			w := httptest.NewRecorder()
+			e.srv.ServeHTTP(w, r)
+			return w
+		}
+		require.Equal(t, 404, put(v.otherParent, `{"visibility":"private"}`).Code)
+		require.Equal(t, 403, put(v.observer, `{"visibility":"private"}`).Code)
+		require.Equal(t, 400, put(v.parent, `{"visibility":"friends"}`).Code)
+		require.Equal(t, 200, e.do("GET", "/portfolio/"+e.student.PortfolioSlug, nil, nil).Code)
+		res := put(v.parent, `{"visibility":"unlisted"}`)
+		require.Equal(t, 200, res.Code, res.Body.String())
+		page := e.do("GET", "/portfolio/"+e.student.PortfolioSlug, nil, nil)
+		require.Equal(t, 200, page.Code)
+		require.Equal(t, "noindex", page.Header().Get("X-Robots-Tag"))
+		require.Equal(t, 200, put(v.parent, `{"visibility":"private"}`).Code)
+		require.Equal(t, 404, e.do("GET", "/portfolio/"+e.student.PortfolioSlug, nil, nil).Code)
+	})
+}

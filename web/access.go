@@ -87,7 +87,10 @@ func publiclyViewable(student *optio.User, now time.Time) bool {
 }
 
 // hiddenReason says, to the owner and their family, why strangers do not see
-// the portfolio ("" when they do), with where to act.
+// the portfolio ("" when they do), with where to act: the student's family
+// page (connect a parent, see who consented) and, on the page, the parent's
+// consent form. The rendering is shared by everyone with family access, so
+// the text names both.
 func hiddenReason(student *optio.User, now time.Time) (reason, link, linkText string) {
 	switch student.Visibility {
 	case optio.VisibilityPrivate:
@@ -96,7 +99,7 @@ func hiddenReason(student *optio.User, now time.Time) (reason, link, linkText st
 		return "This portfolio is school only: it shows inside Spark, and to the family and observers, not on the open web.", "/dashboard", "Change who can see it"
 	}
 	if !student.PublicAllowed(now) {
-		return "Strangers do not see this portfolio yet: it is waiting for a parent's consent.", "/parent", "Ask a parent to consent here"
+		return "Strangers do not see this portfolio yet: it is waiting for a parent's consent.", "/family", "Ask a parent to consent here"
 	}
 	return "", "", ""
 }

@@ -110,7 +110,8 @@ func TestPortfolioVisibilityChoices(t *testing.T) {
 		for _, ck := range []*http.Cookie{v.owner, v.parent} {
 			body := e.do("GET", page, ck, nil).Body.String()
 			require.Contains(t, body, "waiting for a parent&#39;s consent")
-			require.Contains(t, body, `<a href="/parent">Ask a parent to consent here</a>`)
+			require.Contains(t, body, `<a href="/family">Ask a parent to consent here</a>`)
+			require.Contains(t, body, `Parents: <a href="/parent">give or withdraw consent</a>`)
 		}
 		var j map[string]any
 		require.NoError(t, json.Unmarshal(e.do("GET", "/api/public/portfolio/"+slug, v.owner, nil).Body.Bytes(), &j))

@@ -86,6 +86,9 @@ type Config struct {
 	SparkSSOAudience string
 	// SparkSSOAllowAdmin lets a Spark token make an Optio admin. SPARK_SSO_ALLOW_ADMIN, default false.
 	SparkSSOAllowAdmin bool
+	// SparkTrustConsent records the birthdate and publish_consent claims of
+	// Spark SSO tokens (source "spark"); ignored otherwise. SPARK_TRUST_CONSENT, default false.
+	SparkTrustConsent bool
 	// SparkWebhookSecrets verify webhook signatures (raw or whsec_; several for
 	// rotation). SPARK_WEBHOOK_SECRET, comma-separated.
 	SparkWebhookSecrets []string
@@ -202,6 +205,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		SparkSSOIssuer:        l.str("SPARK_SSO_ISSUER", "spark-lms"),
 		SparkSSOAudience:      l.str("SPARK_SSO_AUDIENCE", ""),
 		SparkSSOAllowAdmin:    l.bool("SPARK_SSO_ALLOW_ADMIN", false),
+		SparkTrustConsent:     l.bool("SPARK_TRUST_CONSENT", false),
 		SparkWebhookSecrets:   l.list("SPARK_WEBHOOK_SECRET"),
 		SparkWebhookMaxBytes:  l.int64("SPARK_WEBHOOK_MAX_BYTES", 25<<20),
 		SparkWebhookRate:      l.float("SPARK_WEBHOOK_RATE", 500),

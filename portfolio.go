@@ -1,6 +1,9 @@
 package optio
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // PortfolioStore is what public showcase pages need from the store: the
 // relationships that open a private portfolio (linked parent, observer) and
@@ -23,6 +26,14 @@ type PortfolioStore interface {
 	// none) and the version of everything their portfolio shows, read
 	// together in one query.
 	PortfolioOwner(ctx context.Context, slug string) (*User, PortfolioVersion, error)
+	// AcceptEmbedNonce records a portfolio embed token's nonce until expiry,
+	// in the same store as SSO nonces; ETokenReplayed when it was used.
+	AcceptEmbedNonce(ctx context.Context, nonce string, expiry time.Time) error
+	// SparkDefaultVisibility is the visibility a student Spark provisions
+	// gets (public until an admin sets another); SetSparkDefaultVisibility
+	// records an admin's choice.
+	SparkDefaultVisibility(ctx context.Context) (Visibility, error)
+	SetSparkDefaultVisibility(ctx context.Context, actorID string, v Visibility) error
 }
 
 // PortfolioVersion changes, in the transaction that writes the change,

@@ -22,6 +22,12 @@ type SSOLogin struct {
 	SparkCourseIDs []string
 	// SparkStudentIDs link a parent to those Spark students.
 	SparkStudentIDs []string
+	// BirthDate and PublishConsent, when set (SPARK_TRUST_CONSENT=true and
+	// the token carried them), are recorded for a student with source
+	// "spark", unless a parent or an administrator recorded the birth date,
+	// or a parent recorded the consent: their decision wins.
+	BirthDate      *time.Time
+	PublishConsent *bool
 	// SessionTokenHash, when set, opens a session for the user in the same
 	// transaction (one commit per login), expiring after SessionTTL.
 	SessionTokenHash string

@@ -36,14 +36,15 @@ type Visibility string
 // Portfolio visibilities.
 const (
 	VisibilityPublic   Visibility = "public"   // listed and viewable by anyone (minors: after parent consent)
-	VisibilityUnlisted Visibility = "unlisted" // viewable by anyone with the link
+	VisibilityUnlisted Visibility = "unlisted" // viewable by anyone with the link, not indexed (minors: after parent consent)
+	VisibilitySchool   Visibility = "school"   // like private, and inside Spark through a signed embed token
 	VisibilityPrivate  Visibility = "private"  // only the student, linked family, observers and admins
 )
 
 // Valid reports whether v is a known visibility.
 func (v Visibility) Valid() bool {
 	switch v {
-	case VisibilityPublic, VisibilityUnlisted, VisibilityPrivate:
+	case VisibilityPublic, VisibilityUnlisted, VisibilitySchool, VisibilityPrivate:
 		return true
 	}
 	return false

@@ -38,6 +38,12 @@ type Claims struct {
 	IssuedAt        time.Time  `json:"iat"`
 	ExpiresAt       time.Time  `json:"exp"`
 	Nonce           string     `json:"nonce"`
+	// BirthDate (OIDC "birthdate", YYYY-MM-DD) and PublishConsent (the
+	// consent to a public portfolio the school recorded) are the facts Spark
+	// knows about a student; nil when absent. Optio records them only with
+	// SPARK_TRUST_CONSENT=true.
+	BirthDate      *time.Time `json:"-"`
+	PublishConsent *bool      `json:"publish_consent,omitempty"`
 
 	// Method is the alg the token was signed with (HS256, RS256, ES256), for logging.
 	Method string `json:"-"`
@@ -69,10 +75,18 @@ func (c Claims) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(struct {
 		plain
-		Audience  any   `json:"aud,omitempty"`
-		IssuedAt  int64 `json:"iat"`
-		ExpiresAt int64 `json:"exp"`
-	}{plain(c), aud, c.IssuedAt.Unix(), c.ExpiresAt.Unix()})
+		Audience  any    `json:"aud,omitempty"`
+		IssuedAt  int64  `json:"iat"`
+		ExpiresAt int64  `json:"exp"`
+		BirthDate string `json:"birthdate,omitempty"`
+	}{plain(c), aud, c.IssuedAt.Unix(), c.ExpiresAt.Unix(), birthdate(c.BirthDate)})
+}
+
+func birthdate(d *time.Time) string {
+	if d == nil {
+		return ""
+	}
+	return d.Format(time.DateOnly)
 }
 
 // claimSet is a token payload by claim name; null counts as absent.
@@ -303,7 +317,32 @@ func checkProfile(cs claimSet, c *Claims) (string, error) {
 	if c.SparkStudentIDs, _, err = cs.list("spark_student_ids", false); err != nil {
 		return "", err
 	}
+	if err := checkFacts(cs, c); err != nil {
+		return "", err
+	}
 	return fmt.Sprintf("%d course ids, %d student ids", len(c.SparkCourseIDs), len(c.SparkStudentIDs)), nil
+}
+
+// checkFacts reads the optional birthdate (YYYY-MM-DD, OIDC) and
+// publish_consent (boolean) claims.
+func checkFacts(cs claimSet, c *Claims) error {
+	if b, ok, err := cs.str("birthdate"); err != nil {
+		return err
+	} else if ok && b != "" {
+		d, perr := time.Parse(time.DateOnly, b)
+		if perr != nil || d.Year() < 1900 {
+			return invalidClaim("birthdate", "must be a date as YYYY-MM-DD")
+		}
+		c.BirthDate = &d
+	}
+	if r, ok := cs.raw("publish_consent"); ok {
+		var v bool
+		if err := json.Unmarshal(r, &v); err != nil {
+			return invalidClaim("publish_consent", "must be true or false")
+		}
+		c.PublishConsent = &v
+	}
+	return nil
 }
 
 // validEmail accepts a bare address (no display name) of sane length.

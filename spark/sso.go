@@ -43,13 +43,14 @@ const (
 	CheckNotBefore      = "not before"
 	CheckLifetime       = "lifetime"
 	CheckRequiredClaims = "required claims"
+	CheckPurpose        = "purpose"
 	CheckRole           = "role"
 	CheckProfileClaims  = "profile claims"
 )
 
 var checkOrder = []string{
 	CheckStructure, CheckAlgorithm, CheckSignature, CheckIssuer, CheckAudience, CheckExpiry,
-	CheckIssuedAt, CheckNotBefore, CheckLifetime, CheckRequiredClaims, CheckRole, CheckProfileClaims,
+	CheckIssuedAt, CheckNotBefore, CheckLifetime, CheckRequiredClaims, CheckPurpose, CheckRole, CheckProfileClaims,
 }
 
 // SSOConfig configures an SSOVerifier. The zero value of each optional field
@@ -219,30 +220,40 @@ type tokenHeader struct {
 }
 
 func (v *SSOVerifier) run(ctx context.Context, token string, rec *recorder) (*Claims, error) {
+	c, _, err := v.verify(ctx, token, rec, false)
+	return c, err
+}
+
+// verify checks token as an SSO token (embed false: it must carry no
+// purpose claim) or as a portfolio embed token (embed true: purpose must be
+// PurposePortfolioEmbed and role and profile claims are not read), so
+// neither kind is accepted as the other.
+func (v *SSOVerifier) verify(ctx context.Context, token string, rec *recorder, embed bool) (*Claims, claimSet, error) {
+	fail := func(name string, err error) (*Claims, claimSet, error) { return nil, nil, rec.fail(name, err) }
 	if !v.Configured() {
-		return nil, tokenErr(ESSONotConfigured, "Spark SSO is not configured: set SPARK_SSO_SECRET or SPARK_SSO_JWKS_URL.")
+		return nil, nil, tokenErr(ESSONotConfigured, "Spark SSO is not configured: set SPARK_SSO_SECRET or SPARK_SSO_JWKS_URL.")
 	}
 
 	hdr, err := parseStructure(token)
 	if err != nil {
-		return nil, rec.fail(CheckStructure, err)
+		return fail(CheckStructure, err)
 	}
 	rec.pass(CheckStructure, "three base64url parts, JSON header and payload")
 
 	if err := v.checkAlgorithm(ctx, hdr); err != nil {
-		return nil, rec.fail(CheckAlgorithm, err)
+		return fail(CheckAlgorithm, err)
 	}
 	rec.pass(CheckAlgorithm, hdr.alg+" is accepted")
 
 	payload, detail, err := v.checkSignature(ctx, token, hdr)
 	if err != nil {
-		return nil, rec.fail(CheckSignature, err)
+		return fail(CheckSignature, err)
 	}
 	rec.pass(CheckSignature, detail)
 
 	obj, err := parseObject(payload)
 	if err != nil { // cannot happen: parseStructure decoded the same bytes
-		return nil, rec.fail(CheckIssuer, tokenErr(ETokenMalformed, "The token payload is not a JSON object."))
+		return fail(CheckIssuer, tokenErr(ETokenMalformed, "The token payload is not a JSON object."))
 	}
 	cs := claimSet(obj)
 	c := &Claims{Method: hdr.alg, leeway: v.leeway}
@@ -258,17 +269,30 @@ func (v *SSOVerifier) run(ctx context.Context, token string, rec *recorder) (*Cl
 		{CheckNotBefore, func() (string, error) { return v.checkNotBefore(cs, now) }},
 		{CheckLifetime, func() (string, error) { return v.checkLifetime(c) }},
 		{CheckRequiredClaims, func() (string, error) { return checkRequired(cs, c) }},
-		{CheckRole, func() (string, error) { return checkRole(cs, c) }},
-		{CheckProfileClaims, func() (string, error) { return checkProfile(cs, c) }},
+	}
+	if embed {
+		steps = append(steps, struct {
+			name string
+			fn   func() (string, error)
+		}{CheckPurpose, func() (string, error) { return checkPurpose(cs, PurposePortfolioEmbed) }})
+	} else {
+		steps = append(steps, []struct {
+			name string
+			fn   func() (string, error)
+		}{
+			{CheckPurpose, func() (string, error) { return checkPurpose(cs, "") }},
+			{CheckRole, func() (string, error) { return checkRole(cs, c) }},
+			{CheckProfileClaims, func() (string, error) { return checkProfile(cs, c) }},
+		}...)
 	}
 	for _, s := range steps {
 		detail, err := s.fn()
 		if err != nil {
-			return nil, rec.fail(s.name, err)
+			return fail(s.name, err)
 		}
 		rec.pass(s.name, detail)
 	}
-	return c, nil
+	return c, cs, nil
 }
 
 var b64url = base64.RawURLEncoding.Strict()

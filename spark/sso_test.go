@@ -273,7 +273,7 @@ func TestExplain(t *testing.T) {
 	names := []string{
 		spark.CheckStructure, spark.CheckAlgorithm, spark.CheckSignature, spark.CheckIssuer, spark.CheckAudience,
 		spark.CheckExpiry, spark.CheckIssuedAt, spark.CheckNotBefore, spark.CheckLifetime,
-		spark.CheckRequiredClaims, spark.CheckRole, spark.CheckProfileClaims,
+		spark.CheckRequiredClaims, spark.CheckPurpose, spark.CheckRole, spark.CheckProfileClaims,
 	}
 
 	checks := v.Explain(t.Context(), hs256(secretA, claimsAt(t0)))

@@ -110,6 +110,11 @@ func (db *DB) resolveSparkIdentityTx(ctx context.Context, tx *sql.Tx, id optio.S
 	if err := db.linkSparkTx(ctx, tx, created.ID, id.SparkUserID, linkVia); err != nil {
 		return nil, false, err
 	}
+	if created.Role == optio.RoleStudent {
+		if err := db.applySparkDefaultVisibilityTx(ctx, tx, created); err != nil {
+			return nil, false, err
+		}
+	}
 	return created, true, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/optio-edu/optio"
 )
@@ -72,6 +73,14 @@ func (db *DB) ssoLoginTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) (*o
 	}
 	switch u.Role {
 	case optio.RoleStudent:
+		if err := db.sparkFactsTx(ctx, tx, u.ID, in); err != nil {
+			return nil, err
+		}
+		if in.BirthDate != nil || in.PublishConsent != nil {
+			if res.User, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, u.ID)); err != nil {
+				return nil, translate(err)
+			}
+		}
 		for _, c := range dedupe(in.SparkCourseIDs) {
 			n, err := db.enrollSparkCourseTx(ctx, tx, u.ID, c)
 			if err != nil {
@@ -113,6 +122,17 @@ func (db *DB) acceptNonceTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) 
 		return optio.Errorf(optio.ETokenReplayed, "This sign-in link was already used.")
 	}
 	return nil
+}
+
+// AcceptEmbedNonce implements optio.PortfolioStore: embed tokens share the
+// SSO nonce table (a nonce is single-use whatever kind of token carried it).
+func (db *DB) AcceptEmbedNonce(ctx context.Context, nonce string, expiry time.Time) error {
+	if strings.TrimSpace(nonce) == "" {
+		return &optio.Error{Code: optio.EINVALID, Message: "An embed token needs a nonce."}
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		return db.acceptNonceTx(ctx, tx, optio.SSOLogin{Nonce: nonce, NonceExpiry: expiry})
+	})
 }
 
 // PurgeExpiredSSONonces implements optio.SSOStore.

@@ -16,6 +16,10 @@ const (
 	// accessPublic: anyone, because the student made it public or unlisted
 	// (and a parent consented, for a minor); private blocks stay hidden.
 	accessPublic
+	// accessEmbed: Spark showing the portfolio inside a Spark page through a
+	// verified embed token (or a file grant of such a page), for any
+	// visibility but private; private blocks stay hidden.
+	accessEmbed
 	// accessObserver: an observer the student's family invited; private
 	// blocks stay hidden.
 	accessObserver
@@ -29,8 +33,9 @@ func (a portfolioAccess) seesPrivate() bool { return a == accessFamily }
 
 // canViewPortfolio reports whether viewer (nil: anonymous) may see student's
 // portfolio: the owner, an admin, a linked parent and an unrevoked observer
-// always may; anyone else only when the portfolio is public or unlisted and,
-// for a minor (unknown age, or an age only the student vouches for, counts
+// always may; Spark through an embed token when it is not private (school,
+// unlisted or public: school-only is not public, so it needs no consent);
+// anyone else only when the portfolio is public or unlisted and, for a minor (unknown age, or an age only the student vouches for, counts
 // as minor: optio.User.PublicAllowed), a linked parent has consented.
 func (s *Server) canViewPortfolio(ctx context.Context, viewer *optio.User, student *optio.User) (bool, error) {
 	a, err := s.portfolioAccess(ctx, viewer, student)
@@ -67,6 +72,9 @@ func (s *Server) portfolioAccess(ctx context.Context, viewer *optio.User, studen
 	if publiclyViewable(student, s.now()) {
 		return accessPublic, nil
 	}
+	if student.Visibility != optio.VisibilityPrivate && embedGrantFor(ctx, student) {
+		return accessEmbed, nil
+	}
 	return accessNone, nil
 }
 
@@ -76,4 +84,22 @@ func publiclyViewable(student *optio.User, now time.Time) bool {
 		return false
 	}
 	return student.PublicAllowed(now)
+}
+
+// hiddenReason says, to the owner and their family, why strangers do not see
+// the portfolio ("" when they do), with where to act: the student's family
+// page (connect a parent, see who consented) and, on the page, the parent's
+// consent form. The rendering is shared by everyone with family access, so
+// the text names both.
+func hiddenReason(student *optio.User, now time.Time) (reason, link, linkText string) {
+	switch student.Visibility {
+	case optio.VisibilityPrivate:
+		return "This portfolio is private: only the student, their family and observers see it.", "/dashboard", "Change who can see it"
+	case optio.VisibilitySchool:
+		return "This portfolio is school only: it shows inside Spark, and to the family and observers, not on the open web.", "/dashboard", "Change who can see it"
+	}
+	if !student.PublicAllowed(now) {
+		return "Strangers do not see this portfolio yet: it is waiting for a parent's consent.", "/family", "Ask a parent to consent here"
+	}
+	return "", "", ""
 }

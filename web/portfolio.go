@@ -51,6 +51,7 @@ func (s *Server) portfolioRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("OPTIONS /api/public/portfolio/{slug}", s.handlePortfolioPreflight)
 	mux.HandleFunc("GET /files/{fileID}", s.handleEvidenceFile)
 	mux.HandleFunc("POST /dashboard/portfolio-settings", s.requirePageRole(s.handlePortfolioSettingsForm, optio.RoleStudent))
+	s.portfolioAdminRoutes(mux)
 }
 
 // portfolioView is a portfolio as pages and the public JSON show it.
@@ -70,6 +71,10 @@ type portfolioView struct {
 	Indexable   bool   `json:"-"` // public (not unlisted, not private): search engines may index it
 	OGImage     string `json:"-"`
 	Embedded    bool   `json:"-"`
+	// For the owner and their family: why strangers do not see it, and where to act.
+	Hidden         string `json:"hidden_reason,omitempty"`
+	HiddenLink     string `json:"-"`
+	HiddenLinkText string `json:"-"`
 }
 
 // portfolioStudent is who the portfolio belongs to; never email or age.
@@ -135,7 +140,7 @@ type evidenceView struct {
 	SafeLinkOK bool   `json:"-"`
 }
 
-var errPortfolioNotFound = &optio.Error{Code: optio.ENOTFOUND, Message: "Portfolio not found."}
+var errPortfolioNotFound = &optio.Error{Code: EPortfolioPrivate, Message: "This portfolio is private, or the link is not right. If it is yours, sign in to see it."}
 
 // loadPortfolio finds the student behind slug, the version of what their
 // portfolio shows and the viewer's access, answering ENOTFOUND both when
@@ -236,6 +241,12 @@ func (s *Server) buildPortfolio(ctx context.Context, page int, student *optio.Us
 	}
 	if public {
 		v.OGImage = s.firstImage(v)
+	}
+	if acc == accessFamily {
+		v.Hidden, v.HiddenLink, v.HiddenLinkText = hiddenReason(student, s.now())
+	}
+	if acc == accessEmbed {
+		s.grantFiles(v, student.ID)
 	}
 	return v, complete, nil
 }
@@ -354,7 +365,12 @@ func (s *Server) handlePortfolioPage(w http.ResponseWriter, r *http.Request) {
 // Spark origins in frame-ancestors; every other page keeps 'self'.
 func (s *Server) handlePortfolioEmbed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", s.embedCSP())
-	s.servePortfolioHTML(w, r, "embed")
+	gr, err := s.embedFromToken(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.servePortfolioHTML(w, gr, "embed")
 }
 
 // auditPortfolioView records in audit_log that a parent, observer or admin
@@ -363,6 +379,16 @@ func (s *Server) handlePortfolioEmbed(w http.ResponseWriter, r *http.Request) {
 // strangers of a public portfolio are not recorded.
 func (s *Server) auditPortfolioView(r *http.Request, student *optio.User, acc portfolioAccess, via string) {
 	viewer := userOf(r)
+	if acc == accessEmbed {
+		sub := ""
+		if g, _ := r.Context().Value(embedGrantKey{}).(*embedGrant); g != nil {
+			sub = g.subject
+		}
+		if err := s.Store.Audit(r.Context(), "", "spark.view_portfolio", student.ID, map[string]any{"via": via, "spark_user": sub}); err != nil {
+			s.Logger.ErrorContext(r.Context(), "audit", "action", "spark.view_portfolio", "error", err)
+		}
+		return
+	}
 	if viewer == nil || viewer.ID == student.ID {
 		return
 	}
@@ -440,7 +466,9 @@ func (s *Server) portfolioRendering(r *http.Request, form string) (*optio.User, 
 		}
 		pr.body = string(append(raw, '\n'))
 	}
-	if complete {
+	// An embed shown through a token carries file grants that expire, and
+	// every token is single-use anyway: it is never kept.
+	if complete && acc != accessEmbed {
 		s.portfolioCache.put(key, pr)
 	}
 	return student, acc, pr, nil
@@ -453,6 +481,9 @@ func (s *Server) servePortfolioHTML(w http.ResponseWriter, r *http.Request, name
 		return
 	}
 	s.auditPortfolioView(r, student, acc, name)
+	if !(student.Visibility == optio.VisibilityPublic && publiclyViewable(student, s.now())) {
+		w.Header().Set("X-Robots-Tag", "noindex")
+	}
 	if name == "embed" {
 		writeWithETag(w, r, "text/html; charset=utf-8", []byte(pr.body))
 		return
@@ -571,6 +602,8 @@ func (s *Server) handleEvidenceFile(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	r = s.fileGrantRequest(r, student.ID)
+	ctx = r.Context()
 	acc, err := s.portfolioAccess(ctx, userOf(r), student)
 	if err != nil {
 		s.Error(w, r, err)

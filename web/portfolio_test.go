@@ -104,7 +104,7 @@ func TestPortfolioPrivacyPerRole(t *testing.T) {
 		require.NoError(t, json.Unmarshal(res.Body.Bytes(), &a))
 		require.NoError(t, json.Unmarshal(e.do("GET", "/api/public/portfolio/"+slug, nil, nil).Body.Bytes(), &b))
 		require.Equal(t, a, b)
-		require.Equal(t, "not_found", a["error"]["code"])
+		require.Equal(t, "portfolio_private", a["error"]["code"])
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,6 +57,9 @@ type Server struct {
 	pages *pages
 	// portfolioCache keeps rendered portfolios (nil: off; Config.PortfolioCacheMB).
 	portfolioCache *portfolioCache
+	// embedKeyBytes signs embed file grants (embedKey).
+	embedKeyOnce   sync.Once
+	embedKeyBytes  []byte
 	mux            *http.ServeMux
 	handler        http.Handler
 	metricsHandler http.Handler

@@ -307,7 +307,7 @@ func (s *Server) ssoVerify(r *http.Request, token string) (*spark.Claims, error)
 // ssoStore carries out the login of verified claims in the store (the
 // nonce is used here), opening a session for the session token.
 func (s *Server) ssoStore(r *http.Request, c *spark.Claims, session string) (*optio.SSOResult, error) {
-	return s.Store.SparkSSOLogin(r.Context(), optio.SSOLogin{
+	in := optio.SSOLogin{
 		Identity:         optio.SparkIdentity{SparkUserID: c.Subject, Email: c.Email, GivenName: c.GivenName, FamilyName: c.FamilyName, Role: c.Role},
 		Nonce:            c.Nonce,
 		NonceExpiry:      c.NonceExpiry(),
@@ -317,7 +317,11 @@ func (s *Server) ssoStore(r *http.Request, c *spark.Claims, session string) (*op
 		SessionTokenHash: hashToken(session),
 		SessionDevice:    deviceOf(r.UserAgent()),
 		SessionTTL:       s.Config.SessionTTL,
-	})
+	}
+	if s.Config.SparkTrustConsent {
+		in.BirthDate, in.PublishConsent = c.BirthDate, c.PublishConsent
+	}
+	return s.Store.SparkSSOLogin(r.Context(), in)
 }
 
 // ssoReturnTo accepts return_to only as a same-origin relative path; any

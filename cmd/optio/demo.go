@@ -62,6 +62,8 @@ func newDemoSecrets() demoSecrets {
 type demo struct {
 	App     *app.App
 	Sandbox *sandbox.Sandbox
+	// PublicPortfolio is the seeded consented student's portfolio URL.
+	PublicPortfolio string
 }
 
 // startDemo starts Optio on optioLn and the sandbox on sandboxLn, wires
@@ -98,7 +100,7 @@ func startDemo(ctx context.Context, getenv func(string) string, optioLn, sandbox
 	// learns each course when a student brings it (SSO, roster, submission),
 	// reading its title and assignments from the sandbox's API.
 	d := &demo{App: a, Sandbox: sb}
-	if err := seedDemo(ctx, a); err != nil {
+	if d.PublicPortfolio, err = seedDemo(ctx, a, sb); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -162,10 +164,11 @@ Try it:
   4. Pick the student's parent in the sandbox and click "View Portfolio in Optio" to see the parent dashboard
      (Optio asks before switching from the student's account).
   5. Pick the admin to see sync status and badges in Optio's admin area.
+  6. A public portfolio (Noah Okafor's parent consented): %[4]s
 
 Webhook deliveries: %[2]s/deliveries     Metrics: %[3]s
 Data is kept in OPTIO_DATA_DIR (default ./optio-data). Press Ctrl-C to stop.
-`, d.App.URL(), d.Sandbox.URL(), demoMetrics(d.App))
+`, d.App.URL(), d.Sandbox.URL(), demoMetrics(d.App), d.PublicPortfolio)
 }
 
 // demoMetrics is where the demo's /metrics is, for the banner.

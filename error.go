@@ -39,6 +39,11 @@ const (
 	EINVITATIONEXPIRED = "invitation_expired"
 	EINVITATIONUSED    = "invitation_used"
 
+	// EPortfolioPrivate answers a portfolio the viewer may not see, and one
+	// that does not exist, alike (404), so a private portfolio does not
+	// reveal that it exists.
+	EPortfolioPrivate = "portfolio_private"
+
 	// Spark SSO codes decided after the token itself verified (the token_*
 	// codes of the token checks live in package spark).
 	ETokenReplayed      = "token_replayed"        // the token's nonce was already used

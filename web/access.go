@@ -31,19 +31,14 @@ const (
 // seesPrivate reports whether the viewer may see blocks marked private.
 func (a portfolioAccess) seesPrivate() bool { return a == accessFamily }
 
-// canViewPortfolio reports whether viewer (nil: anonymous) may see student's
-// portfolio: the owner, an admin, a linked parent and an unrevoked observer
-// always may; Spark through an embed token when it is not private (school,
-// unlisted or public: school-only is not public, so it needs no consent);
-// anyone else only when the portfolio is public or unlisted and, for a minor (unknown age, or an age only the student vouches for, counts
-// as minor: optio.User.PublicAllowed), a linked parent has consented.
-func (s *Server) canViewPortfolio(ctx context.Context, viewer *optio.User, student *optio.User) (bool, error) {
-	a, err := s.portfolioAccess(ctx, viewer, student)
-	return a != accessNone, err
-}
-
 // portfolioAccess decides a viewer's access to a student's portfolio,
-// checking the relationship on every call.
+// checking the relationship on every call; accessNone means not at all. The
+// owner, an admin, a linked parent and an unrevoked observer always may see
+// it; Spark through an embed token when it is not private (school-only is
+// not public, so it needs no consent); anyone else only when it is public
+// or unlisted and, for a minor (unknown age, or an age only the student
+// vouches for, counts as minor: optio.User.PublicAllowed), a parent or a
+// trusted Spark has consented.
 func (s *Server) portfolioAccess(ctx context.Context, viewer *optio.User, student *optio.User) (portfolioAccess, error) {
 	if student == nil || student.Role != optio.RoleStudent {
 		return accessNone, nil

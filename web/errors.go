@@ -48,6 +48,7 @@ var codeStatus = map[string]int{
 	optio.EQUOTA:             http.StatusRequestEntityTooLarge,
 	optio.EINVITATIONEXPIRED: http.StatusGone,
 	optio.EINVITATIONUSED:    http.StatusConflict,
+	optio.EPortfolioPrivate:  http.StatusNotFound,
 
 	// Spark SSO: the token checks (package spark), then the login rules.
 	spark.ETokenMissing:          http.StatusBadRequest,

@@ -140,7 +140,7 @@ type evidenceView struct {
 	SafeLinkOK bool   `json:"-"`
 }
 
-var errPortfolioNotFound = &optio.Error{Code: EPortfolioPrivate, Message: "This portfolio is private, or the link is not right. If it is yours, sign in to see it."}
+var errPortfolioNotFound = &optio.Error{Code: optio.EPortfolioPrivate, Message: "This portfolio is private, or the link is not right. If it is yours, sign in to see it."}
 
 // loadPortfolio finds the student behind slug, the version of what their
 // portfolio shows and the viewer's access, answering ENOTFOUND both when

@@ -16,12 +16,6 @@ import (
 	"github.com/optio-edu/optio/spark"
 )
 
-// EPortfolioPrivate answers a portfolio the viewer may not see, and one that
-// does not exist, alike (404), so a private portfolio does not reveal itself.
-const EPortfolioPrivate = "portfolio_private"
-
-func init() { codeStatus[EPortfolioPrivate] = http.StatusNotFound }
-
 // embedGrant lets the request it rides on see one student's portfolio as
 // Spark shows it (accessEmbed): set from a verified, unreplayed embed token
 // on /portfolio/{slug}/embed, or from a file grant (?g=) on /files/{id}.

@@ -388,7 +388,7 @@ func TestDocsErrorCatalogue(t *testing.T) {
 		spark.EWebhookMissingHeaders, spark.EWebhookBadTimestamp, spark.EWebhookBadSignature,
 		optio.ETokenReplayed, optio.ESSOAdminNotAllowed, optio.ESSORoleMismatch,
 		optio.EPAYLOAD, optio.EMALFORMED, optio.ETOOLARGE, optio.ERATELIMIT, optio.EUNAVAILABLE, optio.EINTERNAL, optio.ENOTFOUND,
-		web.EPortfolioPrivate,
+		optio.EPortfolioPrivate,
 	} {
 		require.True(t, listed[code], "the error catalogue lacks %s", code)
 	}

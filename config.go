@@ -1,7 +1,6 @@
 package optio
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net"
 	"net/url"
@@ -399,10 +398,10 @@ func checkSecrets(sso, webhook []string) error {
 		}
 	}
 	for i, s := range webhook {
-		if rest, ok := strings.CutPrefix(s, "whsec_"); ok {
-			key, err := base64.StdEncoding.DecodeString(rest)
+		if strings.HasPrefix(s, WebhookSecretPrefix) {
+			key, err := DecodeWebhookSecret(s)
 			switch {
-			case err != nil || len(key) == 0:
+			case err != nil:
 				return fmt.Errorf("SPARK_WEBHOOK_SECRET: secret %d of %d starts with whsec_ but the rest is not standard base64", i+1, len(webhook))
 			case len(key) < minWhsecBytes:
 				return fmt.Errorf("SPARK_WEBHOOK_SECRET: secret %d of %d decodes to %d bytes; a whsec_ secret needs at least %d",

@@ -7,19 +7,14 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// backoff is exponential backoff with ±20% jitter: attempt n waits about
-// base·2^(n-1), at most an hour.
+// backoff is River's retry policy for jobs other than syncs (syncs keep
+// their own schedule on the queue row): RetrySchedule's exponential backoff
+// with jitter from base, at most an hour, by River's attempt count.
 type backoff struct{ base time.Duration }
 
 // NextRetry is when a failed job runs again.
 func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
-	n := max(job.Attempt, 1)
-	d := b.base << min(n-1, 20)
-	if d <= 0 || d > time.Hour {
-		d = time.Hour
-	}
-	jitter := 0.8 + 0.4*rand.Float64() //nolint:gosec // jitter needs no crypto
-	return time.Now().UTC().Add(time.Duration(float64(d) * jitter))
+	return time.Now().UTC().Add(RetrySchedule{Base: b.base, Max: time.Hour}.Delay(job.Attempt))
 }
 
 // Defaults of the evidence-sync retry schedule.

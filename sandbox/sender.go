@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -83,7 +82,7 @@ type sender struct {
 }
 
 func newSender(cfg Config) (*sender, error) {
-	if _, err := spark.DecodeWebhookSecret(cfg.WebhookSecret); err != nil {
+	if _, err := optio.DecodeWebhookSecret(cfg.WebhookSecret); err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	r := &cfg.Retry
@@ -237,22 +236,7 @@ func (s *sender) attempt(m *message) (status int, resp string, retryAfter time.D
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
-	return res.StatusCode, strings.TrimSpace(string(b)), parseRetryAfter(res.Header.Get("Retry-After"), s.cfg.Clock.Now()), nil
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or past.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
+	return res.StatusCode, strings.TrimSpace(string(b)), spark.ParseRetryAfter(res.Header.Get("Retry-After"), s.cfg.Clock.Now()), nil
 }
 
 // deliveries returns the log, newest first.

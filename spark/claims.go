@@ -53,12 +53,14 @@ type Claims struct {
 
 // NonceExpiry is when the nonce may be forgotten: after it the token is
 // expired even with leeway, so a replay fails on exp instead.
-func (c *Claims) NonceExpiry() time.Time {
-	l := c.leeway
-	if l == 0 {
-		l = DefaultLeeway
+func (c *Claims) NonceExpiry() time.Time { return nonceExpiry(c.ExpiresAt, c.leeway) }
+
+// nonceExpiry is exp plus the leeway the token was checked with.
+func nonceExpiry(exp time.Time, leeway time.Duration) time.Time {
+	if leeway == 0 {
+		leeway = DefaultLeeway
 	}
-	return c.ExpiresAt.Add(l)
+	return exp.Add(leeway)
 }
 
 // MarshalJSON writes the claims as a JWT payload: iat and exp as seconds,

@@ -655,7 +655,7 @@ func (c *Client) once(ctx context.Context, method, path string, q url.Values, bo
 		return &APIError{
 			Method: method, Path: path, StatusCode: res.StatusCode,
 			Message:    errorMessage(data),
-			RetryAfter: retryAfterAt(res.Header.Get("Retry-After"), c.now()),
+			RetryAfter: ParseRetryAfter(res.Header.Get("Retry-After"), c.now()),
 		}
 	}
 	if int64(len(data)) > limit {
@@ -715,9 +715,10 @@ func clip(s string) string {
 	return s
 }
 
-// retryAfterAt reads Retry-After as delay-seconds or an HTTP date; zero
-// when absent, unreadable or past.
-func retryAfterAt(v string, now time.Time) time.Duration {
+// ParseRetryAfter reads a Retry-After header as delay-seconds or an HTTP
+// date relative to now; zero when absent, unreadable or past. Optio's Spark
+// client and the sandbox's webhook sender both honour it.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if n, err := strconv.Atoi(v); err == nil && n > 0 {
 		return time.Duration(n) * time.Second

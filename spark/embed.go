@@ -30,13 +30,7 @@ type EmbedClaims struct {
 }
 
 // NonceExpiry is when the nonce may be forgotten (see Claims.NonceExpiry).
-func (c *EmbedClaims) NonceExpiry() time.Time {
-	l := c.leeway
-	if l == 0 {
-		l = DefaultLeeway
-	}
-	return c.ExpiresAt.Add(l)
-}
+func (c *EmbedClaims) NonceExpiry() time.Time { return nonceExpiry(c.ExpiresAt, c.leeway) }
 
 // VerifyEmbed checks a portfolio embed token with the same keys, issuer,
 // audience, clock and lifetime rules as an SSO token (Verify), and requires

@@ -30,28 +30,6 @@ const (
 	maxSignatureHeader = 4096
 )
 
-// WebhookSecretPrefix marks a secret given in Standard Webhooks form.
-const WebhookSecretPrefix = "whsec_"
-
-// DecodeWebhookSecret turns a configured secret into HMAC key bytes. The rule
-// (documented for the Spark team): a secret that starts with "whsec_" is the
-// standard form and the rest is the key in standard base64; any other string
-// is used as-is, its bytes being the key. So "whsec_c2VjcmV0" and "secret"
-// are the same key.
-func DecodeWebhookSecret(secret string) ([]byte, error) {
-	if rest, ok := strings.CutPrefix(secret, WebhookSecretPrefix); ok {
-		key, err := base64.StdEncoding.DecodeString(rest)
-		if err != nil || len(key) == 0 {
-			return nil, fmt.Errorf("webhook secret: the part after %s is not base64", WebhookSecretPrefix)
-		}
-		return key, nil
-	}
-	if secret == "" {
-		return nil, fmt.Errorf("webhook secret: empty")
-	}
-	return []byte(secret), nil
-}
-
 // WebhookVerifier checks that a webhook came from Spark: a Standard Webhooks
 // v1 signature by one of Secrets over the raw body, with a timestamp within
 // Tolerance of Clock. The zero Tolerance and Clock take their defaults.
@@ -198,7 +176,7 @@ func (v *WebhookVerifier) hooks() ([]*standardwebhooks.Webhook, error) {
 	}
 	hooks := make([]*standardwebhooks.Webhook, 0, len(v.Secrets))
 	for i, s := range v.Secrets {
-		key, err := DecodeWebhookSecret(s)
+		key, err := optio.DecodeWebhookSecret(s)
 		if err != nil {
 			return nil, webhookErr(EWebhookNotConfigured, "Webhook secret #%d is unusable: %v.", i+1, err)
 		}
@@ -227,14 +205,14 @@ func parseWebhookTimestamp(s string) (time.Time, error) {
 // WebhookSigner signs webhooks the way Spark does, for the sandbox, the
 // `optio spark send-webhook` CLI and tests.
 type WebhookSigner struct {
-	// Secret is a raw or whsec_ secret (see DecodeWebhookSecret).
+	// Secret is a raw or whsec_ secret (see optio.DecodeWebhookSecret).
 	Secret string
 }
 
 // Sign returns the webhook-signature value "v1,<base64 HMAC-SHA256 of
 // msgID.unixSeconds.body>".
 func (s WebhookSigner) Sign(msgID string, ts time.Time, body []byte) (string, error) {
-	key, err := DecodeWebhookSecret(s.Secret)
+	key, err := optio.DecodeWebhookSecret(s.Secret)
 	if err != nil {
 		return "", err
 	}

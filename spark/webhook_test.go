@@ -55,14 +55,14 @@ func TestWebhookWorkedExample(t *testing.T) {
 func TestDecodeWebhookSecret(t *testing.T) {
 	t.Parallel()
 	raw := "my-plain-spark-secret"
-	k1, err := spark.DecodeWebhookSecret(raw)
+	k1, err := optio.DecodeWebhookSecret(raw)
 	require.NoError(t, err)
 	require.Equal(t, []byte(raw), k1)
-	k2, err := spark.DecodeWebhookSecret("whsec_" + base64.StdEncoding.EncodeToString([]byte(raw)))
+	k2, err := optio.DecodeWebhookSecret("whsec_" + base64.StdEncoding.EncodeToString([]byte(raw)))
 	require.NoError(t, err)
 	require.Equal(t, k1, k2)
 	for _, bad := range []string{"", "whsec_", "whsec_not base64!"} {
-		_, err := spark.DecodeWebhookSecret(bad)
+		_, err := optio.DecodeWebhookSecret(bad)
 		require.Error(t, err, bad)
 	}
 }

@@ -213,20 +213,16 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, in passw
 	if hash == "" {
 		return optio.Errorf(optio.ECONFLICT, "Your account signs in through Spark and has no password to change.")
 	}
-	addrKey, err := s.throttle(w, r, optio.LoginAddressRule, s.clientAddr(r))
+	_, err = s.checkPassword(w, r, u.Email, func() (*optio.User, error) {
+		if bcrypt.CompareHashAndPassword([]byte(hash), []byte(in.CurrentPassword)) != nil {
+			return nil, &optio.Error{Code: optio.EUNAUTHORIZED, Message: "The current password is wrong.",
+				Fields: map[string]string{"current_password": "is wrong"}}
+		}
+		return u, nil
+	})
 	if err != nil {
 		return err
 	}
-	acctKey, err := s.throttle(w, r, optio.LoginAccountRule, throttleEmail(u.Email))
-	if err != nil {
-		s.forgive(r, addrKey)
-		return err
-	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(in.CurrentPassword)) != nil {
-		return &optio.Error{Code: optio.EUNAUTHORIZED, Message: "The current password is wrong.",
-			Fields: map[string]string{"current_password": "is wrong"}}
-	}
-	s.forgive(r, addrKey, acctKey)
 	if err := validatePassword(in.NewPassword); err != nil {
 		return &optio.Error{Code: optio.EINVALID, Message: "The new password is not valid.",
 			Fields: map[string]string{"new_password": "must be 8 to 72 characters"}}

@@ -167,10 +167,19 @@ func throttleEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
 
-// login is authenticate behind the throttle: per client address and per
-// account. Every attempt counts when it starts; a right password gives the
-// address its attempt back and clears the account's count.
+// login is authenticate behind the password throttle.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, email, password string) (*optio.User, error) {
+	return s.checkPassword(w, r, email, func() (*optio.User, error) {
+		return s.authenticate(r.Context(), email, password)
+	})
+}
+
+// checkPassword runs one password check for the account named by email
+// behind the throttles per client address and per account: every attempt
+// counts when it starts; a right password gives the address its attempt
+// back and clears the account's count. Sign-in, account linking and
+// password change all check passwords through it.
+func (s *Server) checkPassword(w http.ResponseWriter, r *http.Request, email string, check func() (*optio.User, error)) (*optio.User, error) {
 	addrKey, err := s.throttle(w, r, optio.LoginAddressRule, s.clientAddr(r))
 	if err != nil {
 		return nil, err
@@ -180,7 +189,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, email, password s
 		s.forgive(r, addrKey)
 		return nil, err
 	}
-	u, err := s.authenticate(r.Context(), email, password)
+	u, err := check()
 	switch {
 	case err == nil:
 		s.forgive(r, addrKey)

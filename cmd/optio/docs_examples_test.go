@@ -345,7 +345,7 @@ func TestDocsWorkedSignature(t *testing.T) {
 	require.NotNil(t, ex, "INTEGRATION.md has no worked example")
 	ts, err := strconv.ParseInt(ex["webhook-timestamp"], 10, 64)
 	require.NoError(t, err)
-	key, err := spark.DecodeWebhookSecret(ex["secret"])
+	key, err := optio.DecodeWebhookSecret(ex["secret"])
 	require.NoError(t, err)
 	require.Equal(t, hex.EncodeToString(key), ex["key (hex)"])
 	require.Equal(t, ex["webhook-id"]+"."+ex["webhook-timestamp"]+"."+ex["body"], ex["signed content"])

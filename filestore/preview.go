@@ -102,8 +102,10 @@ func (s *Store) Preview(ctx context.Context, key, contentType, name string) (*Ob
 }
 
 // WarmDecoders prepares the HEIC decoder (compiling its WebAssembly takes
-// seconds, once per process), so the first HEIC photo synced does not pay
-// for it. Workers call it in the background when they start.
+// seconds, once per process). Optio does not call it: compiled, the decoder
+// holds about 60 MB for the life of the process, so the first HEIC photo a
+// process syncs pays for it instead (a background job; tests call it first
+// so a sync's deadline does not include it).
 func WarmDecoders() { heic.Init() }
 
 // withBlob opens the blob at key and runs read on it.

@@ -319,7 +319,6 @@ func (r *Runner) Start(ctx context.Context) error {
 	if err := r.Client.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
-	go filestore.WarmDecoders() // the first HEIC photo need not wait for it
 	r.started = true
 	return nil
 }

@@ -411,17 +411,42 @@ func (b *badgeWeb) handleBakedPNG(w http.ResponseWriter, r *http.Request) {
 
 // handleVerify reads a credential — the VC-JWT as text, a baked PNG or SVG,
 // as the request body or as the "file" of a multipart form — and answers
-// whether it verifies.
+// whether it verifies: JSON, or the result page for a browser's form.
 func (b *badgeWeb) handleVerify(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxVerifyUpload)
+	form := false
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		form = true
+	}
+	page := form && strings.Contains(r.Header.Get("Accept"), "text/html")
+	v, err := b.verifyUpload(r, form)
+	switch {
+	case page && optio.ErrorCode(err) == optio.EINVALID:
+		b.s.renderStatus(w, r, http.StatusBadRequest, "credential_verify", pageData{Title: "Check a badge", Data: verifyPage{Problem: optio.ErrorMessage(err)}})
+	case err != nil:
+		b.s.Error(w, r, err)
+	case page:
+		b.s.render(w, r, "credential_verify", pageData{Title: "Check a badge", Data: verifyPage{Result: v}})
+	default:
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// verifyPage is the result page of the "check a badge" form.
+type verifyPage struct {
+	Result  *verification
+	Problem string
+}
+
+// verifyUpload reads the upload and verifies the credential in it.
+func (b *badgeWeb) verifyUpload(r *http.Request, form bool) (*verification, error) {
 	var data []byte
 	var err error
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+	if form {
 		f, _, ferr := r.FormFile("file")
 		if ferr != nil {
-			b.s.Error(w, r, &optio.Error{Code: optio.EINVALID, Message: "Upload the badge image or credential as \"file\".",
-				Fields: map[string]string{"file": "is required"}})
-			return
+			return nil, &optio.Error{Code: optio.EINVALID, Message: "Choose a badge image or credential file to check.",
+				Fields: map[string]string{"file": "is required"}}
 		}
 		defer f.Close()
 		data, err = io.ReadAll(f)
@@ -429,20 +454,13 @@ func (b *badgeWeb) handleVerify(w http.ResponseWriter, r *http.Request) {
 		data, err = io.ReadAll(r.Body)
 	}
 	if err != nil {
-		b.s.Error(w, r, optio.Errorf(optio.EINVALID, "The upload could not be read (at most %d bytes).", maxVerifyUpload))
-		return
+		return nil, optio.Errorf(optio.EINVALID, "The upload could not be read (at most %d bytes).", maxVerifyUpload)
 	}
 	token, err := openbadges.Extract(data)
 	if err != nil {
-		b.s.Error(w, r, optio.Errorf(optio.EINVALID, "No Open Badges credential found: send a VC-JWT, or a baked PNG or SVG badge."))
-		return
+		return nil, optio.Errorf(optio.EINVALID, "No Open Badges credential found: send a VC-JWT, or a baked PNG or SVG badge.")
 	}
-	v, err := b.verify(r.Context(), token)
-	if err != nil {
-		b.s.Error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	return b.verify(r.Context(), token)
 }
 
 type revokeInput struct {

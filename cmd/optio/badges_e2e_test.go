@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -260,6 +261,33 @@ func TestBadgesEndToEnd(t *testing.T) {
 		code, v = verify([]byte(svgBody), "image/svg+xml")
 		require.Equal(t, 200, code)
 		require.Equal(t, true, v["verified"], v)
+
+		// A browser's "check a badge" form gets the result page.
+		formPost := func(file []byte) (int, string) {
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			if file != nil {
+				fw, err := mw.CreateFormFile("file", "badge.png")
+				require.NoError(t, err)
+				_, _ = fw.Write(file)
+			}
+			require.NoError(t, mw.Close())
+			req, _ := http.NewRequest("POST", a.URL()+"/credentials/verify", &body)
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+			req.Header.Set("Accept", "text/html,application/xhtml+xml")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			out, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(out)
+		}
+		code, html := formPost([]byte(pngBody))
+		require.Equal(t, 200, code)
+		require.Contains(t, html, "Verified</strong> — signed by Optio, not revoked.")
+		require.Contains(t, html, "&lt;b&gt;Physics&lt;/b&gt; &amp; Co")
+		code, html = formPost(nil)
+		require.Equal(t, 400, code)
+		require.Contains(t, html, "Choose a badge image or credential file to check.")
 
 		// The verification page: the owner sees their name; a stranger does
 		// not while the portfolio is private; JSON-LD at the same URL.

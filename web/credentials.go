@@ -33,6 +33,10 @@ const maxVerifyUpload = 2 << 20
 // them again, so a rotation made by another process reaches it.
 const issuerTTL = time.Minute
 
+// issuerForceGap is the least time between two forced reloads, so requests
+// for made-up kids cannot make every request read the keys again.
+const issuerForceGap = 5 * time.Second
+
 func (b *badgeWeb) credentialRoutes(mux *http.ServeMux) {
 	s := b.s
 	mux.HandleFunc("GET /issuer", b.handleIssuerProfile)
@@ -49,13 +53,15 @@ func (b *badgeWeb) credentialRoutes(mux *http.ServeMux) {
 
 // loadIssuer returns the credential issuer, reading Optio's signing keys
 // from the database (creating the first one on the very first use) at most
-// once a minute, or at once when force is set (a kid this process has not
-// seen may be a key another process just rotated in).
+// once a minute, or sooner when force is set (a kid this process has not
+// seen may be a key another process just rotated in) and the last read is
+// more than issuerForceGap old.
 func (b *badgeWeb) loadIssuer(ctx context.Context, force bool) (*openbadges.Issuer, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.s.now()
-	if b.issuer != nil && !force && now.Sub(b.loaded) < issuerTTL {
+	age := now.Sub(b.loaded)
+	if b.issuer != nil && (age < issuerTTL && !force || age < issuerForceGap) {
 		return b.issuer, nil
 	}
 	is, err := openbadges.LoadIssuer(ctx, b.s.Store, b.s.Config.BaseURL)

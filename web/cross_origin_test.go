@@ -45,7 +45,9 @@ func TestCrossOriginRequestsAnswerLikeEveryError(t *testing.T) {
 
 		resp, body := post("/api/auth/logout", "*/*")
 		require.Equal(t, http.StatusForbidden, resp.StatusCode)
-		var e struct{ Error struct{ Code, Message string } }
+		var e struct {
+			Error struct{ Code, Message string }
+		}
 		require.NoError(t, json.Unmarshal([]byte(body), &e), body)
 		require.Equal(t, optio.EFORBIDDEN, e.Error.Code)
 		require.Contains(t, e.Error.Message, "Cross-origin request refused")

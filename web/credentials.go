@@ -186,7 +186,11 @@ func (b *badgeWeb) verify(ctx context.Context, token string) (*verification, err
 	}
 	v := &verification{Verified: !res.Revoked, Revoked: res.Revoked, KeyID: res.KeyID, Credential: res.Credential}
 	if res.Revoked {
-		if id, ok := strings.CutPrefix(res.Credential.ID, b.s.Config.BaseURL+"/credentials/"); ok {
+		is, err := b.loadIssuer(ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		if id, ok := strings.CutPrefix(res.Credential.ID, is.BaseURL()+openbadges.CredentialPath("")); ok {
 			if a, err := b.s.Store.BadgeAwardByID(ctx, id); err == nil {
 				v.Reason = a.RevokedReason
 			}
@@ -269,9 +273,10 @@ func (b *badgeWeb) handleStatusList(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(jwt))
 }
 
-// wantsJSONLD reports whether the request asks for the credential's JSON-LD
-// rather than its page.
-func wantsJSONLD(r *http.Request) bool {
+// credentialFormat is what a request for a credential's URL asks for: its
+// page ("html"), its JSON-LD ("jsonld") or its VC-JWT ("jwt"), by the first
+// of those the Accept header names.
+func credentialFormat(r *http.Request) string {
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
 		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
@@ -279,12 +284,14 @@ func wantsJSONLD(r *http.Request) bool {
 		}
 		switch mt {
 		case "application/ld+json", "application/vc+ld+json", "application/vc", "application/json":
-			return true
+			return "jsonld"
+		case "application/vc+jwt", "application/jwt":
+			return "jwt"
 		case "text/html":
-			return false
+			return "html"
 		}
 	}
-	return false
+	return "html"
 }
 
 // credentialPage is what the verification page shows.
@@ -310,7 +317,14 @@ func (b *badgeWeb) handleCredentialPage(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	w.Header().Set("Vary", "Accept")
-	if wantsJSONLD(r) {
+	switch credentialFormat(r) {
+	case "jwt":
+		w.Header().Set("Content-Type", "application/vc+jwt")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		_, _ = w.Write([]byte(iss.JWT))
+		return
+	case "jsonld":
 		body, err := json.Marshal(iss.Credential)
 		if err != nil {
 			b.s.Error(w, r, err)

@@ -313,6 +313,15 @@ func TestBadgesEndToEnd(t *testing.T) {
 		ldResp.Body.Close()
 		require.Equal(t, "application/ld+json", ldResp.Header.Get("Content-Type"))
 		require.Equal(t, jti, ld.ID)
+		req, _ = http.NewRequest("GET", a.URL()+"/credentials/"+credID, nil)
+		req.Header.Set("Accept", "application/vc+jwt")
+		jwtResp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		fetched, _ := io.ReadAll(jwtResp.Body)
+		jwtResp.Body.Close()
+		require.Equal(t, "application/vc+jwt", jwtResp.Header.Get("Content-Type"))
+		_, err = jwxjwt.Parse(fetched, jwxjwt.WithKeySet(set))
+		require.NoError(t, err, "the VC-JWT at the credential's id verifies with the served keys")
 
 		// Revocation: students cannot, admins can with a reason; the status
 		// list bit is set and verification says revoked.

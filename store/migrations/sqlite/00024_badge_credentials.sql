@@ -20,6 +20,7 @@ ALTER TABLE user_badges ADD COLUMN status_index INTEGER;
 ALTER TABLE user_badges ADD COLUMN identity_salt TEXT;
 ALTER TABLE user_badges ADD COLUMN revoked_at TIMESTAMP;
 ALTER TABLE user_badges ADD COLUMN revoked_reason TEXT;
+-- revoked_by has no foreign key here: SQLite cannot drop a column that has one (the Down step).
 ALTER TABLE user_badges ADD COLUMN revoked_by TEXT;
 CREATE UNIQUE INDEX user_badges_status_idx ON user_badges(status_index) WHERE status_index IS NOT NULL;
 

@@ -38,6 +38,7 @@ func (s *Server) badgeRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/badges", s.requireRole(b.handleProgress, optio.RoleStudent))
 	mux.HandleFunc("GET /api/badges/{badge_id}/credential", s.requireRole(b.handleCredential, optio.RoleStudent))
 	mux.HandleFunc("GET /badges/{id}/image.svg", b.handleImage)
+	mux.HandleFunc("GET /portfolio/{slug}/badges/{badge_id}/credential", b.handlePortfolioCredential)
 	mux.HandleFunc("GET /.well-known/jwks.json", b.handleJWKS)
 }
 

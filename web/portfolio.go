@@ -32,8 +32,8 @@ var portfolioFS embed.FS
 var portfolioTemplates = mustParsePortfolioTemplates()
 
 var portfolioFuncs = template.FuncMap{
-	"inc": func(n int) int { return n + 1 },
-	"dec": func(n int) int { return n - 1 },
+	"inc":        func(n int) int { return n + 1 },
+	"dec":        func(n int) int { return n - 1 },
 	"thousands":  thousands,
 	"pillarName": pillarName,
 	// fileExt is a file name's extension in capitals, for a card's type icon.
@@ -85,13 +85,13 @@ type portfolioView struct {
 	Initials    string `json:"-"`
 	// EarnedBadges lead the page; Progress (unearned badges, with what is
 	// missing) is for the owner and their family only.
-	EarnedBadges []badgeCard          `json:"-"`
+	EarnedBadges []badgeCard           `json:"-"`
 	Progress     []optio.BadgeProgress `json:"-"`
-	Family       bool                 `json:"-"` // the owner, a linked parent or an admin is looking
-	OGImageAlt   string               `json:"-"`
-	Indexable   bool   `json:"-"` // public (not unlisted, not private): search engines may index it
-	OGImage     string `json:"-"`
-	Embedded    bool   `json:"-"`
+	Family       bool                  `json:"-"` // the owner, a linked parent or an admin is looking
+	OGImageAlt   string                `json:"-"`
+	Indexable    bool                  `json:"-"` // public (not unlisted, not private): search engines may index it
+	OGImage      string                `json:"-"`
+	Embedded     bool                  `json:"-"`
 	// For the owner and their family: why strangers do not see it, and where to act.
 	Hidden         string `json:"hidden_reason,omitempty"`
 	HiddenLink     string `json:"-"`
@@ -137,7 +137,7 @@ type workItem struct {
 	Comments []commentView `json:"comments,omitempty"`
 
 	// For the pages: the picture or video the card leads with, and the rest.
-	Hero *evidenceView `json:"-"`
+	Hero *evidenceView  `json:"-"`
 	Rest []evidenceView `json:"-"`
 }
 

@@ -51,3 +51,22 @@
     if (opener) opener.focus();
   });
 })();
+
+// Inside Spark's frame, the embed tells the page around it how tall it is
+// (message {type: "optio:portfolio-height", height}), so Spark can size the
+// frame to fit instead of showing a second scroll bar.
+(function () {
+  "use strict";
+  if (window.parent === window || !document.querySelector(".sc-embedded")) return;
+  var last = 0;
+  function tell() {
+    var h = Math.ceil(document.documentElement.scrollHeight);
+    if (h !== last) {
+      last = h;
+      window.parent.postMessage({ type: "optio:portfolio-height", height: h }, "*");
+    }
+  }
+  tell();
+  window.addEventListener("load", tell);
+  if (typeof ResizeObserver === "function") new ResizeObserver(tell).observe(document.body);
+})();

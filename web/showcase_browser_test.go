@@ -323,7 +323,7 @@ func TestEmbedFramedBySpark(t *testing.T) {
 		// frame has loaded.
 		deadline := time.Now().Add(15 * time.Second)
 		for {
-			loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`location.search.startsWith("?visit=` + visit + `&") && window.frameLoaded === true`))
+			loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`location.search.startsWith("?visit=`+visit+`&") && window.frameLoaded === true`))
 			if err == nil && loaded {
 				break
 			}

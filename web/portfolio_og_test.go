@@ -79,7 +79,9 @@ func TestPortfolioBadgeCredential(t *testing.T) {
 		name2, courses2 := "Explorer", []string{"c-999"}
 		open, err := db.CreateBadge(ctx, optio.BadgeInput{Name: &name2, RequiredCourses: &courses2})
 		require.NoError(t, err)
-		cred := func(id string) string { return "/portfolio/" + e.student.PortfolioSlug + "/badges/" + id + "/credential" }
+		cred := func(id string) string {
+			return "/portfolio/" + e.student.PortfolioSlug + "/badges/" + id + "/credential"
+		}
 
 		res := e.do("GET", cred(earned.ID), nil, nil)
 		require.Equal(t, http.StatusOK, res.Code, res.Body.String())

@@ -134,7 +134,7 @@ func TestShowcaseInBrowser(t *testing.T) {
 				"earned badges come before the work")
 			require.Equal(t, 1, run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll(".sc-badge img").length`)))
 			text := run(t, ctx, chromedp.Evaluate[string](`document.body.innerText`))
-			for _, never := range []string{"Ocean Explorer", "Deep Sea Science", "Still to take", "I read it twice"} {
+			for _, never := range []string{"Ocean Explorer", "Deep Sea Science", "Still to complete", "I read it twice"} {
 				require.NotContains(t, text, never, "strangers see neither progress nor encouragement")
 			}
 			require.Contains(t, text, "PowerPoint presentation")
@@ -165,7 +165,7 @@ func TestShowcaseInBrowser(t *testing.T) {
 			require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(page), chromedp.WaitVisible(`.sc-progress`)))
 			waitImages(t, ctx)
 			text = run(t, ctx, chromedp.Evaluate[string](`document.body.innerText`))
-			for _, want := range []string{"Ocean Explorer", "Still to take: Deep Sea Science", "What a story, Maya! I read it twice.", "— Gran Ortiz"} {
+			for _, want := range []string{"Ocean Explorer", "Still to complete: Deep Sea Science", "What a story, Maya! I read it twice.", "— Gran Ortiz"} {
 				require.Contains(t, text, want)
 			}
 			require.False(t, run(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)), "no sideways scrolling (owner)")

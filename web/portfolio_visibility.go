@@ -105,9 +105,9 @@ func visibilitySaved(u *optio.User, now time.Time, parent bool) string {
 // setChildVisibility is a linked parent choosing who sees their child's
 // portfolio (audited); anyone else gets ENOTFOUND.
 func (s *Server) setChildVisibility(r *http.Request, studentID string, v optio.Visibility) (*optio.User, error) {
-	ok, err := s.Store.IsLinkedParent(r.Context(), userOf(r).ID, studentID)
-	if err != nil || !ok {
-		return nil, errOr(err, &optio.Error{Code: optio.ENOTFOUND, Message: "Student not found."})
+	a, err := s.accessTo(r.Context(), userOf(r), studentID)
+	if err != nil || !a.parent {
+		return nil, errOr(err, errNoChild)
 	}
 	if !v.Valid() {
 		return nil, &optio.Error{Code: optio.EINVALID, Message: "The visibility is not valid.",

@@ -27,6 +27,14 @@ func (f *fileStore) Put(ctx context.Context, r io.Reader, filename string, maxBy
 	return &web.StoredObject{Key: o.Key, SHA256: o.SHA256, Size: o.Size, ContentType: o.ContentType, Kind: string(o.Kind)}, nil
 }
 
+func (f *fileStore) Thumbnail(ctx context.Context, key, contentType string) (*web.StoredObject, error) {
+	o, err := f.Store.Thumbnail(ctx, key, contentType)
+	if err != nil {
+		return nil, err
+	}
+	return &web.StoredObject{Key: o.Key, SHA256: o.SHA256, Size: o.Size, ContentType: o.ContentType, Kind: string(o.Kind)}, nil
+}
+
 func (f *fileStore) Open(ctx context.Context, key string) (io.ReadSeekCloser, error) {
 	return f.Store.Open(ctx, key)
 }

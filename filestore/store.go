@@ -199,7 +199,7 @@ func (s *Store) Attributes(ctx context.Context, key string) (*Attributes, error)
 }
 
 func checkKey(key string) error {
-	if !keyPattern.MatchString(key) {
+	if !keyPattern.MatchString(key) && !thumbKeyPattern.MatchString(key) {
 		return optio.Errorf(optio.EINVALID, "%q is not a file key", key)
 	}
 	return nil

@@ -190,6 +190,15 @@ func TestPortfolioVersionCountsEveryChange(t *testing.T) {
 				}})
 			require.NoError(t, err)
 		})
+		var commentID string
+		studentChange("encouragement posted", func() {
+			commentID = uuid.NewString()
+			exec(`INSERT INTO completion_comments (id, completion_id, student_id, author_id, body, created_at) VALUES ($1,$2,$3,$4,'Well done',$5)`,
+				commentID, done.Completion.ID, student.ID, parent.ID, time.Now().UTC())
+		})
+		studentChange("encouragement hidden", func() {
+			exec(`UPDATE completion_comments SET hidden_at = $1 WHERE id = $2`, time.Now().UTC(), commentID)
+		})
 		studentChange("block made private", func() {
 			exec(`UPDATE evidence_document_blocks SET is_private = TRUE WHERE id = $1`, done.Evidence.Blocks[1].ID)
 		})

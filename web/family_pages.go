@@ -65,7 +65,7 @@ func (s *Server) renderParentPage(w http.ResponseWriter, r *http.Request, status
 			s.Error(w, r, err)
 			return
 		}
-		p.Children = append(p.Children, parentChild{ParentDashboard: d, Tutor: t})
+		p.Children = append(p.Children, parentChild{ParentDashboard: d, Tutor: t, Visibility: visibilityFormFor(&kids[i], s.now(), true)})
 		s.audit(r, "parent.view_dashboard", kids[i].ID, map[string]any{"page": "/parent"})
 	}
 	s.renderStatus(w, r, status, "parent", pageData{Title: "Family", Data: p})

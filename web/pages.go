@@ -18,7 +18,7 @@ import (
 	"github.com/optio-edu/optio"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/portfolio/visibility.html
 var templateFS embed.FS
 
 //go:embed static
@@ -40,7 +40,7 @@ type pages struct {
 }
 
 // shared are the templates every page can use.
-var shared = []string{"templates/layout.html", "templates/blocks.html"}
+var shared = []string{"templates/layout.html", "templates/blocks.html", "templates/portfolio/visibility.html"}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -283,6 +283,7 @@ func (s *Server) handleDashboardPage(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	d.Visibility = visibilityFormFor(d.User, s.now(), false)
 	s.render(w, r, "dashboard", pageData{Title: "Dashboard", Data: d})
 }
 

@@ -15,6 +15,8 @@ import (
 type parentChild struct {
 	*ParentDashboard
 	Tutor parentTutor
+	// Visibility is the child's portfolio visibility form.
+	Visibility visibilityForm
 }
 
 // parentTutor is what a parent sees and sets of a child's AI tutor.

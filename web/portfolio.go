@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -31,8 +32,18 @@ var portfolioFS embed.FS
 var portfolioTemplates = mustParsePortfolioTemplates()
 
 var portfolioFuncs = template.FuncMap{
-	"inc": func(n int) int { return n + 1 },
-	"dec": func(n int) int { return n - 1 },
+	"inc":        func(n int) int { return n + 1 },
+	"dec":        func(n int) int { return n - 1 },
+	"thousands":  thousands,
+	"pillarName": pillarName,
+	// fileExt is a file name's extension in capitals, for a card's type icon.
+	"fileExt": func(name string) string {
+		e := strings.ToUpper(strings.TrimPrefix(path.Ext(name), "."))
+		if e == "" || len(e) > 5 {
+			return "FILE"
+		}
+		return e
+	},
 }
 
 func mustParsePortfolioTemplates() map[string]*template.Template {
@@ -50,6 +61,9 @@ func (s *Server) portfolioRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/public/portfolio/{slug}", s.handlePortfolioJSON)
 	mux.HandleFunc("OPTIONS /api/public/portfolio/{slug}", s.handlePortfolioPreflight)
 	mux.HandleFunc("GET /files/{fileID}", s.handleEvidenceFile)
+	mux.HandleFunc("GET /files/{fileID}/thumb", s.handleEvidenceThumb)
+	mux.HandleFunc("GET /portfolio/{slug}/og.png", s.handlePortfolioOGImage)
+	mux.HandleFunc("POST /parent/students/{id}/portfolio-visibility", s.requirePageRole(s.handleParentVisibilityForm, optio.RoleParent))
 	mux.HandleFunc("POST /dashboard/portfolio-settings", s.requirePageRole(s.handlePortfolioSettingsForm, optio.RoleStudent))
 	s.portfolioAdminRoutes(mux)
 }
@@ -68,9 +82,16 @@ type portfolioView struct {
 
 	// For the pages only.
 	BadgesShown bool   `json:"-"`
-	Indexable   bool   `json:"-"` // public (not unlisted, not private): search engines may index it
-	OGImage     string `json:"-"`
-	Embedded    bool   `json:"-"`
+	Initials    string `json:"-"`
+	// EarnedBadges lead the page; Progress (unearned badges, with what is
+	// missing) is for the owner and their family only.
+	EarnedBadges []badgeCard           `json:"-"`
+	Progress     []optio.BadgeProgress `json:"-"`
+	Family       bool                  `json:"-"` // the owner, a linked parent or an admin is looking
+	OGImageAlt   string                `json:"-"`
+	Indexable    bool                  `json:"-"` // public (not unlisted, not private): search engines may index it
+	OGImage      string                `json:"-"`
+	Embedded     bool                  `json:"-"`
 	// For the owner and their family: why strangers do not see it, and where to act.
 	Hidden         string `json:"hidden_reason,omitempty"`
 	HiddenLink     string `json:"-"`
@@ -93,6 +114,11 @@ type workGroup struct {
 	QuestID       string     `json:"quest_id"`
 	Title         string     `json:"title"`
 	Items         []workItem `json:"items"`
+	// TasksDone of TasksTotal tasks of the course or quest are finished
+	// (all of the student's work, not only this page's).
+	TasksDone  int `json:"tasks_done"`
+	TasksTotal int `json:"tasks_total"`
+	Percent    int `json:"-"`
 }
 
 // workItem is one finished task with its evidence.
@@ -106,6 +132,13 @@ type workItem struct {
 	FromSpark    bool           `json:"from_spark"`
 	SyncedAt     *time.Time     `json:"synced_at,omitempty"`
 	Evidence     []evidenceView `json:"evidence"`
+	// Comments are observers' encouragement, shown to the student, their
+	// family and observers; never to strangers or Spark.
+	Comments []commentView `json:"comments,omitempty"`
+
+	// For the pages: the picture or video the card leads with, and the rest.
+	Hero *evidenceView  `json:"-"`
+	Rest []evidenceView `json:"-"`
 }
 
 // evidenceView is one evidence block as a viewer may see it. Files are
@@ -128,12 +161,17 @@ type evidenceView struct {
 	// PreviewURL is a web rendition (JPEG) of an image the browser cannot
 	// show; FileURL stays the original, for download.
 	PreviewURL string `json:"preview_url,omitempty"`
+	// ThumbURL is a small JPEG of an image for cards (made once, kept).
+	ThumbURL string `json:"thumb_url,omitempty"`
+	// KindLabel is the file's type in words ("PowerPoint presentation").
+	KindLabel string `json:"kind_label,omitempty"`
 	// NotImported is why a submitted file could not be imported; such an
 	// entry has no file, and OriginalURL only when it is safe to show.
 	NotImported string `json:"not_imported,omitempty"`
 	OriginalURL string `json:"original_url,omitempty"`
 
 	Alt        string `json:"-"`
+	ThumbPath  string `json:"-"` // the card's thumbnail; "" when there is none
 	ShowPath   string `json:"-"` // what the page shows inline (the rendition, or the file); "" when the browser cannot show it
 	Path       string `json:"-"` // FileURL relative to Optio, for pages
 	Previewok  bool   `json:"-"` // the browser can show the file itself
@@ -196,7 +234,7 @@ func (s *Server) buildPortfolio(ctx context.Context, page int, student *optio.Us
 	if err != nil {
 		return nil, false, err
 	}
-	v = &portfolioView{
+	v = &portfolioView{Initials: studentInitials(student), Family: acc == accessFamily,
 		Student: portfolioStudent{Name: student.DisplayName(), GivenName: student.GivenName, Slug: student.PortfolioSlug,
 			PortfolioURL: s.absURL("/portfolio/" + url.PathEscape(student.PortfolioSlug)), Visibility: student.Visibility},
 		XP: xp, Page: page, PerPage: portfolioPerPage, TotalItems: work.Total,
@@ -215,7 +253,8 @@ func (s *Server) buildPortfolio(ctx context.Context, page int, student *optio.Us
 			s.Logger.WarnContext(ctx, "portfolio badges", slog.String("student", student.ID), slog.Any("error", err))
 			complete = false
 		} else {
-			v.Badges, v.BadgesShown = badges, true
+			v.BadgesShown = true
+			v.Badges, v.EarnedBadges, v.Progress = splitBadges(badges, student, acc == accessFamily)
 		}
 	}
 	spark, quests := map[string]int{}, map[string]int{}
@@ -239,8 +278,17 @@ func (s *Server) buildPortfolio(ctx context.Context, page int, student *optio.Us
 		}
 		v.Quests[i].Items = append(v.Quests[i].Items, wi)
 	}
+	if err := s.addCompletion(ctx, v, student.ID); err != nil {
+		return nil, false, err
+	}
+	if acc == accessFamily || acc == accessObserver {
+		if err := s.addComments(ctx, v); err != nil {
+			return nil, false, err
+		}
+	}
 	if public {
-		v.OGImage = s.firstImage(v)
+		v.OGImage = s.absURL(ogImagePath(student.PortfolioSlug))
+		v.OGImageAlt = v.Student.Name + "’s learning portfolio on Optio"
 	}
 	if acc == accessFamily {
 		v.Hidden, v.HiddenLink, v.HiddenLinkText = hiddenReason(student, s.now())
@@ -248,6 +296,7 @@ func (s *Server) buildPortfolio(ctx context.Context, page int, student *optio.Us
 	if acc == accessEmbed {
 		s.grantFiles(v, student.ID)
 	}
+	v.pickHeroes()
 	return v, complete, nil
 }
 
@@ -300,12 +349,19 @@ func (s *Server) evidenceView(b optio.EvidenceBlock, taskTitle string) evidenceV
 		e.Path = "/files/" + url.PathEscape(c.FileID) + "?b=" + url.QueryEscape(b.ID)
 		e.FileURL = s.absURL(e.Path)
 		e.Kind, e.Previewok = documentKind(c.ContentType)
+		e.KindLabel = fileTypeLabel(c.ContentType, c.Filename)
 		if filestore.BrowserShows(c.ContentType) {
 			e.ShowPath = e.Path
 		}
+		thumbOf, thumbType := c.FileID, c.ContentType
 		if c.PreviewFileID != "" {
 			e.ShowPath = "/files/" + url.PathEscape(c.PreviewFileID) + "?b=" + url.QueryEscape(b.ID)
 			e.PreviewURL = s.absURL(e.ShowPath)
+			thumbOf, thumbType = c.PreviewFileID, "image/jpeg"
+		}
+		if b.BlockType == optio.BlockImage && filestore.CanThumbnail(thumbType) {
+			e.ThumbPath = "/files/" + url.PathEscape(thumbOf) + "/thumb?b=" + url.QueryEscape(b.ID)
+			e.ThumbURL = s.absURL(e.ThumbPath)
 		}
 		e.Alt = c.Title
 		if e.Alt == "" {
@@ -335,21 +391,6 @@ func documentKind(ct string) (string, bool) {
 		return "Video", true
 	}
 	return "File", false
-}
-
-func (s *Server) firstImage(v *portfolioView) string {
-	for _, groups := range [][]workGroup{v.SparkCourses, v.Quests} {
-		for _, g := range groups {
-			for _, it := range g.Items {
-				for _, e := range it.Evidence {
-					if e.Type == optio.BlockImage && e.ShowPath != "" && !e.Private {
-						return s.absURL(e.ShowPath)
-					}
-				}
-			}
-		}
-	}
-	return ""
 }
 
 // absURL is path on Optio's public URL.
@@ -590,48 +631,78 @@ func etagMatches(header, etag string) bool {
 // (private blocks: the student, linked parents and admins; otherwise the
 // portfolio's rules). Anything else answers 404.
 func (s *Server) handleEvidenceFile(w http.ResponseWriter, r *http.Request) {
+	f, cache, err := s.evidenceFile(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.serveFile(w, r, f, cache)
+}
+
+// handleEvidenceThumb serves the card thumbnail of an evidence image, under
+// the same rules as the image itself, making it on the first request.
+func (s *Server) handleEvidenceThumb(w http.ResponseWriter, r *http.Request) {
+	f, cache, err := s.evidenceFile(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if s.Files == nil {
+		s.Error(w, r, &optio.Error{Code: optio.ENOTCONFIG, Message: "File storage is not configured."})
+		return
+	}
+	th, err := s.Files.Thumbnail(r.Context(), f.BlobKey, f.ContentType)
+	if err != nil {
+		if optio.ErrorCode(err) == optio.EUNSUPPORTED {
+			err = &optio.Error{Code: optio.ENOTFOUND, Message: "This file has no thumbnail."}
+		}
+		s.Error(w, r, err)
+		return
+	}
+	s.serveFile(w, r, &optio.File{BlobKey: th.Key, ContentType: th.ContentType, SHA256: th.SHA256, Size: th.Size,
+		Filename: strings.TrimSuffix(f.Filename, path.Ext(f.Filename)) + "-thumbnail.jpg", CreatedAt: f.CreatedAt}, cache)
+}
+
+// evidenceFile is the file behind /files/{fileID}?b= when the viewer may see
+// it, with the Cache-Control it may be served with.
+func (s *Server) evidenceFile(r *http.Request) (*optio.File, string, error) {
 	ctx := r.Context()
 	notFound := &optio.Error{Code: optio.ENOTFOUND, Message: "File not found."}
 	ref, err := s.Store.EvidenceBlockFile(ctx, r.URL.Query().Get("b"), r.PathValue("fileID"))
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return nil, "", err
 	}
 	student, err := s.Store.UserByID(ctx, ref.StudentID)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return nil, "", err
 	}
 	r = s.fileGrantRequest(r, student.ID)
-	ctx = r.Context()
-	acc, err := s.portfolioAccess(ctx, userOf(r), student)
+	acc, err := s.portfolioAccess(r.Context(), userOf(r), student)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return nil, "", err
 	}
 	if acc == accessNone || (ref.Private && !acc.seesPrivate()) {
-		s.Error(w, r, notFound)
-		return
+		return nil, "", notFound
 	}
 	f, err := s.Store.FileByID(ctx, ref.FileID)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return nil, "", err
 	}
 	cache := "private, max-age=300"
 	if !ref.Private && publiclyViewable(student, s.now()) {
 		cache = "public, max-age=300"
 	}
-	s.serveFile(w, r, f, cache)
+	return f, cache, nil
 }
 
 // handlePortfolioSettingsForm saves the dashboard's portfolio settings.
 func (s *Server) handlePortfolioSettingsForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	v := optio.Visibility(r.PostFormValue("portfolio_visibility"))
-	if _, err := s.Store.UpdateProfile(r.Context(), userOf(r).ID, optio.ProfileUpdate{Visibility: &v}); err != nil {
+	u, err := s.Store.UpdateProfile(r.Context(), userOf(r).ID, optio.ProfileUpdate{Visibility: &v})
+	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/dashboard?flash=Portfolio+settings+saved", http.StatusSeeOther)
+	http.Redirect(w, r, "/dashboard?flash="+url.QueryEscape(visibilitySaved(u, s.now(), false))+"#ps-h", http.StatusSeeOther)
 }

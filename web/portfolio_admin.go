@@ -24,22 +24,10 @@ func (s *Server) handleParentVisibility(w http.ResponseWriter, r *http.Request) 
 		s.Error(w, r, err)
 		return
 	}
-	studentID := r.PathValue("id")
-	a, err := s.accessTo(r.Context(), userOf(r), studentID)
-	if err != nil || !a.parent {
-		s.Error(w, r, errOr(err, errNoChild))
-		return
-	}
-	if !in.Visibility.Valid() {
-		s.Error(w, r, &optio.Error{Code: optio.EINVALID, Message: "The visibility is not valid.",
-			Fields: map[string]string{"visibility": "must be public, unlisted, school or private"}})
-		return
-	}
-	if _, err := s.Store.UpdateProfile(r.Context(), studentID, optio.ProfileUpdate{Visibility: &in.Visibility}); err != nil {
+	if _, err := s.setChildVisibility(r, r.PathValue("id"), in.Visibility); err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	s.audit(r, "parent.portfolio_visibility", studentID, map[string]any{"visibility": in.Visibility})
 	writeJSON(w, http.StatusOK, in)
 }
 

@@ -33,7 +33,7 @@ func TestPortfolioInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(browsertest.Start(t, chromedp.WindowSize(412, 915)), 60*time.Second) // a phone
 	t.Cleanup(cancel)
 
-	img := `figure.block.image img`
+	img := `.sc-media img`
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(ts.URL+"/portfolio/"+e.student.PortfolioSlug),
 		chromedp.WaitVisible(`main h1`),
@@ -44,14 +44,14 @@ func TestPortfolioInBrowser(t *testing.T) {
 	require.NoError(t, err, "the evidence image loads")
 	heading := run(t, ctx, chromedp.Text(`main h1`))
 	imgWidth := run(t, ctx, chromedp.Evaluate[int](`document.querySelector("`+img+`").naturalWidth`))
-	videos := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("figure.block.video video[controls]").length`))
-	docLinks := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("p.block.document a[href^='/files/']").length`))
+	videos := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll(".sc-card video[controls]").length`))
+	docLinks := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll(".sc-doc a[href^='/files/']").length`))
 	scriptRan := run(t, ctx, chromedp.Evaluate[bool](`typeof window.pwned !== "undefined" || document.querySelectorAll("main script").length > 0`))
 	overflowing := run(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
 	require.NoError(t, chromedp.Do(ctx, chromedp.ScrollIntoView(`main h1`)))
 	shot := run(t, ctx, chromedp.FullScreenshot(100))
 	require.Equal(t, "Maya Ortiz", heading)
-	require.Equal(t, 96, imgWidth, "the evidence image loaded through /files/")
+	require.Equal(t, 96, imgWidth, "the evidence image's thumbnail loaded through /files/")
 	require.Equal(t, 1, videos, "the video has a player")
 	require.Equal(t, 2, docLinks, "the PDF has an open and a download link")
 	require.False(t, scriptRan, "submission text never becomes script")

@@ -132,7 +132,9 @@ func TestPortfolioCacheShowsEveryChange(t *testing.T) {
 		require.NoError(t, err)
 		everyone(func(who, path, body string) {
 			require.Contains(t, body, "Winter bird count", "%s %s", who, path)
-			require.Contains(t, body, "Storyteller", "%s %s", who, path)
+			// Progress towards a badge not yet earned: the family only.
+			_, fam := family[who]
+			require.Equal(t, fam, strings.Contains(body, "Storyteller"), "%s %s", who, path)
 		})
 
 		// The profile: a new name, then private (strangers get 404 at once;
@@ -193,7 +195,7 @@ func TestPortfolioCacheSkipsIncompletePages(t *testing.T) {
 			if broken {
 				return nil, errors.New("badge store down")
 			}
-			return []optio.BadgeProgress{{Badge: optio.Badge{Name: "Storyteller"}, Percent: 50}}, nil
+			return []optio.BadgeProgress{{Badge: optio.Badge{Name: "Storyteller"}, Earned: true, EarnedAt: &testNow, Percent: 100}}, nil
 		}
 		page := "/portfolio/" + e.student.PortfolioSlug
 		require.NotContains(t, twice(t, e.srv, nil, page), "Storyteller")
@@ -246,7 +248,7 @@ func TestPortfolioCacheAcrossProcesses(t *testing.T) {
 		w := newRecorder()
 		b.ServeHTTP(w, r)
 		require.Equal(t, http.StatusSeeOther, w.Code)
-		require.Equal(t, "/dashboard?flash=Portfolio+settings+saved", w.Header().Get("Location"))
+		require.Equal(t, "/dashboard?flash="+url.QueryEscape("Saved. Private: only you, your family and observers see it.")+"#ps-h", w.Header().Get("Location"))
 		require.Equal(t, 404, e.do("GET", page, nil, nil).Code)
 		require.Equal(t, 404, e.do("GET", api, nil, nil).Code)
 		var pv portfolioView

@@ -132,6 +132,8 @@ func (s *Server) grantFiles(v *portfolioView, studentID string) {
 					add(&ev[ei].ShowPath)
 					add(&ev[ei].FileURL)
 					add(&ev[ei].PreviewURL)
+					add(&ev[ei].ThumbPath)
+					add(&ev[ei].ThumbURL)
 				}
 			}
 		}

@@ -41,6 +41,14 @@ func (f testFiles) Put(ctx context.Context, r io.Reader, filename string, maxByt
 	return &StoredObject{Key: o.Key, SHA256: o.SHA256, Size: o.Size, ContentType: o.ContentType, Kind: string(o.Kind)}, nil
 }
 
+func (f testFiles) Thumbnail(ctx context.Context, key, contentType string) (*StoredObject, error) {
+	o, err := f.Store.Thumbnail(ctx, key, contentType)
+	if err != nil {
+		return nil, err
+	}
+	return &StoredObject{Key: o.Key, SHA256: o.SHA256, Size: o.Size, ContentType: o.ContentType, Kind: string(o.Kind)}, nil
+}
+
 func (f testFiles) Open(ctx context.Context, key string) (io.ReadSeekCloser, error) {
 	return f.Store.Open(ctx, key)
 }

@@ -35,18 +35,24 @@ func TestPortfolioImagesBrowsersCannotShow(t *testing.T) {
 		page := res.Body.String()
 		img := v.Evidence.Blocks[0]
 		require.NotEmpty(t, img.Content.PreviewFileID)
-		require.Contains(t, page, `<img src="/files/`+img.Content.PreviewFileID+`?b=`+img.ID+`"`)
-		require.Contains(t, page, `href="/files/`+img.Content.FileID+`?b=`+img.ID+`" download="IMG_7.HEIC">Download the original`)
+		require.Contains(t, page, `<a class="sc-thumb" href="/files/`+img.Content.PreviewFileID+`?b=`+img.ID+`"`)
+		require.Contains(t, page, `<img src="/files/`+img.Content.PreviewFileID+`/thumb?b=`+img.ID+`"`, "the card shows the rendition's thumbnail")
+		require.Contains(t, page, `href="/files/`+img.Content.FileID+`?b=`+img.ID+`" download="IMG_7.HEIC">Download the original</a>`)
 		burst := w.Evidence.Blocks[0]
 		require.NotContains(t, page, `<img src="/files/`+burst.Content.FileID)
-		require.Contains(t, page, "cannot be shown in a browser")
-		require.Contains(t, page, "download burst.heics to view it")
+		require.Contains(t, page, `<p class="sc-doc-type">Image a browser cannot show</p>`)
+		require.Contains(t, page, `download="burst.heics">Download to view it</a>`)
 
 		// The rendition is served with the block's access check.
 		got := e.do("GET", "/files/"+img.Content.PreviewFileID+"?b="+img.ID, nil, nil)
 		require.Equal(t, 200, got.Code)
 		require.Equal(t, "image/png", got.Header().Get("Content-Type"))
 		require.Equal(t, 404, e.do("GET", "/files/"+img.Content.PreviewFileID+"?b="+burst.ID, nil, nil).Code)
+		thumb := e.do("GET", "/files/"+img.Content.PreviewFileID+"/thumb?b="+img.ID, nil, nil)
+		require.Equal(t, 200, thumb.Code)
+		require.Equal(t, "image/jpeg", thumb.Header().Get("Content-Type"))
+		require.Equal(t, 404, e.do("GET", "/files/"+img.Content.PreviewFileID+"/thumb?b="+burst.ID, nil, nil).Code, "a thumbnail has the file's access check")
+		require.Equal(t, 404, e.do("GET", "/files/"+burst.Content.FileID+"/thumb?b="+burst.ID, nil, nil).Code, "no thumbnail of what cannot be read")
 
 		js := e.do("GET", "/api/public/portfolio/"+e.student.PortfolioSlug, nil, nil)
 		require.Equal(t, 200, js.Code)

@@ -119,7 +119,7 @@ func TestPortfolioPageShowsWork(t *testing.T) {
 		e.srv.BadgeProgress = func(ctx context.Context, userID string) ([]optio.BadgeProgress, error) {
 			require.Equal(t, e.student.ID, userID)
 			return []optio.BadgeProgress{
-				{Badge: optio.Badge{Name: "Storyteller"}, Earned: true, EarnedAt: &testNow, Percent: 100},
+				{Badge: optio.Badge{ID: "b-story", Name: "Storyteller"}, Earned: true, EarnedAt: &testNow, Percent: 100, CredentialID: "award-story"},
 				{Badge: optio.Badge{Name: "Maker <b>Pro</b>"}, Percent: 40, Text: "Complete 2 more Spark courses to earn this badge",
 					CoursesMissing: []optio.CourseRef{{SparkCourseID: "c-9", Title: "Robotics", CatalogURL: "https://onfire.example/courses/c-9"}}},
 			}, nil
@@ -134,23 +134,40 @@ func TestPortfolioPageShowsWork(t *testing.T) {
 		page := res.Body.String()
 		for _, want := range []string{
 			"<h1>Maya Ortiz</h1>", "<main id=\"main\">", "role=\"banner\"", "role=\"contentinfo\"",
+			`<div class="sc-avatar" aria-hidden="true">MO</div>`, `<dt>XP earned</dt><dd>170</dd>`, `<dt>Finished work</dt><dd>2</dd>`, `<dt>Badges</dt><dd>1</dd>`,
 			`<svg class="xp-chart" role="img"`, "170 XP in total",
-			"Storyteller", "Earned 1 Mar 2026", `<progress class="badge-progress" max="100" value="40"`,
-			"Complete 2 more Spark courses to earn this badge", "Maker &lt;b&gt;Pro&lt;/b&gt;",
-			`href="https://onfire.example/courses/c-9" rel="nofollow noopener"`,
+			"Storyteller", `Earned <time datetime="2026-03-01">1 Mar 2026</time>`,
+			`<img src="/badges/b-story/image.svg"`, `<a href="/credentials/award-story">Verified Open Badge`,
 			"Spark coursework", "OnFire Creative Writing", "Optio quests", "Community garden",
+			`<span>1 of 1 assignments finished · complete</span>`,
 			`Synced from Spark on <time datetime="2026-02-27">27 Feb 2026</time>`,
 			"My essay &lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt; ends here.",
 			`<a href="https://example.org/story" rel="nofollow noopener noreferrer" target="_blank">My story online</a>`,
-			`<img src="` + htmlAttr(fileURLOf(blockOf(t, v, "cover.png"))) + `" alt="Image submitted for “Quest title for c-101 assignment A”"`,
-			`<video controls preload="metadata" src="` + htmlAttr(fileURLOf(blockOf(t, v, "reading.mp4"))) + `"`,
-			`Open essay.pdf</a>`, `download="essay.pdf"`,
+			`<a class="sc-thumb" href="` + htmlAttr(fileURLOf(blockOf(t, v, "cover.png"))) + `" data-lightbox="image"`,
+			`<img src="` + htmlAttr(thumbURLOf(blockOf(t, v, "cover.png"))) + `" alt="Image submitted for “Quest title for c-101 assignment A”"`,
+			`<video controls preload="metadata" src="` + htmlAttr(fileURLOf(blockOf(t, v, "reading.mp4"))) + `#t=0.1"`,
+			`<p class="sc-doc-type">PDF document</p>`, `Open essay.pdf</a>`, `download="essay.pdf"`,
 			`<meta property="og:title" content="Maya Ortiz’s portfolio">`,
 			`<meta property="og:url" content="http://optio.test/portfolio/` + slug + `">`,
-			`<meta property="og:image" content="http://optio.test` + htmlAttr(fileURLOf(blockOf(t, v, "cover.png"))) + `">`,
+			`<meta property="og:image" content="http://optio.test/portfolio/` + slug + `/og.png">`,
+			`<meta name="twitter:card" content="summary_large_image">`,
 		} {
 			require.Contains(t, page, want)
 		}
+		// Strangers see earned badges only: never what is missing.
+		for _, never := range []string{"Maker", "Complete 2 more Spark courses", "onfire.example", "badge-progress"} {
+			require.NotContains(t, page, never)
+		}
+		require.Less(t, strings.Index(page, "Storyteller"), strings.Index(page, "OnFire Creative Writing"), "badges come before the work")
+		// The owner and the family see the progress, with what is missing.
+		for _, c := range []*http.Cookie{vs.owner, vs.parent} {
+			fam := e.do("GET", "/portfolio/"+slug, c, nil).Body.String()
+			for _, want := range []string{`<progress class="badge-progress" max="100" value="40"`, "Complete 2 more Spark courses to earn this badge",
+				"Maker &lt;b&gt;Pro&lt;/b&gt;", `href="https://onfire.example/courses/c-9" rel="nofollow noopener"`} {
+				require.Contains(t, fam, want)
+			}
+		}
+		require.NotContains(t, e.do("GET", "/portfolio/"+slug, vs.observer, nil).Body.String(), "Maker", "observers see earned badges only")
 		require.NotContains(t, page, "<script>alert", "submission text is inert")
 		require.NotContains(t, page, "noindex", "a public portfolio may be indexed")
 		require.NotContains(t, page, "Quest title for c-101<", "the Spark course title wins over the quest title")
@@ -167,7 +184,8 @@ func TestPortfolioPageShowsWork(t *testing.T) {
 		require.NoError(t, json.Unmarshal(res.Body.Bytes(), &pv))
 		require.Equal(t, "Maya Ortiz", pv.Student.Name)
 		require.Equal(t, 170, pv.XP.Total)
-		require.Len(t, pv.Badges, 2)
+		require.Len(t, pv.Badges, 1, "the public JSON carries earned badges only")
+		require.Equal(t, "Storyteller", pv.Badges[0].Badge.Name)
 		require.Len(t, pv.SparkCourses, 1)
 		require.Equal(t, "c-101", pv.SparkCourses[0].SparkCourseID)
 		require.Equal(t, "OnFire Creative Writing", pv.SparkCourses[0].Title)
@@ -177,6 +195,8 @@ func TestPortfolioPageShowsWork(t *testing.T) {
 		require.Equal(t, "My essay <script>alert('pwned')</script> ends here.", item.Evidence[0].Text)
 		require.Equal(t, "http://optio.test"+fileURLOf(blockOf(t, v, "essay.pdf")), item.Evidence[4].FileURL)
 		require.Equal(t, "PDF", item.Evidence[4].Kind)
+		require.Equal(t, "PDF document", item.Evidence[4].KindLabel)
+		require.Equal(t, "http://optio.test"+thumbURLOf(blockOf(t, v, "cover.png")), item.Evidence[2].ThumbURL)
 		require.NotContains(t, res.Body.String(), "<script>", "JSON escapes markup too")
 		require.Len(t, pv.Quests, 1)
 		require.Equal(t, "Community garden", pv.Quests[0].Title)
@@ -186,6 +206,10 @@ func TestPortfolioPageShowsWork(t *testing.T) {
 		e.setVisibility(optio.VisibilityUnlisted)
 		require.Contains(t, e.do("GET", "/portfolio/"+slug, nil, nil).Body.String(), `<meta name="robots" content="noindex">`)
 	})
+}
+
+func thumbURLOf(b optio.EvidenceBlock) string {
+	return "/files/" + b.Content.FileID + "/thumb?b=" + b.ID
 }
 
 func htmlAttr(s string) string { return strings.ReplaceAll(s, "&", "&amp;") }
@@ -326,7 +350,7 @@ func TestPortfolioPagination(t *testing.T) {
 			res := e.do("GET", fmt.Sprintf("/portfolio/%s?page=%d", slug, i+1), nil, nil)
 			require.Equal(t, 200, res.Code)
 			body := res.Body.String()
-			require.Equal(t, want, countOf(body, `<article class="completion">`), "page %d", i+1)
+			require.Equal(t, want, countOf(body, `<article class="sc-card"`), "page %d", i+1)
 			require.Contains(t, body, fmt.Sprintf("Page %d of 3", i+1))
 			require.Contains(t, body, "Spark 7", "no mapping: the quest title names the course")
 			if i > 0 {
@@ -375,7 +399,7 @@ func TestPortfolioSettingsForm(t *testing.T) {
 		owner := e.sessionCookie(e.student)
 		dash := e.do("GET", "/dashboard", owner, nil)
 		require.Equal(t, 200, dash.Code)
-		require.Contains(t, dash.Body.String(), `<form method="post" action="/dashboard/portfolio-settings">`)
+		require.Contains(t, dash.Body.String(), `<form method="post" action="/dashboard/portfolio-settings" class="visibility-form">`)
 		require.Contains(t, dash.Body.String(), `<option value="public" selected>`)
 
 		post := func(c *http.Cookie, value string) int {

@@ -291,6 +291,8 @@ type Dashboard struct {
 	XP          *optio.XPSummary       `json:"xp"`
 	Quests      []optio.QuestProgress  `json:"quests"`
 	Completions []optio.CompletionView `json:"recent_completions"`
+	// Visibility is the page's portfolio settings form.
+	Visibility visibilityForm `json:"-"`
 }
 
 func (s *Server) dashboard(ctx context.Context, u *optio.User) (*Dashboard, error) {

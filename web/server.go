@@ -24,6 +24,9 @@ type FileStore interface {
 	Put(ctx context.Context, r io.Reader, filename string, maxBytes int64) (*StoredObject, error)
 	// Open reads a stored object by key; seeking serves range requests.
 	Open(ctx context.Context, key string) (io.ReadSeekCloser, error)
+	// Thumbnail returns the small JPEG of the image under key, made on first
+	// use and kept; EUNSUPPORTED when the image cannot be read.
+	Thumbnail(ctx context.Context, key, contentType string) (*StoredObject, error)
 }
 
 // StoredObject is what FileStore.Put reports about a stored file.
@@ -57,6 +60,8 @@ type Server struct {
 	pages *pages
 	// portfolioCache keeps rendered portfolios (nil: off; Config.PortfolioCacheMB).
 	portfolioCache *portfolioCache
+	// ogImages keeps the portfolios' generated Open Graph pictures.
+	ogImages *ogImageCache
 	// embedKeyBytes signs embed file grants (embedKey).
 	embedKeyOnce   sync.Once
 	embedKeyBytes  []byte
@@ -73,6 +78,7 @@ func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger
 	s := &Server{Store: st, Files: files, Config: cfg, Logger: logger, Clock: clock, Metrics: NewMetrics(reg)}
 	s.pages = mustParsePages()
 	s.portfolioCache = newPortfolioCache(int64(cfg.PortfolioCacheMB) << 20)
+	s.ogImages = newOGImageCache(64)
 	mux := http.NewServeMux()
 	s.mux = mux
 	s.routes(mux)

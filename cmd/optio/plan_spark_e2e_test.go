@@ -107,7 +107,7 @@ func TestPlanSparkEndToEnd(t *testing.T) {
 			_, html = maya.page("/portfolio/mayachen")
 			return strings.Contains(html, "Forces balance when the cart stops accelerating.") && strings.Contains(html, "rock-layers-drawing.png")
 		}, 30*time.Second, 50*time.Millisecond, "the evidence reaches the portfolio")
-		require.Contains(t, html, `<figure class="block image"><img src="/files/`)
+		require.Contains(t, html, `<a class="sc-thumb" href="/files/`)
 
 		// Titles come from Spark's API, not from a course webhook.
 		require.Eventually(t, func() bool {

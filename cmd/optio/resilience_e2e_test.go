@@ -142,7 +142,7 @@ func TestSubmissionFilesAndOutagesEndToEnd(t *testing.T) {
 		require.Contains(t, page, "photosynthesis-essay.pdf")
 		require.Contains(t, page, "Could not import</strong> minecraft-mod.exe: files of type application/vnd.microsoft.portable-executable are not accepted")
 		require.Contains(t, page, "Download the original")
-		img := between(page, `<figure class="block image"><img src="`, `"`)
+		img := between(page, `<a class="sc-thumb" href="`, `"`)
 		require.NotEmpty(t, img, "the photo is shown inline")
 		img = strings.ReplaceAll(img, "&amp;", "&")
 		resp, err = browser.http.Get(a.URL() + img)

@@ -57,4 +57,3 @@ func TestPortfolioOGImage(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, e.do("GET", "/portfolio/nobody/og.png", nil, nil).Code)
 	})
 }
-

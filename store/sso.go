@@ -81,7 +81,17 @@ func (db *DB) ssoLoginTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) (*o
 				return nil, translate(err)
 			}
 		}
-		for _, c := range dedupe(in.SparkCourseIDs) {
+		courses := dedupe(in.SparkCourseIDs)
+		if !created {
+			settled, err := db.sparkCoursesSettledTx(ctx, tx, u.ID, courses)
+			if err != nil {
+				return nil, err
+			}
+			if settled {
+				break // a returning student's usual login: nothing to enrol
+			}
+		}
+		for _, c := range courses {
 			n, err := db.enrollSparkCourseTx(ctx, tx, u.ID, c)
 			if err != nil {
 				return nil, err
@@ -160,6 +170,43 @@ func (db *DB) enrollSparkCourseTx(ctx context.Context, tx *sql.Tx, userID, spark
 		return 0, translate(err)
 	}
 	return db.enrollMappedQuestsTx(ctx, tx, sparkCourseID, userID)
+}
+
+// sparkCoursesSettledTx reports whether enrollSparkCourseTx would change
+// nothing for any of courses: each is recorded, mapped already (or AutoMap
+// is off), the student's enrolment there is not dropped, and a mapped
+// quest that enrols automatically has their user_quests row. One query
+// instead of four statements per course on every returning login.
+func (db *DB) sparkCoursesSettledTx(ctx context.Context, tx *sql.Tx, userID string, courses []string) (bool, error) {
+	if len(courses) == 0 {
+		return true, nil
+	}
+	args := make([]any, 0, len(courses)+1)
+	args = append(args, userID)
+	var in strings.Builder
+	for i, c := range courses {
+		if i > 0 {
+			in.WriteString(",")
+		}
+		fmt.Fprintf(&in, "$%d", i+2)
+		args = append(args, c)
+	}
+	unmapped := "FALSE"
+	if !db.AutoMap {
+		unmapped = "TRUE" // an unmapped course stays unmapped
+	}
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM spark_enrollments e
+		JOIN spark_course_mappings m ON m.spark_course_id = e.spark_course_id
+		WHERE e.user_id = $1 AND e.spark_course_id IN (`+in.String()+`) AND e.status <> 'dropped'
+			AND (m.optio_quest_id IS NOT NULL OR `+unmapped+`)
+			AND (e.status <> 'enrolled' OR m.optio_quest_id IS NULL OR NOT m.auto_enroll_students
+				OR EXISTS (SELECT 1 FROM user_quests uq WHERE uq.user_id = e.user_id AND uq.quest_id = m.optio_quest_id))`,
+		args...).Scan(&n)
+	if err != nil {
+		return false, translate(err)
+	}
+	return n == len(courses), nil
 }
 
 // EnrollMappedQuestsForCourse implements optio.SSOStore.

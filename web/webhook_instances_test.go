@@ -101,7 +101,9 @@ func TestWebhookExactlyOnceAcrossTwoInstances(t *testing.T) {
 			if i%2 == 1 {
 				h = two
 			}
-			wg.Go(func() { statuses[i] = h.send("submission", submission("stu-known", "asg-2", "crs-1", fmt.Sprint(i))).Status })
+			wg.Go(func() {
+				statuses[i] = h.send("submission", submission("stu-known", "asg-2", "crs-1", fmt.Sprint(i))).Status
+			})
 		}
 		wg.Wait()
 		for _, s := range statuses {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,6 +23,12 @@ func (db *DB) SparkSSOLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOR
 	if strings.TrimSpace(in.Nonce) == "" {
 		return nil, &optio.Error{Code: optio.EINVALID, Message: "An SSO login needs a nonce."}
 	}
+	if res, err := db.returningStudentLogin(ctx, in); err != nil || res != nil {
+		if err != nil {
+			return nil, fmt.Errorf("sso login %s: %w", in.Identity.SparkUserID, err)
+		}
+		return res, nil
+	}
 	var res *optio.SSOResult
 	var err error
 	for attempt := 1; attempt <= ssoLoginAttempts; attempt++ {
@@ -38,6 +45,74 @@ func (db *DB) SparkSSOLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOR
 		return nil, fmt.Errorf("sso login %s: %w", in.Identity.SparkUserID, err)
 	}
 	return res, nil
+}
+
+// returningStudentLogin is the usual login of a student Optio knows, in one
+// statement on PostgreSQL (one round trip instead of begin, nonce, user,
+// session, enrolment check, commit): the nonce and the session are written
+// only when ssoLoginTx would change nothing else — the Spark link exists,
+// the account is a student with the token's email (verified), names and a
+// portfolio slug, no Spark facts came with the token, and every course in
+// it is settled (sparkCoursesSettledTx). Otherwise nothing is written and
+// it returns nil, nil: the full transaction runs. The nonce rule is
+// acceptNonceTx's, in the same statement as the session, so a replay opens
+// no session.
+func (db *DB) returningStudentLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOResult, error) {
+	id := in.Identity
+	if db.Dialect != Postgres || id.Role != optio.RoleStudent || in.BirthDate != nil || in.PublishConsent != nil ||
+		in.SessionTokenHash == "" || id.SparkUserID == "" || strings.TrimSpace(id.SparkUserID) != id.SparkUserID {
+		return nil, nil
+	}
+	email, err := optio.NormalizeEmail("email", id.Email)
+	if err != nil || email == "" {
+		return nil, nil
+	}
+	now := db.now()
+	sessionID := newID()
+	args := []any{optio.PlatformSpark, id.SparkUserID, email, id.GivenName, id.FamilyName,
+		in.Nonce, in.NonceExpiry.UTC(), now, sessionID, in.SessionTokenHash, now.Add(in.SessionTTL), in.SessionDevice}
+	courses := dedupe(in.SparkCourseIDs)
+	settled := "TRUE"
+	if len(courses) > 0 {
+		ph := make([]string, len(courses))
+		for i, c := range courses {
+			args = append(args, c)
+			ph[i] = fmt.Sprintf("$%d", len(args))
+		}
+		settled = fmt.Sprintf(`(SELECT COUNT(*) FROM spark_enrollments e
+			JOIN spark_course_mappings m ON m.spark_course_id = e.spark_course_id
+			WHERE e.user_id = u.id AND e.spark_course_id IN (%s) AND e.status <> 'dropped'
+				AND (m.optio_quest_id IS NOT NULL OR %s)
+				AND (e.status <> 'enrolled' OR m.optio_quest_id IS NULL OR NOT m.auto_enroll_students
+					OR EXISTS (SELECT 1 FROM user_quests uq WHERE uq.user_id = e.user_id AND uq.quest_id = m.optio_quest_id))) = %d`,
+			strings.Join(ph, ","), map[bool]string{true: "FALSE", false: "TRUE"}[db.AutoMap], len(courses))
+	}
+	row := db.W.QueryRowContext(ctx, `WITH u AS (
+			SELECT `+prefixed("u.", userColsT)+` FROM lms_integrations l JOIN users u ON u.id = l.user_id
+			WHERE l.platform = $1 AND l.external_user_id = $2 AND u.role = 'student'
+				AND u.email = $3::text AND u.email_verified AND NOT u.provisional AND COALESCE(u.portfolio_slug, '') <> ''
+				AND ($4::text = '' OR u.given_name = $4) AND ($5::text = '' OR u.family_name = $5)
+				AND `+settled+`
+		), n AS (
+			INSERT INTO sso_nonces (nonce, expires_at) SELECT $6::text, $7::timestamptz FROM u
+			ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE sso_nonces.expires_at < $8
+			RETURNING nonce
+		), s AS (
+			INSERT INTO sessions (id, token_hash, user_id, expires_at, created_at, last_seen_at, user_agent)
+			SELECT $9::uuid, $10::text, u.id, $11::timestamptz, $8, $8, $12::text FROM u, n
+		)
+		SELECT u.*, EXISTS (SELECT 1 FROM n) FROM u`, args...)
+	var fresh bool
+	u, err := scanUser(extraScanner{row, []any{&fresh}})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, translate(err)
+	case !fresh:
+		return nil, optio.Errorf(optio.ETokenReplayed, "This sign-in link was already used.")
+	}
+	return &optio.SSOResult{User: u}, nil
 }
 
 func (db *DB) ssoLoginTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) (*optio.SSOResult, error) {

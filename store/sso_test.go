@@ -92,7 +92,8 @@ func TestSSOLoginOpensSessionInItsTransaction(t *testing.T) {
 }
 
 // A returning student's login skips the enrolment writes only when they
-// would change nothing: a dropped enrolment is re-opened, a course new in
+// would change nothing (on PostgreSQL the whole login is then one
+// statement), and a replay of any of its nonces is refused with no session: a dropped enrolment is re-opened, a course new in
 // the token is recorded, and a course left unmapped is mapped once AutoMap
 // is on.
 func TestReturningSSOLoginEnrolsOnlyWhatChanged(t *testing.T) {
@@ -106,8 +107,21 @@ func TestReturningSSOLoginEnrolsOnlyWhatChanged(t *testing.T) {
 			res, err := db.SparkSSOLogin(ctx, optio.SSOLogin{
 				Identity: optio.SparkIdentity{SparkUserID: "s-1", Email: "s-1@school.test", GivenName: "Ana", Role: optio.RoleStudent},
 				Nonce:    fmt.Sprint("n-", n), NonceExpiry: time.Now().Add(time.Minute), SparkCourseIDs: courses,
+				SessionTokenHash: fmt.Sprint("h-", n), SessionTTL: time.Hour,
 			})
 			require.NoError(t, err)
+			u, err := db.SessionUser(ctx, fmt.Sprint("h-", n))
+			require.NoError(t, err, "the login opened its session")
+			require.Equal(t, res.User.ID, u.ID)
+			require.Equal(t, "Ana", res.User.GivenName)
+			_, err = db.SparkSSOLogin(ctx, optio.SSOLogin{
+				Identity: optio.SparkIdentity{SparkUserID: "s-1", Email: "s-1@school.test", GivenName: "Ana", Role: optio.RoleStudent},
+				Nonce:    fmt.Sprint("n-", n), NonceExpiry: time.Now().Add(time.Minute), SparkCourseIDs: courses,
+				SessionTokenHash: fmt.Sprint("replay-", n), SessionTTL: time.Hour,
+			})
+			require.Equal(t, optio.ETokenReplayed, optio.ErrorCode(err))
+			_, err = db.SessionUser(ctx, fmt.Sprint("replay-", n))
+			require.Equal(t, optio.EUNAUTHORIZED, optio.ErrorCode(err), "a replay opens no session")
 			return res
 		}
 		count := func(q string, args ...any) int {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -72,7 +71,7 @@ func (db *DB) AcceptSparkSubmission(ctx context.Context, webhookID string, ev op
 		files = "[]"
 	}
 	if db.Dialect == Postgres {
-		rc, err := db.acceptKnownStudentSubmission(ctx, webhookID, ev, files)
+		rc, err := db.acceptSubmissionOneStatement(ctx, webhookID, ev, files)
 		if err != nil {
 			return nil, fmt.Errorf("accept spark submission %s: %w", webhookID, err)
 		}
@@ -131,27 +130,41 @@ func (db *DB) AcceptSparkSubmission(ctx context.Context, webhookID string, ev op
 	return rc, nil
 }
 
-// acceptKnownSubmissionSQL is a submission webhook for a student Optio
-// already knows, in one statement: find the student by their Spark link,
-// claim the delivery, upsert the submission and insert its queue row. The
-// statement is its own transaction, so the four commit together or not at
-// all, in one round trip instead of six (docs/PERFORMANCE.md). Nothing is
-// written unless the student is found and needs nothing the full path
-// would change (refreshSparkUserTx: a provisional user with an email; a
-// named student without a slug), and nothing past the claim when the
-// webhook-id was claimed before. It returns no row when the student is not
-// found, a row with a NULL submission for a duplicate. Parameters are cast
-// to their columns' types, as a VALUES list would infer them.
-const acceptKnownSubmissionSQL = `WITH u AS (
-		SELECT u.id FROM lms_integrations l JOIN users u ON u.id = l.user_id
+// acceptSubmissionSQL is a submission webhook in one statement, its own
+// transaction: claim the delivery, find the student by their Spark link or
+// create them (a provisional student with the admin's default visibility,
+// and their link), upsert the submission and insert its queue row. All of
+// it commits together or not at all, in one round trip instead of six for a
+// known student and ten for a new one (docs/PERFORMANCE.md). Nothing past
+// the claim is written when the webhook-id was claimed before, and nothing
+// at all when the student is known but the full path would change their
+// user row (refreshSparkUserTx: a provisional user with an email; a named
+// student without a slug) — the caller then runs that path. Two first
+// deliveries for one new student race on the link's unique key; the loser's
+// statement fails whole and the caller runs the full path, which finds the
+// winner's student. Parameters are cast to their columns' types, as a
+// VALUES list would infer them.
+const acceptSubmissionSQL = `WITH k AS (
+		SELECT u.id, NOT (u.provisional AND COALESCE(u.email, '') <> '')
+			AND NOT (u.role = 'student' AND COALESCE(u.portfolio_slug, '') = '' AND (u.given_name <> '' OR u.family_name <> '')) AS ok
+		FROM lms_integrations l JOIN users u ON u.id = l.user_id
 		WHERE l.platform = $1 AND l.external_user_id = $2
-			AND NOT (u.provisional AND COALESCE(u.email, '') <> '')
-			AND NOT (u.role = 'student' AND COALESCE(u.portfolio_slug, '') = '' AND (u.given_name <> '' OR u.family_name <> ''))
 	), d AS (
 		INSERT INTO webhook_deliveries (webhook_id, endpoint, outcome, ref_id, received_at)
-		SELECT $3::text, $4::text, 'accepted', $5::text, $6::timestamptz FROM u
+		SELECT $3::text, $4::text, 'accepted', $5::text, $6::timestamptz WHERE NOT EXISTS (SELECT 1 FROM k WHERE NOT k.ok)
 		ON CONFLICT (webhook_id) DO NOTHING
 		RETURNING webhook_id
+	), nu AS (
+		INSERT INTO users (id, role, provisional, email_verified, portfolio_visibility, created_at, updated_at)
+		SELECT $15::uuid, $16::text, TRUE, FALSE,
+			COALESCE((SELECT value FROM app_settings WHERE key = $17), $18::text), $6, $6
+		FROM d WHERE NOT EXISTS (SELECT 1 FROM k)
+		RETURNING id
+	), nl AS (
+		INSERT INTO lms_integrations (id, user_id, platform, external_user_id, linked_via, created_at, updated_at)
+		SELECT $19::uuid, nu.id, $1, $2, $20::text, $6, $6 FROM nu
+	), u AS (
+		SELECT id FROM k UNION ALL SELECT id FROM nu
 	), s AS (
 		INSERT INTO spark_assignment_submissions (id, user_id, spark_user_id, spark_assignment_id,
 			spark_course_id, submission_text, submission_files, submitted_at, grade, synced_to_optio, last_webhook_id, revision, created_at, updated_at)
@@ -162,38 +175,41 @@ const acceptKnownSubmissionSQL = `WITH u AS (
 			submitted_at = excluded.submitted_at, grade = excluded.grade, synced_to_optio = FALSE,
 			last_webhook_id = excluded.last_webhook_id, revision = spark_assignment_submissions.revision + 1,
 			updated_at = excluded.updated_at
-		RETURNING id, revision
+		RETURNING id, user_id, revision
 	), q AS (
 		INSERT INTO spark_evidence_sync_queue (id, submission_id, revision, status, attempts, created_at, updated_at)
 		SELECT $5::uuid, s.id, s.revision, $14::text, 0, $6, $6 FROM s
 	)
-	SELECT u.id, s.id, s.revision FROM u LEFT JOIN s ON TRUE`
+	SELECT EXISTS (SELECT 1 FROM k WHERE NOT k.ok), s.id, s.user_id, s.revision FROM (SELECT 1) one LEFT JOIN s ON TRUE`
 
-// acceptKnownStudentSubmission runs acceptKnownSubmissionSQL (PostgreSQL
-// only: SQLite has no data-modifying WITH). A nil receipt without an error
-// means the student needs the full path: unknown, or their user row would
-// change.
-func (db *DB) acceptKnownStudentSubmission(ctx context.Context, webhookID string, ev optio.SparkSubmissionEvent, files string) (*optio.SubmissionReceipt, error) {
+// acceptSubmissionOneStatement runs acceptSubmissionSQL (PostgreSQL only:
+// SQLite has no data-modifying WITH). A nil receipt without an error means
+// the full path must run.
+func (db *DB) acceptSubmissionOneStatement(ctx context.Context, webhookID string, ev optio.SparkSubmissionEvent, files string) (*optio.SubmissionReceipt, error) {
 	sparkUserID := ev.SparkUserID
 	if sparkUserID == "" || strings.TrimSpace(sparkUserID) != sparkUserID {
 		return nil, nil // the full path trims the id for the lookup and keeps it as sent
 	}
 	syncID := newID()
-	var userID string
-	var subID sql.NullString
+	var fullPath bool
+	var subID, userID sql.NullString
 	var revision sql.NullInt64
-	err := db.W.QueryRowContext(ctx, acceptKnownSubmissionSQL, optio.PlatformSpark, sparkUserID, webhookID, optio.WebhookSubmission,
+	err := db.W.QueryRowContext(ctx, acceptSubmissionSQL, optio.PlatformSpark, sparkUserID, webhookID, optio.WebhookSubmission,
 		syncID, db.now(), newID(), ev.SparkAssignmentID, ev.SparkCourseID, ev.Text, files,
-		ev.SubmittedAt.UTC().Truncate(time.Microsecond), deref(ev.Grade), optio.SyncPending).Scan(&userID, &subID, &revision)
+		ev.SubmittedAt.UTC().Truncate(time.Microsecond), deref(ev.Grade), optio.SyncPending,
+		newID(), optio.RoleStudent, settingSparkDefaultVisibility, string(optio.VisibilityPublic),
+		newID(), optio.LinkedViaWebhook).Scan(&fullPath, &subID, &userID, &revision)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, nil
+	case optio.ErrorCode(translate(err)) == optio.ECONFLICT:
+		return nil, nil // lost a race to create the student
 	case err != nil:
 		return nil, translate(err)
+	case fullPath:
+		return nil, nil
 	case !subID.Valid:
 		return &optio.SubmissionReceipt{Duplicate: true}, nil
 	}
-	return &optio.SubmissionReceipt{UserID: userID, SubmissionID: subID.String, SyncID: syncID, Revision: int(revision.Int64)}, nil
+	return &optio.SubmissionReceipt{UserID: userID.String, SubmissionID: subID.String, SyncID: syncID, Revision: int(revision.Int64)}, nil
 }
 
 // rosterStatus maps a roster action to spark_enrollments.status and to the

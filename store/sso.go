@@ -71,22 +71,7 @@ func (db *DB) returningStudentLogin(ctx context.Context, in optio.SSOLogin) (*op
 	sessionID := newID()
 	args := []any{optio.PlatformSpark, id.SparkUserID, email, id.GivenName, id.FamilyName,
 		in.Nonce, in.NonceExpiry.UTC(), now, sessionID, in.SessionTokenHash, now.Add(in.SessionTTL), in.SessionDevice}
-	courses := dedupe(in.SparkCourseIDs)
-	settled := "TRUE"
-	if len(courses) > 0 {
-		ph := make([]string, len(courses))
-		for i, c := range courses {
-			args = append(args, c)
-			ph[i] = fmt.Sprintf("$%d", len(args))
-		}
-		settled = fmt.Sprintf(`(SELECT COUNT(*) FROM spark_enrollments e
-			JOIN spark_course_mappings m ON m.spark_course_id = e.spark_course_id
-			WHERE e.user_id = u.id AND e.spark_course_id IN (%s) AND e.status <> 'dropped'
-				AND (m.optio_quest_id IS NOT NULL OR %s)
-				AND (e.status <> 'enrolled' OR m.optio_quest_id IS NULL OR NOT m.auto_enroll_students
-					OR EXISTS (SELECT 1 FROM user_quests uq WHERE uq.user_id = e.user_id AND uq.quest_id = m.optio_quest_id))) = %d`,
-			strings.Join(ph, ","), map[bool]string{true: "FALSE", false: "TRUE"}[db.AutoMap], len(courses))
-	}
+	settled, args := db.coursesSettledSQL("u.id", dedupe(in.SparkCourseIDs), args)
 	row := db.W.QueryRowContext(ctx, `WITH u AS (
 			SELECT `+prefixed("u.", userColsT)+` FROM lms_integrations l JOIN users u ON u.id = l.user_id
 			WHERE l.platform = $1 AND l.external_user_id = $2 AND u.role = 'student'
@@ -256,32 +241,38 @@ func (db *DB) sparkCoursesSettledTx(ctx context.Context, tx *sql.Tx, userID stri
 	if len(courses) == 0 {
 		return true, nil
 	}
-	args := make([]any, 0, len(courses)+1)
-	args = append(args, userID)
-	var in strings.Builder
+	cond, args := db.coursesSettledSQL("$1", courses, []any{userID})
+	var settled bool
+	err := tx.QueryRowContext(ctx, `SELECT `+cond, args...).Scan(&settled)
+	if err != nil {
+		return false, translate(err)
+	}
+	return settled, nil
+}
+
+// coursesSettledSQL is the one statement of "enrollSparkCourseTx would change
+// nothing for any of courses" for the student userExpr names: a boolean SQL
+// expression, with the course ids appended to args as parameters.
+func (db *DB) coursesSettledSQL(userExpr string, courses []string, args []any) (string, []any) {
+	if len(courses) == 0 {
+		return "TRUE", args
+	}
+	ph := make([]string, len(courses))
 	for i, c := range courses {
-		if i > 0 {
-			in.WriteString(",")
-		}
-		fmt.Fprintf(&in, "$%d", i+2)
 		args = append(args, c)
+		ph[i] = fmt.Sprintf("$%d", len(args))
 	}
 	unmapped := "FALSE"
 	if !db.AutoMap {
 		unmapped = "TRUE" // an unmapped course stays unmapped
 	}
-	var n int
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM spark_enrollments e
+	return fmt.Sprintf(`(SELECT COUNT(*) FROM spark_enrollments e
 		JOIN spark_course_mappings m ON m.spark_course_id = e.spark_course_id
-		WHERE e.user_id = $1 AND e.spark_course_id IN (`+in.String()+`) AND e.status <> 'dropped'
-			AND (m.optio_quest_id IS NOT NULL OR `+unmapped+`)
+		WHERE e.user_id = %s AND e.spark_course_id IN (%s) AND e.status <> 'dropped'
+			AND (m.optio_quest_id IS NOT NULL OR %s)
 			AND (e.status <> 'enrolled' OR m.optio_quest_id IS NULL OR NOT m.auto_enroll_students
-				OR EXISTS (SELECT 1 FROM user_quests uq WHERE uq.user_id = e.user_id AND uq.quest_id = m.optio_quest_id))`,
-		args...).Scan(&n)
-	if err != nil {
-		return false, translate(err)
-	}
-	return n == len(courses), nil
+				OR EXISTS (SELECT 1 FROM user_quests uq WHERE uq.user_id = e.user_id AND uq.quest_id = m.optio_quest_id))) = %d`,
+		userExpr, strings.Join(ph, ","), unmapped, len(courses)), args
 }
 
 // EnrollMappedQuestsForCourse implements optio.SSOStore.

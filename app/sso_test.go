@@ -175,36 +175,43 @@ func TestSSOTwoServersRefuseTheSameNonce(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, status)
 		require.Equal(t, optio.ETokenReplayed, code)
 
-		// A burst of the same fresh token at both servers: exactly one wins.
-		tok = signSSO(t, ssoSecret, studentClaims("s-2"))
-		var wg sync.WaitGroup
-		results := make(chan int, 16)
-		for i := range 16 {
-			srv := one
-			if i%2 == 1 {
-				srv = two
+		// A burst of the same fresh token at both servers: exactly one wins,
+		// for a new student (s-2) and for a returning one (s-1, whose login
+		// skips the enrolments it already has), and only the winner has a
+		// session.
+		for _, sub := range []string{"s-2", "s-1"} {
+			sessions := countRows(t, one, `SELECT COUNT(*) FROM sessions`)
+			tok = signSSO(t, ssoSecret, studentClaims(sub))
+			var wg sync.WaitGroup
+			results := make(chan int, 16)
+			for i := range 16 {
+				srv := one
+				if i%2 == 1 {
+					srv = two
+				}
+				wg.Go(func() {
+					s, _, _ := newSSOBrowser(t, srv.URL()).ssoError(tok)
+					results <- s
+				})
 			}
-			wg.Go(func() {
-				s, _, _ := newSSOBrowser(t, srv.URL()).ssoError(tok)
-				results <- s
-			})
-		}
-		wg.Wait()
-		close(results)
-		ok, replayed := 0, 0
-		for s := range results {
-			switch s {
-			case http.StatusSeeOther:
-				ok++
-			case http.StatusUnauthorized:
-				replayed++
-			default:
-				t.Errorf("unexpected status %d", s)
+			wg.Wait()
+			close(results)
+			ok, replayed := 0, 0
+			for s := range results {
+				switch s {
+				case http.StatusSeeOther:
+					ok++
+				case http.StatusUnauthorized:
+					replayed++
+				default:
+					t.Errorf("unexpected status %d", s)
+				}
 			}
+			require.Equal(t, 1, ok, sub)
+			require.Equal(t, 15, replayed, sub)
+			require.Equal(t, 1, countRows(t, one, `SELECT COUNT(*) FROM lms_integrations WHERE external_user_id = '`+sub+`'`))
+			require.Equal(t, sessions+1, countRows(t, one, `SELECT COUNT(*) FROM sessions`), sub)
 		}
-		require.Equal(t, 1, ok)
-		require.Equal(t, 15, replayed)
-		require.Equal(t, 1, countRows(t, one, `SELECT COUNT(*) FROM lms_integrations WHERE external_user_id = 's-2'`))
 	})
 }
 

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -57,5 +58,51 @@ func TestResolveSparkUser(t *testing.T) {
 		require.Equal(t, existing.ID, got.ID)
 		_, err = db.UserBySparkID(ctx, "nobody")
 		require.Equal(t, optio.ENOTFOUND, optio.ErrorCode(err))
+	})
+}
+
+// A student first met in a submission webhook (on PostgreSQL created by the
+// one-statement accept) is the same as one the full path creates: a
+// provisional student linked via webhook, with the admin's default
+// visibility, and the submission queued once.
+func TestSubmissionWebhookCreatesTheSameStudentAsTheFullPath(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		admin := storetest.MustCreateUser(t, db, optio.RoleAdmin, "Ada", "Admin")
+		require.NoError(t, db.SetSparkDefaultVisibility(ctx, admin.ID, optio.VisibilityPrivate))
+		full, err := db.ResolveSparkUser(ctx, optio.SparkIdentity{SparkUserID: "stu-full"}, optio.LinkedViaWebhook)
+		require.NoError(t, err)
+		rc, err := db.AcceptSparkSubmission(ctx, "wh-1", optio.SparkSubmissionEvent{SparkUserID: "stu-hook", SparkAssignmentID: "a-1",
+			SparkCourseID: "c-1", Text: "essay", FilesJSON: []byte(`[]`), SubmittedAt: time.Now()})
+		require.NoError(t, err)
+		require.False(t, rc.Duplicate)
+		hook, err := db.UserBySparkID(ctx, "stu-hook")
+		require.NoError(t, err)
+		require.Equal(t, hook.ID, rc.UserID)
+		require.Equal(t, 1, rc.Revision)
+
+		same := func(u *optio.User) optio.User {
+			c := *u
+			c.ID, c.CreatedAt, c.UpdatedAt = "", time.Time{}, time.Time{}
+			return c
+		}
+		require.Equal(t, same(full), same(hook))
+		require.Equal(t, optio.VisibilityPrivate, hook.Visibility)
+		require.True(t, hook.Provisional)
+		var via string
+		require.NoError(t, db.R.QueryRowContext(ctx, `SELECT linked_via FROM lms_integrations WHERE external_user_id = 'stu-hook'`).Scan(&via))
+		require.Equal(t, optio.LinkedViaWebhook, via)
+
+		// The same delivery again is a duplicate and writes nothing.
+		again, err := db.AcceptSparkSubmission(ctx, "wh-1", optio.SparkSubmissionEvent{SparkUserID: "stu-other", SparkAssignmentID: "a-1",
+			SparkCourseID: "c-1", Text: "changed", FilesJSON: []byte(`[]`), SubmittedAt: time.Now()})
+		require.NoError(t, err)
+		require.True(t, again.Duplicate)
+		_, err = db.UserBySparkID(ctx, "stu-other")
+		require.Equal(t, optio.ENOTFOUND, optio.ErrorCode(err), "a duplicate creates no student")
+		var n int
+		require.NoError(t, db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM spark_evidence_sync_queue`).Scan(&n))
+		require.Equal(t, 1, n)
 	})
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,6 +23,12 @@ func (db *DB) SparkSSOLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOR
 	if strings.TrimSpace(in.Nonce) == "" {
 		return nil, &optio.Error{Code: optio.EINVALID, Message: "An SSO login needs a nonce."}
 	}
+	if res, err := db.returningStudentLogin(ctx, in); err != nil || res != nil {
+		if err != nil {
+			return nil, fmt.Errorf("sso login %s: %w", in.Identity.SparkUserID, err)
+		}
+		return res, nil
+	}
 	var res *optio.SSOResult
 	var err error
 	for attempt := 1; attempt <= ssoLoginAttempts; attempt++ {
@@ -38,6 +45,59 @@ func (db *DB) SparkSSOLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOR
 		return nil, fmt.Errorf("sso login %s: %w", in.Identity.SparkUserID, err)
 	}
 	return res, nil
+}
+
+// returningStudentLogin is the usual login of a student Optio knows, in one
+// statement on PostgreSQL (one round trip instead of begin, nonce, user,
+// session, enrolment check, commit): the nonce and the session are written
+// only when ssoLoginTx would change nothing else — the Spark link exists,
+// the account is a student with the token's email (verified), names and a
+// portfolio slug, no Spark facts came with the token, and every course in
+// it is settled (sparkCoursesSettledTx). Otherwise nothing is written and
+// it returns nil, nil: the full transaction runs. The nonce rule is
+// acceptNonceTx's, in the same statement as the session, so a replay opens
+// no session.
+func (db *DB) returningStudentLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOResult, error) {
+	id := in.Identity
+	if db.Dialect != Postgres || id.Role != optio.RoleStudent || in.BirthDate != nil || in.PublishConsent != nil ||
+		in.SessionTokenHash == "" || id.SparkUserID == "" || strings.TrimSpace(id.SparkUserID) != id.SparkUserID {
+		return nil, nil
+	}
+	email, err := optio.NormalizeEmail("email", id.Email)
+	if err != nil || email == "" {
+		return nil, nil
+	}
+	now := db.now()
+	sessionID := newID()
+	args := []any{optio.PlatformSpark, id.SparkUserID, email, id.GivenName, id.FamilyName,
+		in.Nonce, in.NonceExpiry.UTC(), now, sessionID, in.SessionTokenHash, now.Add(in.SessionTTL), in.SessionDevice}
+	settled, args := db.coursesSettledSQL("u.id", dedupe(in.SparkCourseIDs), args)
+	row := db.W.QueryRowContext(ctx, `WITH u AS (
+			SELECT `+prefixed("u.", userColsT)+` FROM lms_integrations l JOIN users u ON u.id = l.user_id
+			WHERE l.platform = $1 AND l.external_user_id = $2 AND u.role = 'student'
+				AND u.email = $3::text AND u.email_verified AND NOT u.provisional AND COALESCE(u.portfolio_slug, '') <> ''
+				AND ($4::text = '' OR u.given_name = $4) AND ($5::text = '' OR u.family_name = $5)
+				AND `+settled+`
+		), n AS (
+			INSERT INTO sso_nonces (nonce, expires_at) SELECT $6::text, $7::timestamptz FROM u
+			ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE sso_nonces.expires_at < $8
+			RETURNING nonce
+		), s AS (
+			INSERT INTO sessions (id, token_hash, user_id, expires_at, created_at, last_seen_at, user_agent)
+			SELECT $9::uuid, $10::text, u.id, $11::timestamptz, $8, $8, $12::text FROM u, n
+		)
+		SELECT u.*, EXISTS (SELECT 1 FROM n) FROM u`, args...)
+	var fresh bool
+	u, err := scanUser(extraScanner{row, []any{&fresh}})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, translate(err)
+	case !fresh:
+		return nil, optio.Errorf(optio.ETokenReplayed, "This sign-in link was already used.")
+	}
+	return &optio.SSOResult{User: u}, nil
 }
 
 func (db *DB) ssoLoginTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) (*optio.SSOResult, error) {
@@ -81,7 +141,17 @@ func (db *DB) ssoLoginTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) (*o
 				return nil, translate(err)
 			}
 		}
-		for _, c := range dedupe(in.SparkCourseIDs) {
+		courses := dedupe(in.SparkCourseIDs)
+		if !created {
+			settled, err := db.sparkCoursesSettledTx(ctx, tx, u.ID, courses)
+			if err != nil {
+				return nil, err
+			}
+			if settled {
+				break // a returning student's usual login: nothing to enrol
+			}
+		}
+		for _, c := range courses {
 			n, err := db.enrollSparkCourseTx(ctx, tx, u.ID, c)
 			if err != nil {
 				return nil, err
@@ -160,6 +230,49 @@ func (db *DB) enrollSparkCourseTx(ctx context.Context, tx *sql.Tx, userID, spark
 		return 0, translate(err)
 	}
 	return db.enrollMappedQuestsTx(ctx, tx, sparkCourseID, userID)
+}
+
+// sparkCoursesSettledTx reports whether enrollSparkCourseTx would change
+// nothing for any of courses: each is recorded, mapped already (or AutoMap
+// is off), the student's enrolment there is not dropped, and a mapped
+// quest that enrols automatically has their user_quests row. One query
+// instead of four statements per course on every returning login.
+func (db *DB) sparkCoursesSettledTx(ctx context.Context, tx *sql.Tx, userID string, courses []string) (bool, error) {
+	if len(courses) == 0 {
+		return true, nil
+	}
+	cond, args := db.coursesSettledSQL("$1", courses, []any{userID})
+	var settled bool
+	err := tx.QueryRowContext(ctx, `SELECT `+cond, args...).Scan(&settled)
+	if err != nil {
+		return false, translate(err)
+	}
+	return settled, nil
+}
+
+// coursesSettledSQL is the one statement of "enrollSparkCourseTx would change
+// nothing for any of courses" for the student userExpr names: a boolean SQL
+// expression, with the course ids appended to args as parameters.
+func (db *DB) coursesSettledSQL(userExpr string, courses []string, args []any) (string, []any) {
+	if len(courses) == 0 {
+		return "TRUE", args
+	}
+	ph := make([]string, len(courses))
+	for i, c := range courses {
+		args = append(args, c)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	unmapped := "FALSE"
+	if !db.AutoMap {
+		unmapped = "TRUE" // an unmapped course stays unmapped
+	}
+	return fmt.Sprintf(`(SELECT COUNT(*) FROM spark_enrollments e
+		JOIN spark_course_mappings m ON m.spark_course_id = e.spark_course_id
+		WHERE e.user_id = %s AND e.spark_course_id IN (%s) AND e.status <> 'dropped'
+			AND (m.optio_quest_id IS NOT NULL OR %s)
+			AND (e.status <> 'enrolled' OR m.optio_quest_id IS NULL OR NOT m.auto_enroll_students
+				OR EXISTS (SELECT 1 FROM user_quests uq WHERE uq.user_id = e.user_id AND uq.quest_id = m.optio_quest_id))) = %d`,
+		userExpr, strings.Join(ph, ","), unmapped, len(courses)), args
 }
 
 // EnrollMappedQuestsForCourse implements optio.SSOStore.

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -87,5 +88,72 @@ func TestSSOLoginOpensSessionInItsTransaction(t *testing.T) {
 			_, err = db.SessionUser(ctx, h)
 			require.Equal(t, optio.EUNAUTHORIZED, optio.ErrorCode(err), h)
 		}
+	})
+}
+
+// A returning student's login skips the enrolment writes only when they
+// would change nothing (on PostgreSQL the whole login is then one
+// statement), and a replay of any of its nonces is refused with no session: a dropped enrolment is re-opened, a course new in
+// the token is recorded, and a course left unmapped is mapped once AutoMap
+// is on.
+func TestReturningSSOLoginEnrolsOnlyWhatChanged(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		n := 0
+		login := func(courses ...string) *optio.SSOResult {
+			t.Helper()
+			n++
+			res, err := db.SparkSSOLogin(ctx, optio.SSOLogin{
+				Identity: optio.SparkIdentity{SparkUserID: "s-1", Email: "s-1@school.test", GivenName: "Ana", Role: optio.RoleStudent},
+				Nonce:    fmt.Sprint("n-", n), NonceExpiry: time.Now().Add(time.Minute), SparkCourseIDs: courses,
+				SessionTokenHash: fmt.Sprint("h-", n), SessionTTL: time.Hour,
+			})
+			require.NoError(t, err)
+			u, err := db.SessionUser(ctx, fmt.Sprint("h-", n))
+			require.NoError(t, err, "the login opened its session")
+			require.Equal(t, res.User.ID, u.ID)
+			require.Equal(t, "Ana", res.User.GivenName)
+			_, err = db.SparkSSOLogin(ctx, optio.SSOLogin{
+				Identity: optio.SparkIdentity{SparkUserID: "s-1", Email: "s-1@school.test", GivenName: "Ana", Role: optio.RoleStudent},
+				Nonce:    fmt.Sprint("n-", n), NonceExpiry: time.Now().Add(time.Minute), SparkCourseIDs: courses,
+				SessionTokenHash: fmt.Sprint("replay-", n), SessionTTL: time.Hour,
+			})
+			require.Equal(t, optio.ETokenReplayed, optio.ErrorCode(err))
+			_, err = db.SessionUser(ctx, fmt.Sprint("replay-", n))
+			require.Equal(t, optio.EUNAUTHORIZED, optio.ErrorCode(err), "a replay opens no session")
+			return res
+		}
+		count := func(q string, args ...any) int {
+			t.Helper()
+			var c int
+			require.NoError(t, db.R.QueryRowContext(ctx, q, args...).Scan(&c))
+			return c
+		}
+		first := login("c-1", "c-2")
+		require.True(t, first.Created)
+		uid := first.User.ID
+		enrolled := `SELECT COUNT(*) FROM spark_enrollments WHERE user_id = $1 AND status = 'enrolled'`
+		require.Equal(t, 2, count(enrolled, uid))
+		require.Zero(t, login("c-1", "c-2").QuestsEnrolled)
+		require.Equal(t, 2, count(enrolled, uid))
+
+		_, err := db.AcceptSparkRoster(ctx, "wh-drop", optio.SparkRosterEvent{SparkUserID: "s-1", SparkCourseID: "c-1",
+			Action: optio.RosterDrop, OccurredAt: time.Now()})
+		require.NoError(t, err)
+		require.Equal(t, 1, count(enrolled, uid))
+		login("c-1", "c-2")
+		require.Equal(t, 2, count(enrolled, uid), "a returning login re-opens a dropped enrolment")
+
+		login("c-1", "c-2", "c-3")
+		require.Equal(t, 3, count(enrolled, uid), "a course new in the token is recorded")
+		require.Equal(t, 1, count(`SELECT COUNT(*) FROM spark_course_mappings WHERE spark_course_id = 'c-3'`))
+
+		require.Zero(t, count(`SELECT COUNT(*) FROM user_quests WHERE user_id = $1`, uid))
+		db.AutoMap = true
+		login("c-1")
+		require.Equal(t, 1, count(`SELECT COUNT(*) FROM user_quests WHERE user_id = $1`, uid),
+			"with AutoMap on, the unmapped course is mapped and the student enrolled in its quest")
+		require.Zero(t, login("c-1").QuestsEnrolled)
 	})
 }

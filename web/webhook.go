@@ -98,6 +98,7 @@ func (h *sparkWebhooks) handle(endpoint string, accept webhookAccept) http.Handl
 	return func(w http.ResponseWriter, r *http.Request) {
 		outcome, err := h.serve(w, r, accept)
 		h.total.WithLabelValues(endpoint, outcome).Inc()
+		h.s.Health.Add(optio.HealthWebhook, endpoint, outcome)
 		if err != nil {
 			h.s.Error(w, r, err)
 		}

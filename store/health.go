@@ -180,7 +180,7 @@ func (db *DB) RecordOnFireClick(ctx context.Context, c optio.OnFireClick) error 
 // completed) occurred within 30 days after the click; each student counts
 // once per course.
 func (db *DB) OnFireFunnel(ctx context.Context, since time.Time) ([]optio.OnFireCourse, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT c.spark_course_id, COALESCE(m.course_title, ''), COALESCE(c.user_id, ''), c.clicked_at, e.occurred_at
+	rows, err := db.R.QueryContext(ctx, `SELECT c.spark_course_id, COALESCE(m.course_title, ''), c.user_id, c.clicked_at, e.occurred_at
 		FROM onfire_clicks c
 		LEFT JOIN spark_course_mappings m ON m.spark_course_id = c.spark_course_id
 		LEFT JOIN spark_enrollments e ON e.user_id = c.user_id AND e.spark_course_id = c.spark_course_id AND e.status IN ('enrolled','completed')
@@ -192,7 +192,8 @@ func (db *DB) OnFireFunnel(ctx context.Context, since time.Time) ([]optio.OnFire
 	by := map[string]*optio.OnFireCourse{}
 	followed := map[[2]string]bool{}
 	for rows.Next() {
-		var course, title, user string
+		var course, title string
+		var user sql.NullString
 		var at time.Time
 		var enrolled sql.NullTime
 		if err := rows.Scan(&course, &title, &user, &at, &enrolled); err != nil {
@@ -204,10 +205,10 @@ func (db *DB) OnFireFunnel(ctx context.Context, since time.Time) ([]optio.OnFire
 			by[course] = f
 		}
 		f.Clicks++
-		if user != "" && enrolled.Valid {
+		if user.Valid && enrolled.Valid {
 			e := enrolled.Time.UTC()
-			if !e.Before(at.UTC()) && e.Sub(at.UTC()) <= 30*24*time.Hour && !followed[[2]string{user, course}] {
-				followed[[2]string{user, course}] = true
+			if !e.Before(at.UTC()) && e.Sub(at.UTC()) <= 30*24*time.Hour && !followed[[2]string{user.String, course}] {
+				followed[[2]string{user.String, course}] = true
 				f.Enrolments++
 			}
 		}

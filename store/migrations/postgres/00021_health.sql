@@ -29,10 +29,10 @@ CREATE TABLE business_daily (
 -- (GET /go/onfire/{course_id}); enrolments that follow come from
 -- spark_enrollments (roster events).
 CREATE TABLE onfire_clicks (
-    id TEXT PRIMARY KEY,
-    user_id TEXT REFERENCES users(id) ON DELETE SET NULL,
+    id UUID PRIMARY KEY,
+    user_id UUID REFERENCES users(id) ON DELETE SET NULL,
     spark_course_id TEXT NOT NULL,
-    badge_id TEXT REFERENCES badges(id) ON DELETE SET NULL,
+    badge_id UUID REFERENCES badges(id) ON DELETE SET NULL,
     clicked_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX onfire_clicks_at_idx ON onfire_clicks(clicked_at);

@@ -1,0 +1,44 @@
+package app_test
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/optio-edu/optio/jobs"
+	"github.com/optio-edu/optio/store"
+)
+
+// TestAlertRulesUseExportedMetrics keeps docs/ops/alerts.yml honest: every
+// optio_ series a rule reads is one the real program exports on /metrics
+// (a renamed metric would otherwise silence its alert for ever).
+// promtool checks the rules themselves (.ci/run).
+func TestAlertRulesUseExportedMetrics(t *testing.T) {
+	t.Parallel()
+	rules, err := os.ReadFile("../docs/ops/alerts.yml")
+	require.NoError(t, err)
+	names := map[string]bool{}
+	for _, n := range regexp.MustCompile(`\boptio_[a-z0-9_]+`).FindAllString(string(rules), -1) {
+		names[n] = true
+	}
+	require.GreaterOrEqual(t, len(names), 7, "the rules read the target and queue series")
+
+	a := newSSOEnv(t, store.SQLite).set("SPARK_WEBHOOK_SECRET", healthHookSecret).set("OPTIO_WORKERS", "0").start(t)
+	require.NoError(t, jobs.RunHealth(context.Background(), a.Store, nil)) // the badge gauges appear after a check
+	exported := map[string]bool{}
+	for _, line := range strings.Split(scrape(t, a), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, _, _ := strings.Cut(line, " ")
+		name, _, _ = strings.Cut(name, "{")
+		exported[name] = true
+	}
+	for n := range names {
+		require.True(t, exported[n], "docs/ops/alerts.yml reads %s, which /metrics does not export", n)
+	}
+}

@@ -169,21 +169,28 @@ func healthChartData(rep *optio.HealthReport) []chartData {
 			{Label: "Submissions queued by polls", Values: series(h, func(p optio.HealthPoint) *float64 { return f64(float64(p.PollQueued)) })},
 		}},
 	}
-	var days []int64
-	var synced, beyond, parents, observers, badges []*float64
+	// The business charts always span the 30 days; a day without a
+	// rollup is a gap.
+	byDay := map[int64]optio.BusinessDay{}
 	for _, d := range rep.Business.Days {
-		days = append(days, d.Day.Unix())
-		synced = append(synced, f64(float64(d.StudentsWithSyncedWork)))
-		beyond = append(beyond, f64(float64(d.PortfoliosBeyondFamily)))
-		parents = append(parents, f64(float64(d.ActiveParents)))
-		observers = append(observers, f64(float64(d.ActiveObservers)))
-		badges = append(badges, f64(float64(d.BadgesEarned)))
+		byDay[d.Day.Unix()] = d
 	}
-	if days == nil {
-		days = dx[len(dx)-1:]
-		z := []*float64{nil}
-		synced, beyond, parents, observers, badges = z, z, z, z, z
+	var synced, beyond, parents, observers, badges []*float64
+	for _, x := range dx {
+		d, ok := byDay[x]
+		val := func(n int) *float64 {
+			if !ok {
+				return nil
+			}
+			return f64(float64(n))
+		}
+		synced = append(synced, val(d.StudentsWithSyncedWork))
+		beyond = append(beyond, val(d.PortfoliosBeyondFamily))
+		parents = append(parents, val(d.ActiveParents))
+		observers = append(observers, val(d.ActiveObservers))
+		badges = append(badges, val(d.BadgesEarned))
 	}
+	days := dx
 	charts = append(charts,
 		chartData{ID: "chart-adoption", X: days, YLabel: "people", Unit: "", Series: []chartSeries{
 			{Label: "Students with synced work", Values: synced},

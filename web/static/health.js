@@ -56,6 +56,7 @@
     el.textContent = "";
     var plot = new uPlot(opts, data, el);
     el.setAttribute("data-drawn", "true");
+    el.uplot = plot; // tests read the axes it drew (labels are on the canvas)
     return plot;
   }
 

@@ -13,17 +13,19 @@ import (
 	"github.com/optio-edu/optio/store"
 )
 
-// TestAlertRulesUseExportedMetrics keeps docs/ops/alerts.yml honest: every
-// optio_ series a rule reads is one the real program exports on /metrics
+// TestAlertRulesUseExportedMetrics keeps docs/ops/alerts.yml and the Grafana
+// dashboard honest: every optio_ series they read is one the real program exports on /metrics
 // (a renamed metric would otherwise silence its alert for ever).
 // promtool checks the rules themselves (.ci/run).
 func TestAlertRulesUseExportedMetrics(t *testing.T) {
 	t.Parallel()
-	rules, err := os.ReadFile("../docs/ops/alerts.yml")
-	require.NoError(t, err)
-	names := map[string]bool{}
-	for _, n := range regexp.MustCompile(`\boptio_[a-z0-9_]+`).FindAllString(string(rules), -1) {
-		names[n] = true
+	names := map[string]string{}
+	for _, f := range []string{"alerts.yml", "grafana-dashboard.json"} {
+		b, err := os.ReadFile("../docs/ops/" + f)
+		require.NoError(t, err)
+		for _, n := range regexp.MustCompile(`\boptio_[a-z0-9_]+`).FindAllString(string(b), -1) {
+			names[n] = f
+		}
 	}
 	require.GreaterOrEqual(t, len(names), 7, "the rules read the target and queue series")
 
@@ -38,7 +40,7 @@ func TestAlertRulesUseExportedMetrics(t *testing.T) {
 		name, _, _ = strings.Cut(name, "{")
 		exported[name] = true
 	}
-	for n := range names {
-		require.True(t, exported[n], "docs/ops/alerts.yml reads %s, which /metrics does not export", n)
+	for n, f := range names {
+		require.True(t, exported[n], "docs/ops/%s reads %s, which /metrics does not export", f, n)
 	}
 }

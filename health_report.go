@@ -352,3 +352,26 @@ func businessReport(ctx context.Context, st HealthStore, now time.Time, acc *Bad
 	}
 	return b, nil
 }
+
+// RunHealthChecks is the health job's work (jobs.RunHealth) and the page's
+// "Check now": the badge-accuracy check, then the business rollup of
+// today, and of yesterday too in the first hour after midnight so its last
+// hours are counted once the day is over.
+func RunHealthChecks(ctx context.Context, st HealthStore, now time.Time) (*BadgeAccuracy, error) {
+	acc, err := st.CheckBadgeAccuracy(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("health checks: %w", err)
+	}
+	now = now.UTC()
+	today := now.Truncate(24 * time.Hour)
+	days := []time.Time{today}
+	if now.Sub(today) < time.Hour {
+		days = []time.Time{today.Add(-24 * time.Hour), today}
+	}
+	for _, day := range days {
+		if _, err := st.RollupBusinessDay(ctx, day); err != nil {
+			return nil, fmt.Errorf("health checks: %w", err)
+		}
+	}
+	return acc, nil
+}

@@ -330,7 +330,10 @@ func TestHealthAfterAScriptedDay(t *testing.T) {
 		_, err = a.Store.W.Exec(`INSERT INTO user_badges (id, user_id, badge_id, earned_at, evidence)
 			SELECT '01890000-0000-7000-8000-000000000001', id, $1, $2, '{}' FROM users WHERE email = 's4@school.test'`, both.ID, clock.Now())
 		require.NoError(t, err)
-		require.NoError(t, jobs.RunHealth(ctx, a.Store, nil))
+		// The admin presses "Check now" rather than wait for the job.
+		code2, loc = postFormNoFollow(t, admin, "/admin/health/check", "")
+		require.Equal(t, http.StatusSeeOther, code2)
+		require.Equal(t, "/admin/health?flash=Checked+4+students%3A+2+badge+mismatches.", loc)
 		r = healthReport(t, admin)
 		require.Equal(t, 2, r.BadgeAccuracy.Mismatches)
 		kinds := map[string]string{}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/riverqueue/river"
 
+	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/store"
 )
 
@@ -34,24 +34,13 @@ func (w *healthWorker) Work(ctx context.Context, _ *river.Job[HealthJob]) error 
 
 // RunHealth is the health job's work, callable without River (tests, the CLI).
 func RunHealth(ctx context.Context, db *store.DB, logger *slog.Logger) error {
-	acc, err := db.CheckBadgeAccuracy(ctx)
+	acc, err := optio.RunHealthChecks(ctx, db, db.Clock.Now())
 	if err != nil {
 		return fmt.Errorf("health job: %w", err)
 	}
 	if acc.Mismatches > 0 && logger != nil {
 		logger.WarnContext(ctx, "badge accuracy: students whose badges disagree with the rules", "mismatches", acc.Mismatches,
 			"students", acc.Students)
-	}
-	now := db.Clock.Now().UTC()
-	today := now.Truncate(24 * time.Hour)
-	days := []time.Time{today}
-	if now.Sub(today) < time.Hour { // yesterday's last hours, once
-		days = []time.Time{today.Add(-24 * time.Hour), today}
-	}
-	for _, day := range days {
-		if _, err := db.RollupBusinessDay(ctx, day); err != nil {
-			return fmt.Errorf("health job: %w", err)
-		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 func (s *Server) healthRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/health", s.requirePageRole(s.handleHealthPage, optio.RoleAdmin))
 	mux.HandleFunc("GET /api/admin/health", s.requireRole(s.handleHealthJSON, optio.RoleAdmin))
+	mux.HandleFunc("POST /admin/health/check", s.requirePageRole(s.handleHealthCheckForm, optio.RoleAdmin))
 	mux.HandleFunc("GET /go/onfire/{course_id}", s.handleOnFireRedirect)
 }
 
@@ -106,6 +108,18 @@ func (s *Server) handleHealthPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "health", pageData{Title: "Health", Data: v})
 }
 
+// handleHealthCheckForm runs the health job's checks now (badge accuracy,
+// today's business rollup), e.g. after fixing a mismatch, instead of
+// waiting for the next periodic run.
+func (s *Server) handleHealthCheckForm(w http.ResponseWriter, r *http.Request) {
+	acc, err := optio.RunHealthChecks(r.Context(), s.Store, s.Clock.Now())
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/health?flash="+url.QueryEscape(fmt.Sprintf("Checked %d students: %d badge mismatches.", acc.Students, acc.Mismatches)), http.StatusSeeOther)
+}
+
 // chartSeries is one line of a chart: its legend label, unit and values
 // (null where there is no data).
 type chartSeries struct {
@@ -117,11 +131,13 @@ type chartSeries struct {
 // chartData is one chart for health.js: x as Unix seconds, y axis label,
 // the target (a dashed line; omitted when nil) and the series.
 type chartData struct {
-	ID     string        `json:"id"`
-	X      []int64       `json:"x"`
-	YLabel string        `json:"y_label"`
-	Unit   string        `json:"unit"`
-	Target *float64      `json:"target,omitempty"`
+	ID     string   `json:"id"`
+	X      []int64  `json:"x"`
+	YLabel string   `json:"y_label"`
+	Unit   string   `json:"unit"`
+	Target *float64 `json:"target,omitempty"`
+	// Counts marks a chart of whole numbers (no fractional ticks).
+	Counts bool          `json:"counts,omitempty"`
 	Series []chartSeries `json:"series"`
 }
 
@@ -153,18 +169,18 @@ func healthChartData(rep *optio.HealthReport) []chartData {
 	}
 	h := rep.Hourly
 	charts := []chartData{
-		{ID: "chart-sso", X: hx, YLabel: "sign-ins that worked", Unit: "%", Target: f64(optio.TargetSSOSuccess * 100), Series: []chartSeries{
+		{ID: "chart-sso", X: hx, YLabel: "success", Unit: "%", Target: f64(optio.TargetSSOSuccess * 100), Series: []chartSeries{
 			{Label: "SSO success rate per hour", Values: series(h, func(p optio.HealthPoint) *float64 { return pct(p.SSOSuccessRate) })},
 		}},
-		{ID: "chart-webhooks", X: hx, YLabel: "deliveries that failed", Unit: "%", Target: f64(optio.TargetWebhookFailure * 100), Series: []chartSeries{
+		{ID: "chart-webhooks", X: hx, YLabel: "failed", Unit: "%", Target: f64(optio.TargetWebhookFailure * 100), Series: []chartSeries{
 			{Label: "Webhook failure rate per hour", Values: series(h, func(p optio.HealthPoint) *float64 { return pct(p.WebhookFailureRate) })},
 		}},
-		{ID: "chart-sync", X: hx, YLabel: "queued → visible", Unit: "s", Target: f64(optio.TargetSyncSeconds), Series: []chartSeries{
+		{ID: "chart-sync", X: hx, YLabel: "latency", Unit: "s", Target: f64(optio.TargetSyncSeconds), Series: []chartSeries{
 			{Label: "p50 (half the syncs took less)", Values: series(h, func(p optio.HealthPoint) *float64 { return p.SyncP50Seconds })},
 			{Label: "p95", Values: series(h, func(p optio.HealthPoint) *float64 { return p.SyncP95Seconds })},
 			{Label: "p99", Values: series(h, func(p optio.HealthPoint) *float64 { return p.SyncP99Seconds })},
 		}},
-		{ID: "chart-polls", X: hx, YLabel: "per hour", Unit: "", Series: []chartSeries{
+		{ID: "chart-polls", X: hx, YLabel: "per hour", Unit: "", Counts: true, Series: []chartSeries{
 			{Label: "Polls of Spark's API", Values: series(h, func(p optio.HealthPoint) *float64 { return f64(float64(p.PollRuns)) })},
 			{Label: "Submissions queued by polls", Values: series(h, func(p optio.HealthPoint) *float64 { return f64(float64(p.PollQueued)) })},
 		}},
@@ -192,13 +208,13 @@ func healthChartData(rep *optio.HealthReport) []chartData {
 	}
 	days := dx
 	charts = append(charts,
-		chartData{ID: "chart-adoption", X: days, YLabel: "people", Unit: "", Series: []chartSeries{
+		chartData{ID: "chart-adoption", X: days, YLabel: "people", Unit: "", Counts: true, Series: []chartSeries{
 			{Label: "Students with synced work", Values: synced},
 			{Label: "Portfolios visible beyond the family", Values: beyond},
 			{Label: "Weekly active parents", Values: parents},
 			{Label: "Weekly active observers", Values: observers},
 		}},
-		chartData{ID: "chart-badges", X: days, YLabel: "badges per day", Unit: "", Series: []chartSeries{
+		chartData{ID: "chart-badges", X: days, YLabel: "badges per day", Unit: "", Counts: true, Series: []chartSeries{
 			{Label: "Badges earned", Values: badges, Bars: true},
 		}},
 	)

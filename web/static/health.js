@@ -49,7 +49,8 @@
       } } },
       axes: [
         { label: "time (UTC)", stroke: "#374151" },
-        { label: c.y_label + (c.unit ? " (" + c.unit + ")" : ""), stroke: "#374151", values: unitFmt(c.unit), size: 60 }
+        { label: c.y_label + (c.unit ? " (" + c.unit + ")" : ""), stroke: "#374151", values: unitFmt(c.unit), size: 60,
+          incrs: c.counts ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] : undefined }
       ],
       legend: { show: true, live: false }
     };

@@ -23,6 +23,7 @@ type Store interface {
 	BadgeStore
 	SparkSyncStore
 	ThrottleStore
+	HealthStore
 
 	Ping(ctx context.Context) error
 

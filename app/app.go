@@ -38,7 +38,15 @@ type App struct {
 	metricsSrv *http.Server
 	metricsLn  net.Listener
 	closers    []func() error
+	// healthStop ends the loop that flushes Web.Health; healthDone closes
+	// when it has made its last flush.
+	healthStop chan struct{}
+	healthDone chan struct{}
 }
+
+// healthFlushEvery is how often the SSO and webhook counts of
+// /admin/health go from memory to the database (docs/ops/health.md).
+const healthFlushEvery = 10 * time.Second
 
 // Options adjust how an App is built; the zero value is production.
 type Options struct {
@@ -144,6 +152,8 @@ func (a *App) Start(ln net.Listener) error {
 	if err := a.Jobs.Start(context.Background()); err != nil {
 		return err
 	}
+	a.healthStop, a.healthDone = make(chan struct{}), make(chan struct{})
+	go a.flushHealth()
 	a.listener = ln
 	a.httpSrv = &http.Server{Handler: a.Web, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
@@ -177,6 +187,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if a.metricsSrv != nil {
 		err = errors.Join(err, a.metricsSrv.Shutdown(ctx))
 	}
+	if a.healthStop != nil {
+		close(a.healthStop)
+		<-a.healthDone
+		a.healthStop = nil
+	}
 	if a.Jobs != nil {
 		err = errors.Join(err, a.Jobs.Stop(ctx))
 	}
@@ -191,4 +206,29 @@ func (a *App) Close() error {
 	}
 	a.closers = nil
 	return err
+}
+
+// flushHealth writes the web server's health tally to the store every
+// healthFlushEvery, and once more when the app shuts down (after HTTP
+// stopped, so no count is left behind).
+func (a *App) flushHealth() {
+	defer close(a.healthDone)
+	t := time.NewTicker(healthFlushEvery)
+	defer t.Stop()
+	flush := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.Web.Health.Flush(ctx, a.Store); err != nil {
+			a.Logger.Warn("flush health counts; kept for the next flush", "error", err)
+		}
+	}
+	for {
+		select {
+		case <-t.C:
+			flush()
+		case <-a.healthStop:
+			flush()
+			return
+		}
+	}
 }

@@ -39,8 +39,10 @@ const (
 	DefaultPollInterval  = 150 * time.Millisecond
 	DefaultRescueAfter   = 15 * time.Minute
 	DefaultSweepInterval = 20 * time.Second
-	DefaultSweepAge      = 10 * time.Second
-	DefaultJobTimeout    = 10 * time.Minute
+	// DefaultHealthInterval: the badge-accuracy check and business rollup.
+	DefaultHealthInterval = 15 * time.Minute
+	DefaultSweepAge       = 10 * time.Second
+	DefaultJobTimeout     = 10 * time.Minute
 )
 
 // Options tune the job runner; zero fields take the defaults above.
@@ -70,6 +72,10 @@ type Options struct {
 	// none. Defaults 20s and 10s.
 	SweepInterval time.Duration
 	SweepAge      time.Duration
+	// HealthInterval is how often the health job checks badge accuracy
+	// and rolls up the day's business figures (and when the runner
+	// starts). Default 15m.
+	HealthInterval time.Duration
 	// Logger receives River's and the workers' logs.
 	Logger *slog.Logger
 	// Registerer receives the sync metrics; nil: not registered.
@@ -131,6 +137,9 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		opts.JobTimeout = DefaultJobTimeout
 	}
 	opts.JobTimeout = min(opts.JobTimeout, opts.RescueStuckJobsAfter)
+	if opts.HealthInterval <= 0 {
+		opts.HealthInterval = DefaultHealthInterval
+	}
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = DefaultSweepInterval
 	}
@@ -183,11 +192,15 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		river.AddWorker(workers, r.Poll)
 		river.AddWorker(workers, &passbackWorker{db: db, spark: sparkClient})
 		river.AddWorker(workers, &courseFetchWorker{db: db, spark: sparkClient, logger: opts.Logger})
+		river.AddWorker(workers, &healthWorker{db: db, logger: opts.Logger})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(opts.SweepInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return sweepJob{}, uniqueOpts() },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(opts.HealthInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return HealthJob{}, uniqueOpts() },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		}
 		if sparkClient != nil {

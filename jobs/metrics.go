@@ -78,6 +78,13 @@ func newPollMetrics(reg prometheus.Registerer) *pollMetrics {
 		m.runs = register(reg, m.runs)
 		m.submissions = register(reg, m.submissions)
 	}
+	// Every series exists from the start (the Grafana dashboard reads them).
+	for _, o := range []string{"ok", "error", "limit"} {
+		m.runs.WithLabelValues(o)
+	}
+	for _, r := range []string{"seen", "queued", "requeued", "rejected"} {
+		m.submissions.WithLabelValues(r)
+	}
 	return m
 }
 

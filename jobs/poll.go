@@ -189,6 +189,17 @@ func (w *PollWorker) PollWith(ctx context.Context, opts PollOptions) (*PollResul
 		if serr := w.DB.SetSparkPollStatus(ctx, st); serr != nil && err == nil {
 			err = serr
 		}
+		// The hourly rollup of /admin/health: one small upsert per poll.
+		hour := st.FinishedAt.Truncate(time.Hour)
+		if herr := w.DB.AddHealthCounts(ctx, []optio.HealthCount{
+			{Hour: hour, Metric: optio.HealthPollRun, Outcome: outcome, N: 1},
+			{Hour: hour, Metric: optio.HealthPollImport, Outcome: "seen", N: int64(p.res.Seen)},
+			{Hour: hour, Metric: optio.HealthPollImport, Outcome: "queued", N: int64(p.res.Queued)},
+			{Hour: hour, Metric: optio.HealthPollImport, Outcome: "requeued", N: int64(p.res.Requeued)},
+			{Hour: hour, Metric: optio.HealthPollImport, Outcome: "rejected", N: int64(p.res.Rejected)},
+		}); herr != nil {
+			w.logger().Warn("record poll for the health page", "error", herr)
+		}
 	}
 	return p.res, err
 }

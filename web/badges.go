@@ -154,6 +154,24 @@ func (b *badgeWeb) handleStudentPage(w http.ResponseWriter, r *http.Request) {
 		b.s.Error(w, r, err)
 		return
 	}
+	// The page links a missing course to the OnFire catalog only when the
+	// student has not taken it yet, through the tracked redirect
+	// (/go/onfire/{course_id}, web/health.go) so clicks are counted.
+	taken, err := b.s.Store.SparkCoursesTaken(r.Context(), userOf(r).ID)
+	if err != nil {
+		b.s.Error(w, r, err)
+		return
+	}
+	for i := range ps {
+		for j := range ps[i].CoursesMissing {
+			c := &ps[i].CoursesMissing[j]
+			if c.CatalogURL == "" || taken[c.SparkCourseID] {
+				c.CatalogURL = ""
+				continue
+			}
+			c.CatalogURL = "/go/onfire/" + url.PathEscape(c.SparkCourseID) + "?badge=" + url.QueryEscape(ps[i].Badge.ID)
+		}
+	}
 	b.s.render(w, r, "badges", pageData{Title: "Badges", Data: ps})
 }
 

@@ -56,6 +56,9 @@ type Server struct {
 	SSO *spark.SSOVerifier
 	// Tutor answers students' questions; nil or without a provider means not configured.
 	Tutor *TutorService
+	// Health counts SSO attempts and webhook deliveries by hour for
+	// /admin/health; the app flushes it to the store (optio.HealthTally).
+	Health *optio.HealthTally
 
 	pages *pages
 	// portfolioCache keeps rendered portfolios (nil: off; Config.PortfolioCacheMB).
@@ -75,7 +78,9 @@ func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger
 	if clock == nil {
 		clock = optio.SystemClock{}
 	}
-	s := &Server{Store: st, Files: files, Config: cfg, Logger: logger, Clock: clock, Metrics: NewMetrics(reg)}
+	s := &Server{Store: st, Files: files, Config: cfg, Logger: logger, Clock: clock, Metrics: NewMetrics(reg),
+		Health: optio.NewHealthTally(clock)}
+	registerHealthCollector(reg, st, logger)
 	s.pages = mustParsePages()
 	s.portfolioCache = newPortfolioCache(int64(cfg.PortfolioCacheMB) << 20)
 	s.ogImages = newOGImageCache(64)
@@ -163,6 +168,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.badgeRoutes(mux)
 	s.syncAdminRoutes(mux)
 	s.accountRoutes(mux)
+	s.healthRoutes(mux)
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

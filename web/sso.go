@@ -189,6 +189,7 @@ const ssoAskedToSwitch = "sso_asked_to_switch"
 // replayed link shows this page again and a sent form signs in once.
 func (s *Server) ssoSwitchPage(w http.ResponseWriter, r *http.Request, cur *optio.User, c *spark.Claims, token, returnTo string) {
 	s.Metrics.SSO.WithLabelValues(ssoOutcomes[ssoAskedToSwitch]).Inc()
+	s.Health.Add(optio.HealthSSO, "", ssoOutcomes[ssoAskedToSwitch])
 	cookie, _ := r.Cookie(SessionCookie) // present: cur came from it
 	next := strings.TrimSpace(c.GivenName + " " + c.FamilyName)
 	switch {
@@ -258,6 +259,7 @@ func (s *Server) handleSparkSSOConfirm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) finishSSO(w http.ResponseWriter, r *http.Request, res *optio.SSOResult, claims *spark.Claims, err error, returnTo string) {
 	outcome := ssoOutcome(err)
 	s.Metrics.SSO.WithLabelValues(outcome).Inc()
+	s.Health.Add(optio.HealthSSO, "", outcome)
 	if err != nil {
 		code := optio.ErrorCode(err)
 		if code != optio.EINTERNAL {

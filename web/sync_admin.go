@@ -155,7 +155,11 @@ func (s *Server) handleSparkProcessForm(w http.ResponseWriter, r *http.Request) 
 		s.Error(w, r, err)
 		return
 	}
-	http.Redirect(w, r, fmt.Sprintf("/admin/spark?flash=%d+syncs+queued", n), http.StatusSeeOther)
+	back := "/admin/spark" // the health page's retry button comes back to it
+	if r.FormValue("from") == "health" {
+		back = "/admin/health"
+	}
+	http.Redirect(w, r, fmt.Sprintf("%s?flash=%d+syncs+queued", back, n), http.StatusSeeOther)
 }
 
 // syncChart draws, per hour, the syncs queued (bars) and their mean

@@ -73,6 +73,14 @@ func (s *Server) sparkWebhookRoutes(mux *http.ServeMux) {
 			}
 		}
 	}
+	// Every series exists from the start, so increase() in the alert rules
+	// (docs/ops/alerts.yml) sees the first failure of a kind.
+	for _, ep := range []string{optio.WebhookSubmission, optio.WebhookRoster, optio.WebhookCourse} {
+		for _, o := range []string{outcomeAccepted, outcomeDuplicate, outcomeBadSignature, outcomeInvalid, outcomeTooLarge,
+			outcomeRateLimited, outcomeBusy, outcomeError} {
+			total.WithLabelValues(ep, o)
+		}
+	}
 	// One bucket per Spark instance. Optio is configured for one Spark, so
 	// every secret in SPARK_WEBHOOK_SECRET (rotation) shares this bucket. It
 	// lives in process memory: it protects this process from a flood, and no
@@ -98,6 +106,7 @@ func (h *sparkWebhooks) handle(endpoint string, accept webhookAccept) http.Handl
 	return func(w http.ResponseWriter, r *http.Request) {
 		outcome, err := h.serve(w, r, accept)
 		h.total.WithLabelValues(endpoint, outcome).Inc()
+		h.s.Health.Add(optio.HealthWebhook, endpoint, outcome)
 		if err != nil {
 			h.s.Error(w, r, err)
 		}

@@ -58,4 +58,6 @@ type Store interface {
 	FamilyStore
 
 	PortfolioStore
+
+	PrivacyStore
 }

@@ -15,6 +15,8 @@ import (
 type parentChild struct {
 	*ParentDashboard
 	Tutor parentTutor
+	// Privacy is the child's export and deletion box.
+	Privacy *privacyPanel
 }
 
 // parentTutor is what a parent sees and sets of a child's AI tutor.

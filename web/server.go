@@ -53,6 +53,8 @@ type Server struct {
 	SSO *spark.SSOVerifier
 	// Tutor answers students' questions; nil or without a provider means not configured.
 	Tutor *TutorService
+	// Exports reads finished export ZIPs; nil answers every download 404.
+	Exports ExportStore
 
 	pages *pages
 	// portfolioCache keeps rendered portfolios (nil: off; Config.PortfolioCacheMB).
@@ -148,6 +150,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.ssoRoutes(mux)
 	s.tutorRoutes(mux)
 	s.familyRoutes(mux)
+	s.privacyRoutes(mux)
 	s.sparkWebhookRoutes(mux)
 	s.sparkStatusRoutes(mux)
 	s.portfolioRoutes(mux)

@@ -87,8 +87,8 @@ type Runner struct {
 	Client *river.Client[*sql.Tx]
 	// Sync is the evidence-sync worker (exposed so tests and tools can run a
 	// sync directly).
-	Sync    *SyncWorker
-	Poll    *PollWorker
+	Sync *SyncWorker
+	Poll *PollWorker
 	// Privacy runs exports, deletions and the retention purge.
 	Privacy *Privacy
 	db      *store.DB

@@ -169,7 +169,9 @@ func (p *Privacy) Purge(ctx context.Context) (*optio.Purged, error) {
 // blobs adapts filestore.Store to dataexport.Blobs.
 type blobs struct{ s *filestore.Store }
 
-func (b blobs) Open(ctx context.Context, key string) (io.ReadCloser, error) { return b.s.Open(ctx, key) }
+func (b blobs) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	return b.s.Open(ctx, key)
+}
 
 type exportWorker struct {
 	river.WorkerDefaults[optio.ExportJob]

@@ -80,6 +80,11 @@ func (w *SyncWorker) attempt(ctx context.Context, queueID string, final bool) er
 	// the queue row (the sweeper runs it when due), so retries span an
 	// outage of SPARK_SYNC_RETRY_WINDOW and admins see when the next is.
 	next, serr := w.DB.ScheduleRetry(context.WithoutCancel(ctx), queueID, err.Error(), w.Retry.Delay, w.Retry.Window)
+	if optio.ErrorCode(serr) == optio.ENOTFOUND {
+		// The queue row went with its student (deleted): nothing to retry.
+		w.metrics.jobs.WithLabelValues(outcomeFailed).Inc()
+		return river.JobCancel(gone(serr))
+	}
 	if serr != nil {
 		w.Logger.Error("schedule sync retry", "queue_id", queueID, "error", serr)
 		w.metrics.jobs.WithLabelValues(outcomeRetry).Inc()

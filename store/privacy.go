@@ -13,7 +13,7 @@ import (
 // Data requests: exports and deletions of a student's data (issue 25,
 // docs/privacy.md).
 
-const dataRequestCols = `id, kind, student_id, COALESCE(requested_by, ''), status, done, total, due_at, expires_at,
+const dataRequestCols = `id, kind, student_id, COALESCE(CAST(requested_by AS TEXT), ''), status, done, total, due_at, expires_at,
 	COALESCE(blob_key, ''), COALESCE(error_message, ''), created_at, updated_at`
 
 func scanDataRequest(row interface{ Scan(...any) error }) (*optio.DataRequest, error) {

@@ -5,10 +5,10 @@
 -- student is deleted; the audit log keeps that a deletion happened, without
 -- personal data (docs/privacy.md).
 CREATE TABLE data_requests (
-    id TEXT PRIMARY KEY,
+    id UUID PRIMARY KEY,
     kind TEXT NOT NULL CHECK (kind IN ('export','deletion')),
-    student_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    requested_by TEXT REFERENCES users(id) ON DELETE SET NULL,
+    student_id UUID NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    requested_by UUID REFERENCES users(id) ON DELETE SET NULL,
     status TEXT NOT NULL CHECK (status IN ('pending','running','ready','failed','cancelled')),
     done INTEGER NOT NULL DEFAULT 0,
     total INTEGER NOT NULL DEFAULT 0,

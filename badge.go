@@ -38,9 +38,12 @@ type CourseRef struct {
 // which courses are done and missing, XP so far, and the sentence to show
 // ("Complete 2 more Spark courses to earn this badge").
 type BadgeProgress struct {
-	Badge          Badge       `json:"badge"`
-	Earned         bool        `json:"earned"`
-	EarnedAt       *time.Time  `json:"earned_at,omitempty"`
+	Badge    Badge      `json:"badge"`
+	Earned   bool       `json:"earned"`
+	EarnedAt *time.Time `json:"earned_at,omitempty"`
+	// CredentialID is the earned award's id: its verification page is
+	// /credentials/{CredentialID}.
+	CredentialID   string      `json:"credential_id,omitempty"`
 	CoursesDone    []CourseRef `json:"courses_done"`
 	CoursesMissing []CourseRef `json:"courses_missing"`
 	XP             int         `json:"xp"`
@@ -85,10 +88,41 @@ type BadgeStore interface {
 	EarnedBadge(ctx context.Context, userID, badgeID string) (*BadgeAward, error)
 	// SeedPlanBadges creates the Spark plan's example badges when missing.
 	SeedPlanBadges(ctx context.Context) error
-	// SigningKey returns the stored private key for purpose, storing the one
-	// generate makes when there is none yet (the first process wins).
-	SigningKey(ctx context.Context, purpose string, generate func() (kid, alg, key string, err error)) (kid, alg, key string, err error)
+	// SigningKeys returns every stored key for purpose, the active one first
+	// and then retired ones (newest first). When there is no active key of
+	// alg, the active key (if any) is retired and the key generate makes is
+	// stored as the active one (when processes race, exactly one wins).
+	SigningKeys(ctx context.Context, purpose, alg string, generate func() (string, error)) ([]SigningKey, error)
+	// RotateSigningKey retires purpose's active key and stores the one
+	// generate makes; retired keys stay for verification.
+	RotateSigningKey(ctx context.Context, purpose, alg string, generate func() (string, error)) (*SigningKey, error)
+	// BadgeAwardByID returns one award with its badge, or ENOTFOUND.
+	BadgeAwardByID(ctx context.Context, id string) (*BadgeAward, error)
+	// IssueBadgeCredential returns the award ready for its credential: on
+	// the first call it gets a random unused status list index below
+	// listSize and a salt (from newSalt) for the recipient's email hash;
+	// later calls return the same ones.
+	IssueBadgeCredential(ctx context.Context, awardID string, listSize int64, newSalt func() string) (*BadgeAward, error)
+	// RevokeBadgeAward revokes an award made in error (EINVALID without a
+	// reason). Revoking again keeps the first revocation and its reason.
+	RevokeBadgeAward(ctx context.Context, awardID, reason, byUserID string) (*BadgeAward, error)
+	// RevokedStatusIndexes lists the status list indexes of revoked awards.
+	RevokedStatusIndexes(ctx context.Context) ([]int64, error)
 }
+
+// SigningKey is one of Optio's private signing keys (a JWK). A retired key
+// signs nothing new but still verifies what it signed.
+type SigningKey struct {
+	KID        string
+	Purpose    string
+	Alg        string
+	PrivateKey string
+	CreatedAt  time.Time
+	RetiredAt  *time.Time
+}
+
+// MaxRevokeReason bounds a revocation reason (characters).
+const MaxRevokeReason = 500
 
 // BadgeAward is one earned badge: when, and the evidence snapshot of what
 // satisfied the rules at that moment.
@@ -98,6 +132,15 @@ type BadgeAward struct {
 	Badge    Badge           `json:"badge"`
 	EarnedAt time.Time       `json:"earned_at"`
 	Evidence json.RawMessage `json:"evidence"`
+	// StatusIndex is the award's bit in the revocation status list, set
+	// when its first credential is issued.
+	StatusIndex *int64 `json:"-"`
+	// Salt salts the recipient's email hash in its credentials.
+	Salt string `json:"-"`
+	// RevokedAt and RevokedReason: an admin revoked the award (made in
+	// error); it no longer counts as earned.
+	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
+	RevokedReason string     `json:"revoked_reason,omitempty"`
 }
 
 // BadgeInput creates or edits a badge. On edit, nil fields are unchanged; on

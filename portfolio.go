@@ -9,12 +9,6 @@ import (
 // relationships that open a private portfolio (linked parent, observer) and
 // a student's finished work a page at a time, grouped by where it came from.
 type PortfolioStore interface {
-	// IsObserverOf reports whether observerID follows studentID through an
-	// observer link that has not been revoked.
-	IsObserverOf(ctx context.Context, observerID, studentID string) (bool, error)
-	// IsLinkedParent reports whether parentID is linked to studentID in
-	// parent_links.
-	IsLinkedParent(ctx context.Context, parentID, studentID string) (bool, error)
 	// PortfolioWork returns one page of a student's completions (newest
 	// first) with their evidence, every block included (callers hide private
 	// ones), and the total number of completions.

@@ -36,10 +36,11 @@ type Blobs interface {
 }
 
 // CredentialSigner signs an earned badge as an Open Badges 3.0 credential
-// (a VC-JWT); openbadges.Issuer is one. The export writes the JWT and its
-// payload, so it does not depend on the credential's fields.
+// (a VC-JWT) for the student with email (the jobs package adapts
+// openbadges.Issuer). The export writes the JWT and its payload, so it does
+// not depend on the credential's fields.
 type CredentialSigner interface {
-	Sign(a *optio.BadgeAward) (string, error)
+	SignAward(a *optio.BadgeAward, email string) (string, error)
 }
 
 // Exporter builds exports. Progress, when set, is told after each file how
@@ -121,7 +122,7 @@ func (e *Exporter) Write(ctx context.Context, w io.Writer, studentID string) (*S
 	var creds []credentialEntry
 	for i := range awards {
 		a := &awards[i]
-		jwt, err := e.Signer.Sign(a)
+		jwt, err := e.Signer.SignAward(a, recs.Profile.Email)
 		if err != nil {
 			return nil, fmt.Errorf("export %s: sign badge %s: %w", studentID, a.Badge.ID, err)
 		}

@@ -41,7 +41,7 @@ func (p *Privacy) exporter(ctx context.Context, progress func(done, total int)) 
 	if err != nil {
 		return nil, fmt.Errorf("export: badge issuer: %w", err)
 	}
-	return &dataexport.Exporter{Store: p.DB, Blobs: blobs{p.Files}, Signer: is, Clock: p.clock(), Progress: progress}, nil
+	return &dataexport.Exporter{Store: p.DB, Blobs: blobs{p.Files}, Signer: signer{is}, Clock: p.clock(), Progress: progress}, nil
 }
 
 // WriteExport streams the ZIP of a student's data to w (the CLI's export).
@@ -164,6 +164,14 @@ func (p *Privacy) Purge(ctx context.Context) (*optio.Purged, error) {
 		}
 	}
 	return purged, nil
+}
+
+// signer adapts openbadges.Issuer to dataexport.CredentialSigner: the same
+// credential the badge pages hand out.
+type signer struct{ is *openbadges.Issuer }
+
+func (s signer) SignAward(a *optio.BadgeAward, email string) (string, error) {
+	return s.is.Sign(s.is.CredentialFor(a, email))
 }
 
 // blobs adapts filestore.Store to dataexport.Blobs.

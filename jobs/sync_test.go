@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
@@ -67,10 +68,16 @@ func TestSyncSubmissionBecomesEvidence(t *testing.T) {
 		require.True(t, synced)
 		require.Equal(t, c.Completion.ID, cid)
 
-		// A duplicate job run (a redelivered job, or the sweeper) changes nothing.
+		// A duplicate job run (a redelivered job, or the sweeper) changes
+		// nothing: run in place, and as a second River job (inserted without
+		// the uniqueness that would otherwise skip it) that must complete.
 		require.NoError(t, r.Sync.Sync(ctx, qid))
-		r.EnqueueSoon(qid)
-		time.Sleep(300 * time.Millisecond)
+		events, stop := r.Client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
+		defer stop()
+		again, err := r.Client.Insert(ctx, optio.SyncSubmissionJob{QueueID: qid}, nil)
+		require.NoError(t, err)
+		require.False(t, again.UniqueSkippedAsDuplicate)
+		waitJob(t, events, again.Job.ID)
 		require.Equal(t, counts{1, 1, 5, 1, b.xp}, countFor(t, db, u.ID))
 
 		// A resubmission replaces the blocks and the grade, without new XP.
@@ -218,4 +225,22 @@ func TestSyncA404FailsAfterRetriesThenAdminRetrySucceeds(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, counts{1, 1, 1, 1, b.xp}, countFor(t, db, u.ID))
 	})
+}
+
+// waitJob waits for River to report the job with id finished, and fails the
+// test unless it completed.
+func waitJob(t *testing.T, events <-chan *river.Event, id int64) {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for {
+		select {
+		case ev := <-events:
+			if ev.Job.ID == id {
+				require.Equal(t, river.EventKindJobCompleted, ev.Kind, "job %d: %v", id, ev.Job.Errors)
+				return
+			}
+		case <-deadline:
+			t.Fatalf("job %d did not finish within a minute", id)
+		}
+	}
 }

@@ -117,24 +117,33 @@ var BadgesAwarded = prometheus.NewCounter(prometheus.CounterOpts{
 	Name: "optio_badges_awarded_total", Help: "Badges awarded to students.",
 })
 
-// earnedBadges maps badge ids to when the student earned them.
-func (db *DB) earnedBadges(ctx context.Context, userID string) (map[string]time.Time, error) {
-	out := map[string]time.Time{}
+// earning is when a student earned a badge, and the award's id.
+type earning struct {
+	at      time.Time
+	awardID string
+}
+
+// earnedBadges maps badge ids to the student's awards of them. A revoked
+// award does not count as earned (and is never made again: the award row
+// stays, so awarding's insert does nothing).
+func (db *DB) earnedBadges(ctx context.Context, userID string) (map[string]earning, error) {
+	out := map[string]earning{}
 	if !validID(userID) {
 		return out, nil
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT badge_id, earned_at FROM user_badges WHERE user_id = $1`, userID)
+	rows, err := db.R.QueryContext(ctx, `SELECT badge_id, earned_at, id FROM user_badges WHERE user_id = $1 AND revoked_at IS NULL`, userID)
 	if err != nil {
 		return nil, translate(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		var at time.Time
-		if err := rows.Scan(&id, &at); err != nil {
+		var e earning
+		if err := rows.Scan(&id, &e.at, &e.awardID); err != nil {
 			return nil, err
 		}
-		out[id] = at.UTC()
+		e.at = e.at.UTC()
+		out[id] = e
 	}
 	return out, rows.Err()
 }
@@ -260,7 +269,7 @@ func (db *DB) BadgeProgressFor(ctx context.Context, userID string) ([]optio.Badg
 	}
 	out := []optio.BadgeProgress{}
 	for _, b := range badges {
-		at, isEarned := earned[b.ID]
+		e, isEarned := earned[b.ID]
 		if !b.Active && !isEarned {
 			continue
 		}
@@ -268,7 +277,9 @@ func (db *DB) BadgeProgressFor(ctx context.Context, userID string) ([]optio.Badg
 		p := optio.BadgeProgress{Badge: b, Earned: isEarned, XP: s.xp, XPRequired: b.XPRequired,
 			CoursesDone: []optio.CourseRef{}, CoursesMissing: []optio.CourseRef{}}
 		if isEarned {
+			at := e.at
 			p.EarnedAt = &at
+			p.CredentialID = e.awardID
 		}
 		for _, c := range s.done {
 			p.CoursesDone = append(p.CoursesDone, c.ref())
@@ -287,19 +298,5 @@ func (db *DB) EarnedBadge(ctx context.Context, userID, badgeID string) (*optio.B
 	if !validID(userID) || !validID(badgeID) {
 		return nil, notFound("Earned badge")
 	}
-	var a optio.BadgeAward
-	var ev string
-	err := db.R.QueryRowContext(ctx, `SELECT id, user_id, earned_at, evidence FROM user_badges WHERE user_id = $1 AND badge_id = $2`,
-		userID, badgeID).Scan(&a.ID, &a.UserID, &a.EarnedAt, &ev)
-	if err != nil {
-		return nil, translateNotFound(err, "Earned badge")
-	}
-	a.EarnedAt = a.EarnedAt.UTC()
-	a.Evidence = json.RawMessage(ev)
-	b, err := db.BadgeByID(ctx, badgeID)
-	if err != nil {
-		return nil, err
-	}
-	a.Badge = *b
-	return &a, nil
+	return db.awardWhere(ctx, db.R, `user_id = $1 AND badge_id = $2`, userID, badgeID)
 }

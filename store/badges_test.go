@@ -516,7 +516,7 @@ func TestBadgeValidation(t *testing.T) {
 	})
 }
 
-func TestSigningKeyIsSharedAcrossCallers(t *testing.T) {
+func TestSigningKeyIsSharedAcrossCallersAndRotates(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -525,18 +525,94 @@ func TestSigningKeyIsSharedAcrossCallers(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range 10 {
 			wg.Go(func() {
-				kid, alg, key, err := db.SigningKey(ctx, "test", func() (string, string, string, error) {
-					return newUUID(), "ES256", fmt.Sprintf("key-%d", i), nil
-				})
+				keys, err := db.SigningKeys(ctx, "test", "ES256", func() (string, error) { return fmt.Sprintf("key-%d", i), nil })
 				require.NoError(t, err)
-				require.Equal(t, "ES256", alg)
-				require.NotEmpty(t, key)
+				require.Len(t, keys, 1)
+				require.Equal(t, "ES256", keys[0].Alg)
 				mu.Lock()
-				kids[kid] = true
+				kids[keys[0].KID] = true
 				mu.Unlock()
 			})
 		}
 		wg.Wait()
 		require.Len(t, kids, 1, "every caller gets the one stored key")
+
+		// Asking for another algorithm retires the old key and keeps it.
+		keys, err := db.SigningKeys(ctx, "test", "RS256", func() (string, error) { return "rsa-1", nil })
+		require.NoError(t, err)
+		require.Len(t, keys, 2)
+		require.Equal(t, "RS256", keys[0].Alg)
+		require.Nil(t, keys[0].RetiredAt)
+		require.NotNil(t, keys[1].RetiredAt, "the ES256 key is retired, still listed for verification")
+
+		rotated, err := db.RotateSigningKey(ctx, "test", "RS256", func() (string, error) { return "rsa-2", nil })
+		require.NoError(t, err)
+		keys, err = db.SigningKeys(ctx, "test", "RS256", func() (string, error) { t.Fatal("no new key wanted"); return "", nil })
+		require.NoError(t, err)
+		require.Len(t, keys, 3)
+		require.Equal(t, rotated.KID, keys[0].KID)
+		require.Equal(t, "rsa-2", keys[0].PrivateKey)
+		require.Nil(t, keys[0].RetiredAt)
+		for _, k := range keys[1:] {
+			require.NotNil(t, k.RetiredAt)
+		}
+	})
+}
+
+func TestCredentialStatusAndRevocation(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		course := "cred-" + newUUID()
+		name, courses := "Credential "+course, []string{course}
+		b, err := db.CreateBadge(ctx, optio.BadgeInput{Name: &name, RequiredCourses: &courses})
+		require.NoError(t, err)
+		student := storetest.MustCreateUser(t, db, optio.RoleStudent, "Cred", "Holder")
+		admin := storetest.MustCreateUser(t, db, optio.RoleAdmin, "Ada", "Admin")
+		roster(t, db, student.ID, course, "completed")
+		got, err := db.AwardBadges(ctx, student.ID)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		award, err := db.EarnedBadge(ctx, student.ID, b.ID)
+		require.NoError(t, err)
+		require.Nil(t, award.StatusIndex, "no index until a credential is issued")
+
+		salts := 0
+		issued, err := db.IssueBadgeCredential(ctx, award.ID, 8, func() string { salts++; return fmt.Sprintf("salt-%d", salts) })
+		require.NoError(t, err)
+		require.NotNil(t, issued.StatusIndex)
+		require.Less(t, *issued.StatusIndex, int64(8))
+		require.Equal(t, "salt-1", issued.Salt)
+		again, err := db.IssueBadgeCredential(ctx, award.ID, 8, func() string { return "other" })
+		require.NoError(t, err)
+		require.Equal(t, *issued.StatusIndex, *again.StatusIndex, "the index is kept")
+		require.Equal(t, "salt-1", again.Salt)
+
+		_, err = db.RevokeBadgeAward(ctx, award.ID, "  ", admin.ID)
+		require.Equal(t, optio.EINVALID, optio.ErrorCode(err))
+		_, err = db.RevokeBadgeAward(ctx, newUUID(), "x", admin.ID)
+		require.Equal(t, optio.ENOTFOUND, optio.ErrorCode(err))
+		revoked, err := db.RevokeBadgeAward(ctx, award.ID, "Awarded in error: wrong student", admin.ID)
+		require.NoError(t, err)
+		require.NotNil(t, revoked.RevokedAt)
+		require.Equal(t, "Awarded in error: wrong student", revoked.RevokedReason)
+		retried, err := db.RevokeBadgeAward(ctx, award.ID, "another reason", admin.ID)
+		require.NoError(t, err)
+		require.Equal(t, "Awarded in error: wrong student", retried.RevokedReason, "a retry keeps the first revocation")
+
+		idx, err := db.RevokedStatusIndexes(ctx)
+		require.NoError(t, err)
+		require.Contains(t, idx, *issued.StatusIndex)
+
+		ps, err := db.BadgeProgressFor(ctx, student.ID)
+		require.NoError(t, err)
+		for _, p := range ps {
+			if p.Badge.ID == b.ID {
+				require.False(t, p.Earned, "a revoked award no longer counts as earned")
+			}
+		}
+		got, err = db.AwardBadges(ctx, student.ID)
+		require.NoError(t, err)
+		require.Empty(t, got, "a revoked award is not made again")
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/optio-edu/optio"
 )
@@ -49,16 +51,21 @@ func translate(err error) error {
 		}
 		return err
 	}
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "UNIQUE constraint failed"):
+	if isSQLiteUnique(err) {
 		return &optio.Error{Code: optio.ECONFLICT, Message: "Already exists."}
-	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "bad connection"),
-		strings.Contains(msg, "broken pipe"), strings.Contains(msg, "failed to connect"),
-		strings.Contains(msg, "conn closed"), strings.Contains(msg, "connection reset by peer"):
-		return &optio.Error{Code: optio.EUNAVAILABLE, Message: "The database is not available; try again shortly."}
 	}
 	return err
+}
+
+// isSQLiteUnique reports whether err is SQLite's unique or primary-key
+// constraint failure, by its extended result code.
+func isSQLiteUnique(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code()
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
 // isUnavailable reports whether err says the database cannot be reached or
@@ -69,7 +76,8 @@ func isUnavailable(err error) bool {
 	var ne net.Error
 	switch {
 	case errors.As(err, &ce), errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, pgconn.ErrConnClosed):
 		return true
 	case errors.As(err, &ne):
 		return true
@@ -93,6 +101,6 @@ func isSlugConflict(err error) bool {
 	if errors.As(err, &pg) {
 		return pg.Code == "23505" && strings.Contains(pg.ConstraintName, "portfolio_slug")
 	}
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") && strings.Contains(msg, "portfolio_slug")
+	// SQLite names the column only in the message ("… failed: users.portfolio_slug").
+	return isSQLiteUnique(err) && strings.Contains(err.Error(), "portfolio_slug")
 }

@@ -2,39 +2,10 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/optio-edu/optio"
 )
-
-// IsObserverOf reports whether observerID has an unrevoked observer link to
-// studentID.
-func (db *DB) IsObserverOf(ctx context.Context, observerID, studentID string) (bool, error) {
-	return db.exists(ctx, `SELECT 1 FROM observer_links WHERE observer_id = $1 AND student_id = $2 AND revoked_at IS NULL`, observerID, studentID)
-}
-
-// IsLinkedParent reports whether parentID is a linked parent of studentID.
-func (db *DB) IsLinkedParent(ctx context.Context, parentID, studentID string) (bool, error) {
-	return db.exists(ctx, `SELECT 1 FROM parent_links WHERE parent_id = $1 AND student_id = $2`, parentID, studentID)
-}
-
-// exists runs a query for one row and reports whether there was one. Ids
-// that are not UUIDs cannot match (and would upset PostgreSQL's uuid type).
-func (db *DB) exists(ctx context.Context, query string, a, b string) (bool, error) {
-	if !validID(a) || !validID(b) {
-		return false, nil
-	}
-	var one int
-	err := db.R.QueryRowContext(ctx, query, a, b).Scan(&one)
-	if err == sql.ErrNoRows {
-		return false, nil
-	}
-	if err != nil {
-		return false, translate(err)
-	}
-	return true, nil
-}
 
 var portfolioOwnerQuery = `SELECT ` + prefixed("u.", userColsT) + `,
 	COALESCE(v.version, 0), (SELECT g.version FROM portfolio_global_version g WHERE g.id = 1)

@@ -35,23 +35,21 @@ func TestPortfolioRelationsAndWork(t *testing.T) {
 		require.Error(t, err, "nobody observes themselves")
 
 		for _, c := range []struct {
-			name string
-			fn   func(context.Context, string, string) (bool, error)
-			a, b string
-			want bool
+			name             string
+			user, student    string
+			parent, observer bool
 		}{
-			{"observer", db.IsObserverOf, gran.ID, student.ID, true},
-			{"revoked observer", db.IsObserverOf, exObs.ID, student.ID, false},
-			{"reversed", db.IsObserverOf, student.ID, gran.ID, false},
-			{"parent as observer", db.IsObserverOf, parent.ID, student.ID, false},
-			{"bad id", db.IsObserverOf, "nope", student.ID, false},
-			{"linked parent", db.IsLinkedParent, parent.ID, student.ID, true},
-			{"observer as parent", db.IsLinkedParent, gran.ID, student.ID, false},
-			{"bad parent id", db.IsLinkedParent, parent.ID, "x'; DROP TABLE users; --", false},
+			{"observer", gran.ID, student.ID, false, true},
+			{"revoked observer", exObs.ID, student.ID, false, false},
+			{"reversed", student.ID, gran.ID, false, false},
+			{"parent is not an observer", parent.ID, student.ID, true, false},
+			{"bad id", "nope", student.ID, false, false},
+			{"bad student id", parent.ID, "x'; DROP TABLE users; --", false, false},
 		} {
-			got, err := c.fn(ctx, c.a, c.b)
+			rel, err := db.RelationshipOf(ctx, c.user, c.student)
 			require.NoError(t, err, c.name)
-			require.Equal(t, c.want, got, c.name)
+			require.Equal(t, c.parent, rel.Parent, c.name)
+			require.Equal(t, c.observer, rel.Observer != nil, c.name)
 		}
 
 		// Work: empty, then grouped data with the Spark course title.

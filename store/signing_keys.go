@@ -2,33 +2,104 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/optio-edu/optio"
 )
 
-// SigningKey implements optio.BadgeStore. The insert is ON CONFLICT DO
-// NOTHING on purpose, so when several processes start at once exactly one
-// key is kept and every process reads that one back.
-func (db *DB) SigningKey(ctx context.Context, purpose string, generate func() (kid, alg, key string, err error)) (string, string, string, error) {
-	var kid, alg, key string
-	err := db.R.QueryRowContext(ctx, `SELECT kid, alg, private_key FROM signing_keys WHERE purpose = $1`, purpose).Scan(&kid, &alg, &key)
-	if err == nil {
-		return kid, alg, key, nil
+const signingKeyCols = `kid, purpose, alg, private_key, created_at, retired_at`
+
+func scanSigningKey(s scanner) (optio.SigningKey, error) {
+	var k optio.SigningKey
+	var retired sql.NullTime
+	if err := s.Scan(&k.KID, &k.Purpose, &k.Alg, &k.PrivateKey, &k.CreatedAt, &retired); err != nil {
+		return k, err
 	}
-	if optio.ErrorCode(translate(err)) != optio.ENOTFOUND {
-		return "", "", "", fmt.Errorf("signing key %s: %w", purpose, translate(err))
+	k.CreatedAt = k.CreatedAt.UTC()
+	if retired.Valid {
+		t := retired.Time.UTC()
+		k.RetiredAt = &t
 	}
-	nkid, nalg, nkey, err := generate()
+	return k, nil
+}
+
+// signingKeys lists purpose's keys: the active one first, then retired ones
+// newest first.
+func (db *DB) signingKeys(ctx context.Context, q querier, purpose string) ([]optio.SigningKey, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+signingKeyCols+` FROM signing_keys WHERE purpose = $1
+		ORDER BY retired_at IS NOT NULL, created_at DESC, kid DESC`, purpose)
 	if err != nil {
-		return "", "", "", fmt.Errorf("signing key %s: generate: %w", purpose, err)
+		return nil, translate(err)
 	}
-	if _, err := db.W.ExecContext(ctx, `INSERT INTO signing_keys (kid, purpose, alg, private_key, created_at) VALUES ($1,$2,$3,$4,$5)
-		ON CONFLICT DO NOTHING`, nkid, purpose, nalg, nkey, db.now()); err != nil {
-		return "", "", "", fmt.Errorf("signing key %s: %w", purpose, translate(err))
+	defer rows.Close()
+	var out []optio.SigningKey
+	for rows.Next() {
+		k, err := scanSigningKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
 	}
-	if err := db.W.QueryRowContext(ctx, `SELECT kid, alg, private_key FROM signing_keys WHERE purpose = $1`, purpose).Scan(&kid, &alg, &key); err != nil {
-		return "", "", "", fmt.Errorf("signing key %s: %w", purpose, translate(err))
+	return out, rows.Err()
+}
+
+// SigningKeys implements optio.BadgeStore. Retiring a key of another
+// algorithm and inserting the new one happen in one transaction; the
+// partial unique index on active keys makes a racing process's insert fail,
+// and that process then reads the winner's key.
+func (db *DB) SigningKeys(ctx context.Context, purpose, alg string, generate func() (string, error)) ([]optio.SigningKey, error) {
+	keys, err := db.signingKeys(ctx, db.R, purpose)
+	if err != nil {
+		return nil, fmt.Errorf("signing keys %s: %w", purpose, err)
 	}
-	return kid, alg, key, nil
+	if len(keys) > 0 && keys[0].RetiredAt == nil && keys[0].Alg == alg {
+		return keys, nil
+	}
+	if _, err := db.rotate(ctx, purpose, alg, generate, true); err != nil && !isConflict(err) {
+		return nil, err
+	}
+	keys, err = db.signingKeys(ctx, db.W, purpose)
+	if err != nil {
+		return nil, fmt.Errorf("signing keys %s: %w", purpose, err)
+	}
+	return keys, nil
+}
+
+// RotateSigningKey implements optio.BadgeStore.
+func (db *DB) RotateSigningKey(ctx context.Context, purpose, alg string, generate func() (string, error)) (*optio.SigningKey, error) {
+	return db.rotate(ctx, purpose, alg, generate, false)
+}
+
+// rotate retires the active key and stores a new one. onlyIfStale leaves an
+// active key of alg alone (another process got there first).
+func (db *DB) rotate(ctx context.Context, purpose, alg string, generate func() (string, error), onlyIfStale bool) (*optio.SigningKey, error) {
+	key, err := generate()
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: generate: %w", purpose, err)
+	}
+	k := optio.SigningKey{KID: newID(), Purpose: purpose, Alg: alg, PrivateKey: key, CreatedAt: db.now()}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if onlyIfStale {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM signing_keys WHERE purpose = $1 AND retired_at IS NULL AND alg = $2`,
+				purpose, alg).Scan(&n); err != nil {
+				return translate(err)
+			}
+			if n > 0 {
+				return optio.Errorf(optio.ECONFLICT, "An active signing key exists.")
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE purpose = $2 AND retired_at IS NULL`,
+			k.CreatedAt, purpose); err != nil {
+			return translate(err)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (kid, purpose, alg, private_key, created_at) VALUES ($1,$2,$3,$4,$5)`,
+			k.KID, purpose, alg, key, k.CreatedAt)
+		return translate(err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", purpose, err)
+	}
+	return &k, nil
 }

@@ -31,10 +31,10 @@ const (
 // seesPrivate reports whether the viewer may see blocks marked private.
 func (a portfolioAccess) seesPrivate() bool { return a == accessFamily }
 
-// portfolioAccess decides a viewer's access to a student's portfolio,
-// checking the relationship on every call; accessNone means not at all. The
-// owner, an admin, a linked parent and an unrevoked observer always may see
-// it; Spark through an embed token when it is not private (school-only is
+// portfolioAccess decides a viewer's access to a student's portfolio from
+// the one relationship rule every page and API uses (accessTo), checked on
+// every call; accessNone means not at all. The owner, an admin, a linked
+// parent and an unrevoked observer always may see it; Spark through an embed token when it is not private (school-only is
 // not public, so it needs no consent); anyone else only when it is public
 // or unlisted and, for a minor (unknown age, or an age only the student
 // vouches for, counts as minor: optio.User.PublicAllowed), a parent or a
@@ -44,23 +44,14 @@ func (s *Server) portfolioAccess(ctx context.Context, viewer *optio.User, studen
 		return accessNone, nil
 	}
 	if viewer != nil {
-		if viewer.ID == student.ID || viewer.Role == optio.RoleAdmin {
-			return accessFamily, nil
-		}
-		if viewer.Role == optio.RoleParent {
-			ok, err := s.Store.IsLinkedParent(ctx, viewer.ID, student.ID)
-			if err != nil {
-				return accessNone, err
-			}
-			if ok {
-				return accessFamily, nil
-			}
-		}
-		ok, err := s.Store.IsObserverOf(ctx, viewer.ID, student.ID)
+		a, err := s.accessTo(ctx, viewer, student.ID)
 		if err != nil {
 			return accessNone, err
 		}
-		if ok {
+		switch {
+		case a.self, a.parent, a.admin:
+			return accessFamily, nil
+		case a.observer != nil:
 			return accessObserver, nil
 		}
 	}

@@ -1,10 +1,20 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
 	"html/template"
+	"image"
+	"image/color"
+	"image/png"
 	"strings"
 	"unicode"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
+	"golang.org/x/image/vector"
 
 	"github.com/optio-edu/optio"
 )
@@ -50,4 +60,52 @@ func initials(name string) string {
 		}
 	}
 	return string(out)
+}
+
+// badgePNG draws the badge as a 240×240 PNG, the raster twin of badgeSVG
+// (the hexagon in the pillar's colour, a white inner line, the initials),
+// for baking: places that show badges often take PNG only.
+func badgePNG(b *optio.Badge) ([]byte, error) {
+	fill := color.RGBA{0x33, 0x41, 0x55, 0xff}
+	if b.Pillar != nil {
+		if c, ok := pillarColors[*b.Pillar]; ok {
+			var r, g, bl uint8
+			if _, err := fmt.Sscanf(c, "#%02x%02x%02x", &r, &g, &bl); err == nil {
+				fill = color.RGBA{r, g, bl, 0xff}
+			}
+		}
+	}
+	const size = 240
+	img := image.NewRGBA(image.Rect(0, 0, size, size))
+	hexagon := func(r float32, c color.Color) {
+		z := vector.NewRasterizer(size, size)
+		pts := [][2]float32{{120, 120 - r}, {120 + r*0.866, 120 - r/2}, {120 + r*0.866, 120 + r/2}, {120, 120 + r}, {120 - r*0.866, 120 + r/2}, {120 - r*0.866, 120 - r/2}}
+		z.MoveTo(pts[0][0], pts[0][1])
+		for _, p := range pts[1:] {
+			z.LineTo(p[0], p[1])
+		}
+		z.ClosePath()
+		z.Draw(img, img.Bounds(), image.NewUniform(c), image.Point{})
+	}
+	hexagon(112, fill)
+	hexagon(96, color.White)
+	hexagon(92, fill)
+	f, err := opentype.Parse(gobold.TTF)
+	if err != nil {
+		return nil, err
+	}
+	face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: 56, DPI: 72, Hinting: font.HintingFull})
+	if err != nil {
+		return nil, err
+	}
+	defer face.Close()
+	d := &font.Drawer{Dst: img, Src: image.White, Face: face}
+	text := initials(b.Name)
+	d.Dot = fixed.P(size/2-d.MeasureString(text).Round()/2, 140)
+	d.DrawString(text)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

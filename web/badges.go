@@ -2,13 +2,13 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/openbadges"
@@ -21,6 +21,7 @@ type badgeWeb struct {
 
 	mu     sync.Mutex
 	issuer *openbadges.Issuer
+	loaded time.Time
 }
 
 func (s *Server) badgeRoutes(mux *http.ServeMux) {
@@ -39,6 +40,7 @@ func (s *Server) badgeRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/badges/{badge_id}/credential", s.requireRole(b.handleCredential, optio.RoleStudent))
 	mux.HandleFunc("GET /badges/{id}/image.svg", b.handleImage)
 	mux.HandleFunc("GET /.well-known/jwks.json", b.handleJWKS)
+	b.credentialRoutes(mux)
 }
 
 // progress is the one source of badge progress for pages and the API: the
@@ -296,34 +298,14 @@ func (b *badgeWeb) handleImage(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(badgeSVG(badge)))
 }
 
-// loadIssuer returns the credential issuer, reading (or on the very first
-// use, creating) Optio's signing key in the database.
-func (b *badgeWeb) loadIssuer(ctx context.Context) (*openbadges.Issuer, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.issuer != nil {
-		return b.issuer, nil
-	}
-	is, err := openbadges.LoadIssuer(ctx, b.s.Store, b.s.Config.BaseURL)
-	if err != nil {
-		return nil, err
-	}
-	b.issuer = is
-	return is, nil
-}
-
+// handleCredential gives a student their earned badge as a VC-JWT.
 func (b *badgeWeb) handleCredential(w http.ResponseWriter, r *http.Request) {
 	award, err := b.s.Store.EarnedBadge(r.Context(), userOf(r).ID, r.PathValue("badge_id"))
 	if err != nil {
 		b.s.Error(w, r, err)
 		return
 	}
-	is, err := b.loadIssuer(r.Context())
-	if err != nil {
-		b.s.Error(w, r, err)
-		return
-	}
-	jwt, err := is.Sign(award)
+	iss, err := b.issue(r.Context(), award.ID)
 	if err != nil {
 		b.s.Error(w, r, err)
 		return
@@ -331,22 +313,5 @@ func (b *badgeWeb) handleCredential(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/vc+jwt")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", `attachment; filename="optio-badge.jwt"`)
-	_, _ = w.Write([]byte(jwt))
-}
-
-func (b *badgeWeb) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	is, err := b.loadIssuer(r.Context())
-	if err != nil {
-		b.s.Error(w, r, err)
-		return
-	}
-	body, err := json.Marshal(is.JWKS())
-	if err != nil {
-		b.s.Error(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/jwk-set+json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	_, _ = w.Write(body)
+	_, _ = w.Write([]byte(iss.JWT))
 }

@@ -25,9 +25,9 @@ func (s *Server) handleParentVisibility(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	studentID := r.PathValue("id")
-	ok, err := s.Store.IsLinkedParent(r.Context(), userOf(r).ID, studentID)
-	if err != nil || !ok {
-		s.Error(w, r, errOr(err, &optio.Error{Code: optio.ENOTFOUND, Message: "Student not found."}))
+	a, err := s.accessTo(r.Context(), userOf(r), studentID)
+	if err != nil || !a.parent {
+		s.Error(w, r, errOr(err, errNoChild))
 		return
 	}
 	if !in.Visibility.Valid() {

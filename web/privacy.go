@@ -106,16 +106,17 @@ func (s *Server) exportView(ctx context.Context, r *optio.DataRequest) (*exportV
 // database (so every process makes and checks the same links): the link
 // works for whoever holds it, until the export expires.
 func (s *Server) exportSignature(ctx context.Context, r *optio.DataRequest) (string, error) {
-	_, _, key, err := s.Store.SigningKey(ctx, "export-links", func() (string, string, string, error) {
+	keys, err := s.Store.SigningKeys(ctx, "export-links", "HS256", func() (string, error) {
 		b := make([]byte, 32)
 		if _, err := rand.Read(b); err != nil {
-			return "", "", "", err
+			return "", err
 		}
-		return "export-links-1", "HS256", hex.EncodeToString(b), nil
+		return hex.EncodeToString(b), nil
 	})
 	if err != nil {
 		return "", err
 	}
+	key := keys[0].PrivateKey
 	m := hmac.New(sha256.New, []byte(key))
 	m.Write([]byte(r.ID + "|" + strconv.FormatInt(r.ExpiresAt.Unix(), 10)))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)), nil

@@ -86,6 +86,9 @@ func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger
 	mux.Handle("GET /metrics", s.metricsAuth(s.metricsHandler, false))
 
 	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Error(w, r, &optio.Error{Code: optio.EFORBIDDEN, Message: "Cross-origin request refused: send it from an Optio page, or without browser cookies."})
+	}))
 	var h http.Handler = mux
 	h = csrf.Handler(h)
 	h = s.withSession(h)

@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/lestrrat-go/jwx/v3/jwk"
+	jwxjwt "github.com/lestrrat-go/jwx/v3/jwt"
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
@@ -34,6 +39,21 @@ func (c *client) raw(method, path string, body io.Reader, contentType string) (*
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b)
+}
+
+// setResolver resolves keys from a fetched key set (for the status list).
+type setResolver struct{ set jwk.Set }
+
+func (r setResolver) Key(_ context.Context, kid string) (jwk.Key, error) {
+	k, ok := r.set.LookupKeyID(kid)
+	if !ok {
+		return nil, fmt.Errorf("unknown key %s", kid)
+	}
+	return k, nil
+}
+
+func (setResolver) StatusList(context.Context, string) (*openbadges.StatusList, error) {
+	return nil, fmt.Errorf("no nested status lists")
 }
 
 // sparkRows writes what the course webhook and evidence sync would for one
@@ -165,7 +185,8 @@ func TestBadgesEndToEnd(t *testing.T) {
 		require.Contains(t, svg, "&lt;b&gt;Physics&lt;/b&gt; &amp; Co")
 		require.NotContains(t, svg, "<b>")
 
-		// The credential verifies with the served key set, and not when tampered.
+		// The credential verifies with the served key set through a general
+		// JOSE library, and carries the VC-JWT claims.
 		resp, jwt := student.raw("GET", "/api/badges/"+badgeID+"/credential", nil, "")
 		require.Equal(t, 200, resp.StatusCode, jwt)
 		require.Equal(t, "application/vc+jwt", resp.Header.Get("Content-Type"))
@@ -174,38 +195,169 @@ func TestBadgesEndToEnd(t *testing.T) {
 		require.NotContains(t, jwks, `"d"`, "only the public key is served")
 		set, err := jwk.Parse([]byte(jwks))
 		require.NoError(t, err)
-		cred, err := openbadges.Verify(jwt, set)
+		tok, err := jwxjwt.Parse([]byte(jwt), jwxjwt.WithKeySet(set))
 		require.NoError(t, err)
-		require.Equal(t, openbadges.Contexts, cred.Context)
-		require.Equal(t, []string{"VerifiableCredential", "OpenBadgeCredential"}, cred.Type)
-		require.Equal(t, openbadges.Profile{ID: a.Config.BaseURL, Type: "Profile", Name: "Optio", URL: a.Config.BaseURL}, cred.Issuer)
-		require.Equal(t, "AchievementSubject", cred.CredentialSubject.Type)
-		require.Equal(t, "<b>Physics</b> & Co", cred.CredentialSubject.Achievement.Name)
-		require.Equal(t, "Achievement", cred.CredentialSubject.Achievement.Type)
-		require.Equal(t, a.Config.BaseURL+"/badges/"+badgeID+"/image.svg", cred.CredentialSubject.Achievement.Image.ID)
-		require.Contains(t, cred.CredentialSubject.Achievement.Criteria.Narrative, "spark-physics")
-		require.NotEmpty(t, cred.ValidFrom)
+		base := a.Config.BaseURL
+		iss, _ := tok.Issuer()
+		require.Equal(t, base+"/issuer", iss)
+		sub, _ := tok.Subject()
+		require.Equal(t, "urn:uuid:"+me.ID, sub)
+		jti, _ := tok.JwtID()
+		require.True(t, strings.HasPrefix(jti, base+"/credentials/"), jti)
+		credID := strings.TrimPrefix(jti, base+"/credentials/")
 
 		parts := strings.Split(jwt, ".")
 		require.Len(t, parts, 3)
 		payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 		require.NoError(t, err)
+		var cred openbadges.Credential
+		require.NoError(t, json.Unmarshal(payload, &cred))
+		require.Equal(t, openbadges.Contexts, cred.Context)
+		require.Equal(t, []string{"VerifiableCredential", "OpenBadgeCredential"}, cred.Type)
+		require.Equal(t, openbadges.Profile{ID: base + "/issuer", Type: []string{"Profile"}, Name: "Optio", URL: base}, cred.Issuer)
+		require.Equal(t, "<b>Physics</b> & Co", cred.CredentialSubject.Achievement.Name)
+		require.Equal(t, base+"/badges/"+badgeID+"/image.svg", cred.CredentialSubject.Achievement.Image.ID)
+		require.Equal(t, openbadges.IdentityHash("lia@family.test", cred.CredentialSubject.Identifier[0].Salt), cred.CredentialSubject.Identifier[0].IdentityHash)
+		require.Equal(t, base+"/credentials/status/1", cred.CredentialStatus.StatusListCredential)
+
+		// The kid dereferences to the key; the issuer Profile is served at its id.
+		hdr, _ := base64.RawURLEncoding.DecodeString(parts[0])
+		var h struct{ Kid string }
+		require.NoError(t, json.Unmarshal(hdr, &h))
+		resp, keyJSON := anon.raw("GET", strings.TrimPrefix(h.Kid, base), nil, "")
+		require.Equal(t, 200, resp.StatusCode)
+		require.NotContains(t, keyJSON, `"d"`)
+		var prof openbadges.Profile
+		require.Equal(t, 200, anon.do("GET", "/issuer", nil, &prof))
+		require.Equal(t, cred.Issuer.ID, prof.ID)
+
+		// The verifier endpoint: verified, and not when tampered.
+		verify := func(body []byte, contentType string) (int, map[string]any) {
+			resp, out := anon.raw("POST", "/credentials/verify", bytes.NewReader(body), contentType)
+			var v map[string]any
+			_ = json.Unmarshal([]byte(out), &v)
+			return resp.StatusCode, v
+		}
+		code, v := verify([]byte(jwt), "text/plain")
+		require.Equal(t, 200, code)
+		require.Equal(t, true, v["verified"], v)
 		forged := strings.Replace(string(payload), "Physics", "Chemistry", 1)
 		tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(forged)) + "." + parts[2]
-		_, err = openbadges.Verify(tampered, set)
-		require.Error(t, err, "a tampered credential does not verify")
+		_, v = verify([]byte(tampered), "text/plain")
+		require.Equal(t, false, v["verified"], "a tampered credential does not verify")
+		code, _ = verify([]byte("hello"), "text/plain")
+		require.Equal(t, 400, code)
+
+		// Baked images round-trip through the verifier.
+		resp, pngBody := anon.raw("GET", "/credentials/"+credID+"/badge.png", nil, "")
+		require.Equal(t, 200, resp.StatusCode)
+		require.Equal(t, "image/png", resp.Header.Get("Content-Type"))
+		code, v = verify([]byte(pngBody), "image/png")
+		require.Equal(t, 200, code)
+		require.Equal(t, true, v["verified"], v)
+		resp, svgBody := anon.raw("GET", "/credentials/"+credID+"/badge.svg", nil, "")
+		require.Equal(t, 200, resp.StatusCode)
+		require.Contains(t, svgBody, `<openbadges:credential verify="`)
+		code, v = verify([]byte(svgBody), "image/svg+xml")
+		require.Equal(t, 200, code)
+		require.Equal(t, true, v["verified"], v)
+
+		// A browser's "check a badge" form gets the result page.
+		formPost := func(file []byte) (int, string) {
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			if file != nil {
+				fw, err := mw.CreateFormFile("file", "badge.png")
+				require.NoError(t, err)
+				_, _ = fw.Write(file)
+			}
+			require.NoError(t, mw.Close())
+			req, _ := http.NewRequest("POST", a.URL()+"/credentials/verify", &body)
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+			req.Header.Set("Accept", "text/html,application/xhtml+xml")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			out, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(out)
+		}
+		code, html := formPost([]byte(pngBody))
+		require.Equal(t, 200, code)
+		require.Contains(t, html, "Verified</strong> — signed by Optio, not revoked.")
+		require.Contains(t, html, "&lt;b&gt;Physics&lt;/b&gt; &amp; Co")
+		code, html = formPost(nil)
+		require.Equal(t, 400, code)
+		require.Contains(t, html, "Choose a badge image or credential file to check.")
+
+		// The verification page: the owner sees their name; a stranger does
+		// not while the portfolio is private; JSON-LD at the same URL.
+		resp, page = student.raw("GET", "/credentials/"+credID, nil, "")
+		require.Equal(t, 200, resp.StatusCode)
+		require.Contains(t, page, "Verified</strong> — signed by Optio, not revoked.")
+		require.Contains(t, page, "Lia")
+		require.Contains(t, page, "https://www.linkedin.com/profile/add?")
+		require.Contains(t, page, "startTask=CERTIFICATION_NAME")
+		require.Contains(t, page, "&lt;b&gt;Physics&lt;/b&gt; &amp; Co")
+		resp, page = anon.raw("GET", "/credentials/"+credID, nil, "")
+		require.Equal(t, 200, resp.StatusCode)
+		require.NotContains(t, page, "Lia")
+		require.NotContains(t, page, "Chen")
+		require.Contains(t, page, "keep their name private")
+		require.Contains(t, page, "Verified</strong>")
+		req, _ := http.NewRequest("GET", a.URL()+"/credentials/"+credID, nil)
+		req.Header.Set("Accept", "application/ld+json")
+		ldResp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var ld openbadges.Credential
+		require.NoError(t, json.NewDecoder(ldResp.Body).Decode(&ld))
+		ldResp.Body.Close()
+		require.Equal(t, "application/ld+json", ldResp.Header.Get("Content-Type"))
+		require.Equal(t, jti, ld.ID)
+		req, _ = http.NewRequest("GET", a.URL()+"/credentials/"+credID, nil)
+		req.Header.Set("Accept", "application/vc+jwt")
+		jwtResp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		fetched, _ := io.ReadAll(jwtResp.Body)
+		jwtResp.Body.Close()
+		require.Equal(t, "application/vc+jwt", jwtResp.Header.Get("Content-Type"))
+		_, err = jwxjwt.Parse(fetched, jwxjwt.WithKeySet(set))
+		require.NoError(t, err, "the VC-JWT at the credential's id verifies with the served keys")
+
+		// Revocation: students cannot, admins can with a reason; the status
+		// list bit is set and verification says revoked.
+		require.Equal(t, 403, student.do("POST", "/api/admin/badge-awards/"+credID+"/revoke", `{"reason":"mine"}`, nil))
+		require.Equal(t, 400, admin.do("POST", "/api/admin/badge-awards/"+credID+"/revoke", `{"reason":""}`, nil))
+		require.Equal(t, 200, admin.do("POST", "/api/admin/badge-awards/"+credID+"/revoke", `{"reason":"Awarded in error: course mapping was wrong"}`, nil))
+		resp, listJWT := anon.raw("GET", "/credentials/status/1", nil, "")
+		require.Equal(t, 200, resp.StatusCode)
+		list, err := openbadges.VerifyStatusList(ctx, listJWT, base+"/credentials/status/1", setResolver{set})
+		require.NoError(t, err)
+		idx, err := strconv.ParseInt(cred.CredentialStatus.StatusListIndex, 10, 64)
+		require.NoError(t, err)
+		bit, err := list.Get(idx)
+		require.NoError(t, err)
+		require.True(t, bit, "the credential's bit is set")
+		_, v = verify([]byte(pngBody), "image/png")
+		require.Equal(t, false, v["verified"])
+		require.Equal(t, true, v["revoked"])
+		require.Equal(t, "Awarded in error: course mapping was wrong", v["revocation_reason"])
+		resp, page = anon.raw("GET", "/credentials/"+credID, nil, "")
+		require.Equal(t, 200, resp.StatusCode)
+		require.Contains(t, page, "Revoked</strong>")
+		require.Contains(t, page, "Awarded in error: course mapping was wrong")
+		require.NotContains(t, page, "linkedin.com")
+		require.Equal(t, 200, student.do("GET", "/api/badges", nil, &prog))
+		require.False(t, prog.Badges[0].Earned, "a revoked badge is no longer earned")
 
 		// A second process on the same database serves the same key.
 		b := startApp(t, getenv)
 		_, jwks2 := newClient(t, b.URL()).raw("GET", "/.well-known/jwks.json", nil, "")
 		require.JSONEq(t, jwks, jwks2)
 
-		// Retiring keeps the award.
+		// Retiring a badge whose only award was revoked: nobody shows it.
 		require.Equal(t, 200, admin.do("DELETE", "/api/admin/badges/"+badgeID, nil, nil))
 		require.Equal(t, 200, student.do("GET", "/api/badges", nil, &prog))
-		require.Len(t, prog.Badges, 1)
-		require.True(t, prog.Badges[0].Earned)
-		require.False(t, prog.Badges[0].Badge.Active)
+		require.Empty(t, prog.Badges)
 		n, err := a.Store.AwardBadgesAll(ctx)
 		require.NoError(t, err)
 		require.Zero(t, n)

@@ -30,6 +30,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	root.AddCommand(demoCmd(getenv))
 	root.AddCommand(workerCmd(getenv))
 	root.AddCommand(loadtestCmd(getenv))
+	root.AddCommand(badgesCmd(getenv))
 	return root
 }
 

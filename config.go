@@ -160,6 +160,38 @@ type Config struct {
 	GeminiBaseURL string
 	// TutorDailyLimit is messages per student per day. OPTIO_TUTOR_DAILY_LIMIT, default 50.
 	TutorDailyLimit int
+
+	// DeletionCoolingOff is how long a requested deletion waits, cancel-able,
+	// before it runs. OPTIO_DELETION_COOLING_OFF, default 72h.
+	DeletionCoolingOff time.Duration
+	// ExportLinkTTL is how long a finished export can be downloaded before
+	// its ZIP is deleted. OPTIO_EXPORT_LINK_TTL, default 24h, 1m to 720h.
+	ExportLinkTTL time.Duration
+	// RetainTutor: tutor conversations untouched this long are deleted.
+	// OPTIO_RETAIN_TUTOR, default 8760h (a year); 0 keeps them.
+	RetainTutor time.Duration
+	// RetainSSONonces: used SSO nonces are deleted this long after they
+	// expire. OPTIO_RETAIN_SSO_NONCES, default 1h; 0 keeps them.
+	RetainSSONonces time.Duration
+	// RetainWebhookDeliveries: webhook de-duplication records are deleted
+	// at this age. OPTIO_RETAIN_WEBHOOK_DELIVERIES, default 720h (30 days),
+	// at least 1h (Spark's retries must still be recognised); 0 keeps them.
+	RetainWebhookDeliveries time.Duration
+	// RetainSessions: sessions are deleted this long after they expire.
+	// OPTIO_RETAIN_SESSIONS, default 24h; 0 keeps them.
+	RetainSessions time.Duration
+	// RetainSyncErrors: error texts of finished syncs are cleared at this
+	// age. OPTIO_RETAIN_SYNC_ERRORS, default 2160h (90 days); 0 keeps them.
+	RetainSyncErrors time.Duration
+	// RetentionInterval is how often the retention job runs.
+	// OPTIO_RETENTION_INTERVAL, default 1h, at least 1m.
+	RetentionInterval time.Duration
+}
+
+// Retention is the configured retention periods (docs/privacy.md).
+func (c *Config) Retention() Retention {
+	return Retention{TutorConversations: c.RetainTutor, SSONonces: c.RetainSSONonces, WebhookDeliveries: c.RetainWebhookDeliveries,
+		Sessions: c.RetainSessions, SyncErrors: c.RetainSyncErrors}
 }
 
 // IsPostgres reports whether the configured store is PostgreSQL.
@@ -232,6 +264,14 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 	c.SparkPollMaxAssignments = int(l.int64("SPARK_POLL_MAX_ASSIGNMENTS", 500))
 	c.SparkPollMaxSubmissions = int(l.int64("SPARK_POLL_MAX_SUBMISSIONS", 50000))
 	c.SparkPollReconcileEvery = l.duration("SPARK_POLL_RECONCILE_EVERY", 24*time.Hour)
+	c.DeletionCoolingOff = l.duration("OPTIO_DELETION_COOLING_OFF", 72*time.Hour)
+	c.ExportLinkTTL = l.duration("OPTIO_EXPORT_LINK_TTL", 24*time.Hour)
+	c.RetainTutor = l.duration("OPTIO_RETAIN_TUTOR", 365*24*time.Hour)
+	c.RetainSSONonces = l.duration("OPTIO_RETAIN_SSO_NONCES", time.Hour)
+	c.RetainWebhookDeliveries = l.duration("OPTIO_RETAIN_WEBHOOK_DELIVERIES", 30*24*time.Hour)
+	c.RetainSessions = l.duration("OPTIO_RETAIN_SESSIONS", 24*time.Hour)
+	c.RetainSyncErrors = l.duration("OPTIO_RETAIN_SYNC_ERRORS", 90*24*time.Hour)
+	c.RetentionInterval = l.duration("OPTIO_RETENTION_INTERVAL", time.Hour)
 	c.BaseURL = l.str("OPTIO_BASE_URL", "http://"+c.Addr)
 	c.BlobURL = l.str("OPTIO_BLOB_URL", "")
 	if l.err != nil {
@@ -292,6 +332,9 @@ func (c *Config) Validate() error {
 		if _, err := ParseAddrPrefix(p); err != nil {
 			return fmt.Errorf("OPTIO_TRUSTED_PROXIES: %q is not an IP address or CIDR like 10.0.0.0/8", p)
 		}
+	}
+	if err := c.validatePrivacy(); err != nil {
+		return err
 	}
 	if c.MetricsAddr != "off" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
@@ -491,4 +534,30 @@ func (l *loader) duration(name string, def time.Duration) time.Duration {
 		l.fail(name, v, "a duration like 30s or 5m")
 	}
 	return d
+}
+
+// validatePrivacy checks the export, deletion and retention settings. A
+// Config built by hand (tests) may leave them zero: zero keeps data for ever
+// and deletes at once.
+func (c *Config) validatePrivacy() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"OPTIO_DELETION_COOLING_OFF", c.DeletionCoolingOff}, {"OPTIO_RETAIN_TUTOR", c.RetainTutor},
+		{"OPTIO_RETAIN_SSO_NONCES", c.RetainSSONonces}, {"OPTIO_RETAIN_SESSIONS", c.RetainSessions},
+		{"OPTIO_RETAIN_SYNC_ERRORS", c.RetainSyncErrors}, {"OPTIO_RETAIN_WEBHOOK_DELIVERIES", c.RetainWebhookDeliveries}} {
+		if d.v < 0 {
+			return fmt.Errorf("%s: must not be negative", d.name)
+		}
+	}
+	if c.RetainWebhookDeliveries != 0 && c.RetainWebhookDeliveries < time.Hour {
+		return fmt.Errorf("OPTIO_RETAIN_WEBHOOK_DELIVERIES: must be 0 (keep) or at least 1h, so Spark's retries are still recognised")
+	}
+	if c.ExportLinkTTL != 0 && (c.ExportLinkTTL < time.Minute || c.ExportLinkTTL > 720*time.Hour) {
+		return fmt.Errorf("OPTIO_EXPORT_LINK_TTL: must be between 1m and 720h")
+	}
+	if c.RetentionInterval != 0 && c.RetentionInterval < time.Minute {
+		return fmt.Errorf("OPTIO_RETENTION_INTERVAL: must be at least 1m")
+	}
+	return nil
 }

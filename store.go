@@ -59,4 +59,6 @@ type Store interface {
 	FamilyStore
 
 	PortfolioStore
+
+	PrivacyStore
 }

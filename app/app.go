@@ -113,6 +113,7 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 	}
 	db.Enqueue = a.Jobs
 	a.Web = web.New(cfg, db, files, opts.Logger, opts.Clock, a.Registry)
+	a.Web.Exports = exportStore{files.Store}
 	if err := a.startSSO(ctx); err != nil {
 		a.Close()
 		return nil, err

@@ -40,3 +40,10 @@ func (f *fileStore) Open(ctx context.Context, key string) (io.ReadSeekCloser, er
 }
 
 func (f *fileStore) Close() error { return f.Store.Close() }
+
+// exportStore adapts filestore.Store to web.ExportStore.
+type exportStore struct{ *filestore.Store }
+
+func (e exportStore) OpenExport(ctx context.Context, key string) (web.ExportReader, error) {
+	return e.Store.OpenExport(ctx, key)
+}

@@ -43,7 +43,7 @@ func setup(t testing.TB, db *store.DB) *bundle {
 	t.Cleanup(func() { fs.Close() })
 	srv := newFileServer(t)
 	b := &bundle{db: db, files: fs, srv: srv, xp: 150, cfg: &optio.Config{
-		SparkFileAllowPrivate: true, SparkFileMaxBytes: 50 << 20, SparkPollInterval: time.Hour,
+		SparkFileAllowPrivate: true, SparkFileMaxBytes: 50 << 20, SparkPollInterval: time.Hour, BaseURL: "http://optio.test",
 	}}
 	b.taskID = mustSparkTask(t, db, "course-1", "asg-1", b.xp)
 	return b

@@ -80,6 +80,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the sync metrics; nil: not registered.
 	Registerer prometheus.Registerer
+	// DeletionSweepInterval is how often due deletions get their jobs.
+	// Default 1m.
+	DeletionSweepInterval time.Duration
 	// AfterSync runs after a submission's evidence is written, with the
 	// student's id (the badges feature re-checks badges there). Nil-safe.
 	AfterSync func(ctx context.Context, userID string) error
@@ -90,8 +93,10 @@ type Runner struct {
 	Client *river.Client[*sql.Tx]
 	// Sync is the evidence-sync worker (exposed so tests and tools can run a
 	// sync directly).
-	Sync    *SyncWorker
-	Poll    *PollWorker
+	Sync *SyncWorker
+	Poll *PollWorker
+	// Privacy runs exports, deletions and the retention purge.
+	Privacy *Privacy
 	db      *store.DB
 	opts    Options
 	started bool
@@ -174,6 +179,11 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	r.Poll = &PollWorker{DB: db, Spark: sparkClient, Logger: opts.Logger, AutoMap: cfg.SparkAutoMap, metrics: m,
 		Limits: PollLimits{MaxCourses: cfg.SparkPollMaxCourses, MaxAssignments: cfg.SparkPollMaxAssignments,
 			MaxSubmissions: cfg.SparkPollMaxSubmissions, ReconcileEvery: reconcileEvery(cfg.SparkPollReconcileEvery)}}
+	r.Privacy = &Privacy{DB: db, Files: files, BaseURL: cfg.BaseURL, ExportTTL: cmp.Or(cfg.ExportLinkTTL, 24*time.Hour),
+		Retention: cfg.Retention(), Logger: opts.Logger}
+	if opts.DeletionSweepInterval <= 0 {
+		opts.DeletionSweepInterval = time.Minute
+	}
 	rc := &river.Config{
 		Logger:               opts.Logger,
 		MaxAttempts:          opts.MaxAttempts,
@@ -193,6 +203,10 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		river.AddWorker(workers, &passbackWorker{db: db, spark: sparkClient})
 		river.AddWorker(workers, &courseFetchWorker{db: db, spark: sparkClient, logger: opts.Logger})
 		river.AddWorker(workers, &healthWorker{db: db, logger: opts.Logger})
+		river.AddWorker(workers, &exportWorker{p: r.Privacy})
+		river.AddWorker(workers, &deletionWorker{p: r.Privacy})
+		river.AddWorker(workers, &deletionSweepWorker{p: r.Privacy, client: func() *river.Client[*sql.Tx] { return r.Client }})
+		river.AddWorker(workers, &retentionWorker{p: r.Privacy})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
 		rc.PeriodicJobs = []*river.PeriodicJob{
@@ -201,6 +215,12 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(opts.HealthInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return HealthJob{}, uniqueOpts() },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(opts.DeletionSweepInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return deletionSweepJob{}, uniqueOpts() },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cmp.Or(cfg.RetentionInterval, time.Hour)),
+				func() (river.JobArgs, *river.InsertOpts) { return optio.RetentionJob{}, uniqueOpts() },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		}
 		if sparkClient != nil {

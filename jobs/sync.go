@@ -80,6 +80,11 @@ func (w *SyncWorker) attempt(ctx context.Context, queueID string, final bool) er
 	// the queue row (the sweeper runs it when due), so retries span an
 	// outage of SPARK_SYNC_RETRY_WINDOW and admins see when the next is.
 	next, serr := w.DB.ScheduleRetry(context.WithoutCancel(ctx), queueID, err.Error(), w.Retry.Delay, w.Retry.Window)
+	if optio.ErrorCode(serr) == optio.ENOTFOUND {
+		// The queue row went with its student (deleted): nothing to retry.
+		w.metrics.jobs.WithLabelValues(outcomeFailed).Inc()
+		return river.JobCancel(gone(serr))
+	}
 	if serr != nil {
 		w.Logger.Error("schedule sync retry", "queue_id", queueID, "error", serr)
 		w.metrics.jobs.WithLabelValues(outcomeRetry).Inc()
@@ -102,7 +107,7 @@ func (w *SyncWorker) Timeout(*river.Job[optio.SyncSubmissionJob]) time.Duration 
 func (w *SyncWorker) Sync(ctx context.Context, queueID string) error {
 	work, err := w.DB.BeginSync(ctx, queueID)
 	if err != nil {
-		return err
+		return gone(err)
 	}
 	switch {
 	case work.Done:
@@ -118,7 +123,7 @@ func (w *SyncWorker) Sync(ctx context.Context, queueID string) error {
 	}
 	res, err := w.DB.FinishSync(ctx, work, blocks)
 	if err != nil {
-		return err
+		return gone(err)
 	}
 	if res.Superseded {
 		w.metrics.jobs.WithLabelValues(outcomeSuperseded).Inc()
@@ -230,6 +235,16 @@ func blockFor(k filestore.Kind, f spark.SubmissionFile) optio.BlockType {
 		return b
 	}
 	return optio.BlockDocument
+}
+
+// gone makes a missing queue row or submission permanent: the student was
+// deleted (their submissions and sync rows go with them), so the sync stops
+// instead of retrying, and writes nothing that would bring them back.
+func gone(err error) error {
+	if optio.ErrorCode(err) == optio.ENOTFOUND {
+		return permanentf("nothing to sync any more (the student or submission was deleted): %v", err)
+	}
+	return err
 }
 
 // permanentError is a failure no retry can fix.

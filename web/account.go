@@ -323,6 +323,8 @@ type accountPage struct {
 	accountForm
 	Sessions    []optio.SessionInfo
 	SparkLinked bool
+	// Privacy is the student's own "Your data" box (nil for other roles).
+	Privacy *privacyPanel
 }
 
 func (s *Server) accountData(ctx context.Context, u *optio.User, tokenHash string, f accountForm) (*accountPage, error) {
@@ -334,7 +336,13 @@ func (s *Server) accountData(ctx context.Context, u *optio.User, tokenHash strin
 	if err != nil {
 		return nil, err
 	}
-	return &accountPage{accountForm: f, Sessions: list, SparkLinked: linked}, nil
+	var panel *privacyPanel
+	if u.Role == optio.RoleStudent {
+		if panel, err = s.privacyPanelFor(ctx, u, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	return &accountPage{accountForm: f, Sessions: list, SparkLinked: linked, Privacy: panel}, nil
 }
 
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, f accountForm) {

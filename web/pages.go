@@ -40,7 +40,7 @@ type pages struct {
 }
 
 // shared are the templates every page can use.
-var shared = []string{"templates/layout.html", "templates/blocks.html", "templates/portfolio/visibility.html"}
+var shared = []string{"templates/layout.html", "templates/blocks.html", "templates/portfolio/visibility.html", "templates/privacy_panel.html"}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -50,7 +50,7 @@ func mustParsePages() *pages {
 	}
 	for _, e := range entries {
 		name := strings.TrimSuffix(strings.TrimPrefix(e, "templates/"), ".html")
-		if name == "layout" || name == "blocks" {
+		if name == "layout" || name == "blocks" || name == "privacy_panel" {
 			continue
 		}
 		t := template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, append(shared, e)...))

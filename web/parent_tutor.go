@@ -17,6 +17,8 @@ type parentChild struct {
 	Tutor parentTutor
 	// Visibility is the child's portfolio visibility form.
 	Visibility visibilityForm
+	// Privacy is the child's export and deletion box.
+	Privacy *privacyPanel
 }
 
 // parentTutor is what a parent sees and sets of a child's AI tutor.

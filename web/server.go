@@ -59,6 +59,8 @@ type Server struct {
 	// Health counts SSO attempts and webhook deliveries by hour for
 	// /admin/health; the app flushes it to the store (optio.HealthTally).
 	Health *optio.HealthTally
+	// Exports reads finished export ZIPs; nil answers every download 404.
+	Exports ExportStore
 
 	pages *pages
 	// portfolioCache keeps rendered portfolios (nil: off; Config.PortfolioCacheMB).
@@ -162,6 +164,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.ssoRoutes(mux)
 	s.tutorRoutes(mux)
 	s.familyRoutes(mux)
+	s.privacyRoutes(mux)
 	s.sparkWebhookRoutes(mux)
 	s.sparkStatusRoutes(mux)
 	s.portfolioRoutes(mux)

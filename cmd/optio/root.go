@@ -163,7 +163,7 @@ func adminCmd(getenv func(string) string) *cobra.Command {
 	create.Flags().StringVar(&family, "family-name", "", "last name")
 	_ = create.MarkFlagRequired("email")
 	_ = create.MarkFlagRequired("password")
-	admin.AddCommand(create)
+	admin.AddCommand(create, adminExportCmd(getenv), adminDeleteUserCmd(getenv))
 	return admin
 }
 

@@ -15,6 +15,9 @@ import (
 type parentChild struct {
 	*ParentDashboard
 	Tutor parentTutor
+	// XPThisWeek and NextDue fill the summary row at the top of the section.
+	XPThisWeek int
+	NextDue    *optio.AssignmentStatus
 }
 
 // parentTutor is what a parent sees and sets of a child's AI tutor.

@@ -84,7 +84,7 @@ func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger
 	mux.Handle("GET /metrics", s.metricsAuth(s.metricsHandler, false))
 
 	csrf := http.NewCrossOriginProtection()
-	var h http.Handler = mux
+	var h http.Handler = s.withNotFound(mux)
 	h = csrf.Handler(h)
 	h = s.withSession(h)
 	h = s.securityHeaders(h)
@@ -108,6 +108,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler()))
+	mux.Handle("GET /favicon.ico", staticHandler())
 
 	// Auth.
 	mux.HandleFunc("POST /api/auth/register", s.handleRegister)

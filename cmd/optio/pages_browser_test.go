@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -249,7 +248,7 @@ func TestPagesInBrowser(t *testing.T) {
 					require.NoError(t, err)
 					require.Less(t, len(png), 300<<10, "%s: a screenshot stays under 300 KB", name)
 					require.NoError(t, os.WriteFile(filepath.Join(shots, name), png, 0o644))
-					t.Log(fmt.Sprintf("%s: %d KB", name, len(png)>>10))
+					t.Logf("%s: %d KB", name, len(png)>>10)
 				}
 			})
 		}

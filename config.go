@@ -38,6 +38,10 @@ type Config struct {
 	Workers int
 	// LogLevel is debug, info, warn or error. OPTIO_LOG_LEVEL, default info.
 	LogLevel string
+	// LogFormat is how log lines are written: json (one object a line, for log
+	// collectors) or text (a short readable line). OPTIO_LOG_FORMAT, default
+	// empty: the command's own default (json for serve and worker, text for demo).
+	LogFormat string
 	// JobRescueAfter is how long a running job may go unfinished before another
 	// process assumes its worker died and runs it again. Shorter recovers faster
 	// from a killed process; it must exceed the longest legitimate sync (a large
@@ -223,6 +227,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		CookieSameSiteNone:    l.bool("OPTIO_COOKIE_SAMESITE_NONE", false),
 		Workers:               int(l.int64("OPTIO_WORKERS", 16)),
 		LogLevel:              l.str("OPTIO_LOG_LEVEL", "info"),
+		LogFormat:             l.str("OPTIO_LOG_FORMAT", ""),
 		JobRescueAfter:        l.duration("OPTIO_JOB_RESCUE_AFTER", 15*time.Minute),
 		PortfolioCacheMB:      int(l.int64("OPTIO_PORTFOLIO_CACHE_MB", 32)),
 		UploadQuotaBytes:      l.int64("OPTIO_UPLOAD_QUOTA_BYTES", DefaultUploadQuotaBytes),
@@ -351,6 +356,11 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("OPTIO_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "", "json", "text":
+	default:
+		return fmt.Errorf("OPTIO_LOG_FORMAT: %q is not json or text", c.LogFormat)
 	}
 	if c.SparkSSOJWKSURL != "" {
 		if u, err := url.Parse(c.SparkSSOJWKSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {

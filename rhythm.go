@@ -13,20 +13,24 @@ const RhythmWindow = 7 * 24 * time.Hour
 const (
 	RhythmGreen  = "green"
 	RhythmYellow = "yellow"
+	// RhythmGrey is a student with no activity yet and nothing overdue: not
+	// started, which is not a reason for worry.
+	RhythmGrey = "grey"
 )
 
 // RhythmStatus is the learning-rhythm indicator on the parent dashboard: a
 // colour, its label and, always, the reason behind it.
 type RhythmStatus struct {
-	Color  string `json:"color"`  // green or yellow
-	Label  string `json:"label"`  // "flow" or "needs support"
+	Color  string `json:"color"`  // green, yellow or grey
+	Label  string `json:"label"`  // "flow", "needs support" or "not started"
 	Reason string `json:"reason"` // e.g. "last submission 9 days ago"
 }
 
 // Rhythm is the one rule for the learning-rhythm indicator: green ("flow")
 // when there was activity (a Spark submission, a completion or a quest start)
-// within RhythmWindow of now and nothing is overdue; yellow ("needs support")
-// otherwise. lastActivityKind names the latest activity ("submission",
+// within RhythmWindow of now and nothing is overdue; grey ("not started")
+// when there was no activity at all and nothing is overdue; yellow ("needs
+// support") otherwise. lastActivityKind names the latest activity ("submission",
 // "completion", "quest start") for the reason.
 func Rhythm(now time.Time, lastActivity *time.Time, lastActivityKind string, overdue int) RhythmStatus {
 	if lastActivityKind == "" {
@@ -51,6 +55,9 @@ func Rhythm(now time.Time, lastActivity *time.Time, lastActivityKind string, ove
 	}
 	if overdue == 0 && recent {
 		return RhythmStatus{Color: RhythmGreen, Label: "flow", Reason: recency}
+	}
+	if overdue == 0 && lastActivity == nil {
+		return RhythmStatus{Color: RhythmGrey, Label: "not started", Reason: "no activity yet"}
 	}
 	return RhythmStatus{Color: RhythmYellow, Label: "needs support", Reason: strings.Join(reasons, "; ")}
 }

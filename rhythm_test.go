@@ -28,7 +28,7 @@ func TestRhythm(t *testing.T) {
 		{"nine days", at(9 * day), "submission", 0, optio.RhythmStatus{"yellow", "needs support", "last submission 9 days ago"}},
 		{"recent but overdue", at(day), "submission", 2, optio.RhythmStatus{"yellow", "needs support", "2 assignments overdue; last submission yesterday"}},
 		{"one overdue and stale", at(10 * day), "submission", 1, optio.RhythmStatus{"yellow", "needs support", "1 assignment overdue; last submission 10 days ago"}},
-		{"no activity", nil, "", 0, optio.RhythmStatus{"yellow", "needs support", "no activity yet"}},
+		{"no activity", nil, "", 0, optio.RhythmStatus{"grey", "not started", "no activity yet"}},
 		{"no activity, overdue", nil, "", 3, optio.RhythmStatus{"yellow", "needs support", "3 assignments overdue; no activity yet"}},
 		{"future time counts as today", at(-time.Hour), "submission", 0, optio.RhythmStatus{"green", "flow", "last submission today"}},
 		{"unnamed kind", at(time.Hour), "", 0, optio.RhythmStatus{"green", "flow", "last activity today"}},

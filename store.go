@@ -51,6 +51,7 @@ type Store interface {
 	CompletionByID(ctx context.Context, id string) (*CompletionView, error)
 	RecentCompletions(ctx context.Context, userID string, limit, offset int) ([]CompletionView, error)
 	XPSummary(ctx context.Context, userID string) (*XPSummary, error)
+	XPSince(ctx context.Context, userID string, since time.Time) (int, error)
 
 	CreateFile(ctx context.Context, f *File) error
 	FileByID(ctx context.Context, id string) (*File, error)

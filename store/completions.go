@@ -1,6 +1,8 @@
 package store
 
 import (
+	"time"
+
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -288,6 +290,18 @@ func (db *DB) XPSummary(ctx context.Context, userID string) (*optio.XPSummary, e
 		s.Total += n
 	}
 	return s, rows.Err()
+}
+
+// XPSince is the XP a user was awarded at or after since: the parent
+// dashboard's "XP this week".
+func (db *DB) XPSince(ctx context.Context, userID string, since time.Time) (int, error) {
+	var n int
+	err := db.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM xp_ledger WHERE user_id = $1 AND created_at >= $2`,
+		userID, since.UTC().Truncate(time.Microsecond)).Scan(&n)
+	if err != nil {
+		return 0, translate(err)
+	}
+	return n, nil
 }
 
 // CreateFile records a stored blob as a file owned by a user.

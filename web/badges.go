@@ -28,6 +28,7 @@ func (s *Server) badgeRoutes(mux *http.ServeMux) {
 	b := &badgeWeb{s: s}
 	mux.HandleFunc("GET /admin/spark-badges", s.requirePageRole(b.handleAdminPage, optio.RoleAdmin))
 	mux.HandleFunc("POST /admin/spark-badges", s.requirePageRole(b.handleAdminCreateForm, optio.RoleAdmin))
+	mux.HandleFunc("GET /admin/spark-badges/{id}", s.requirePageRole(b.handleAdminEditPage, optio.RoleAdmin))
 	mux.HandleFunc("POST /admin/spark-badges/{id}", s.requirePageRole(b.handleAdminEditForm, optio.RoleAdmin))
 	mux.HandleFunc("POST /admin/spark-badges/{id}/retire", s.requirePageRole(b.handleAdminRetireForm, optio.RoleAdmin))
 	mux.HandleFunc("GET /api/admin/badges", s.requireRole(b.handleList, optio.RoleAdmin))
@@ -205,6 +206,21 @@ func (b *badgeWeb) handleAdminPage(w http.ResponseWriter, r *http.Request) {
 		out = append(out, adminBadge{Badge: badge, Unknown: unknown})
 	}
 	b.s.render(w, r, "spark_badges", pageData{Title: "Badges", Data: out})
+}
+
+// handleAdminEditPage is one badge's edit view; the list links to it.
+func (b *badgeWeb) handleAdminEditPage(w http.ResponseWriter, r *http.Request) {
+	badge, err := b.s.Store.BadgeByID(r.Context(), r.PathValue("id"))
+	if err != nil {
+		b.s.Error(w, r, err)
+		return
+	}
+	unknown, err := b.s.Store.UnknownSparkCourses(r.Context(), badge.RequiredCourses)
+	if err != nil {
+		b.s.Error(w, r, err)
+		return
+	}
+	b.s.render(w, r, "spark_badge_edit", pageData{Title: "Edit " + badge.Name, Data: adminBadge{Badge: *badge, Unknown: unknown}})
 }
 
 // badgeForm reads the fields a badge form sent; absent fields stay nil.

@@ -65,16 +65,30 @@ func (s *Server) renderParentPage(w http.ResponseWriter, r *http.Request, status
 			s.Error(w, r, err)
 			return
 		}
+		week, err := s.Store.XPSince(r.Context(), kids[i].ID, s.now().Add(-optio.RhythmWindow))
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
 		panel, err := s.privacyPanelFor(r.Context(), u, kids[i].ID)
 		if err != nil {
 			s.Error(w, r, err)
 			return
 		}
 		p.Children = append(p.Children, parentChild{ParentDashboard: d, Tutor: t, Privacy: panel,
-			Visibility: visibilityFormFor(&kids[i], s.now(), true)})
+			Visibility: visibilityFormFor(&kids[i], s.now(), true), XPThisWeek: week, NextDue: nextDue(d.Upcoming)})
 		s.audit(r, "parent.view_dashboard", kids[i].ID, map[string]any{"page": "/parent"})
 	}
 	s.renderStatus(w, r, status, "parent", pageData{Title: "Family", Data: p})
+}
+
+// nextDue is the soonest upcoming assignment with a due date, or nil;
+// upcoming is sorted by due date with undated ones last.
+func nextDue(upcoming []optio.AssignmentStatus) *optio.AssignmentStatus {
+	if len(upcoming) == 0 || upcoming[0].DueAt == nil {
+		return nil
+	}
+	return &upcoming[0]
 }
 
 func (s *Server) handleParentPage(w http.ResponseWriter, r *http.Request) {

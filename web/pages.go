@@ -91,6 +91,12 @@ var funcs = template.FuncMap{
 		}
 		return int(math.Min(100, float64(n)*100/float64(d)))
 	},
+	// navCurrent tells the navigation which link is the page's section:
+	// the link's own path or a path under it (/admin only for itself, as
+	// Spark sync and Badges have their own links).
+	"navCurrent": func(path, href string) bool {
+		return path == href || (href != "/admin" && strings.HasPrefix(path, href+"/"))
+	},
 }
 
 // pillarColors are the chart colours, chosen for contrast on white.
@@ -133,6 +139,8 @@ type pageData struct {
 	User  *optio.User
 	Flash string
 	Data  any
+	// Path is the request's path, so the navigation can mark where you are.
+	Path string
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, d pageData) {
@@ -147,6 +155,7 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int
 	if d.User == nil {
 		d.User = userOf(r)
 	}
+	d.Path = r.URL.Path
 	if d.Flash == "" {
 		d.Flash = r.URL.Query().Get("flash")
 		if len(d.Flash) > 200 {

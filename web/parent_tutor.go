@@ -19,6 +19,9 @@ type parentChild struct {
 	Visibility visibilityForm
 	// Privacy is the child's export and deletion box.
 	Privacy *privacyPanel
+	// XPThisWeek and NextDue fill the summary row at the top of the section.
+	XPThisWeek int
+	NextDue    *optio.AssignmentStatus
 }
 
 // parentTutor is what a parent sees and sets of a child's AI tutor.

@@ -30,7 +30,7 @@ func TestParentPageShowsTutorFlagsAndLimit(t *testing.T) {
 		status, page := mum.page("/parent")
 		require.Equal(t, 200, status)
 		require.Contains(t, page, `data-testid="tutor-section"`)
-		require.Contains(t, page, "flagged exchanges (1)")
+		require.Contains(t, page, "Flagged exchanges (1)")
 		require.Contains(t, page, "I want to hurt myself &lt;b&gt;now&lt;/b&gt;")
 		require.NotContains(t, page, "<b>now</b>")
 		require.Contains(t, page, "trusted adult", "the tutor's reply is shown too")

@@ -100,7 +100,7 @@ func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, &optio.Error{Code: optio.EFORBIDDEN, Message: "Cross-origin request refused: send it from an Optio page, or without browser cookies."})
 	}))
-	var h http.Handler = mux
+	var h http.Handler = s.withNotFound(mux)
 	h = csrf.Handler(h)
 	h = s.withSession(h)
 	h = s.securityHeaders(h)
@@ -124,6 +124,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler()))
+	mux.Handle("GET /favicon.ico", staticHandler())
 
 	// Auth.
 	mux.HandleFunc("POST /api/auth/register", s.handleRegister)

@@ -545,7 +545,7 @@ func TestTutorPagesWithoutJavaScript(t *testing.T) {
 
 		status, body := maya.page("/tutor")
 		require.Equal(t, 200, status)
-		require.Contains(t, body, `<a href="/tutor">Tutor</a>`)
+		require.Contains(t, body, `<a href="/tutor" aria-current="page">Tutor</a>`)
 		require.Contains(t, body, `<script src="/static/tutor.js" defer></script>`)
 		require.Contains(t, body, "No conversations yet.")
 
@@ -603,6 +603,7 @@ func TestTutorNotConfigured(t *testing.T) {
 		require.Equal(t, 200, status)
 		require.Contains(t, body, "The AI tutor is not set up on this server yet.")
 		require.NotContains(t, body, `action="/tutor"`)
+		require.NotContains(t, body, "press Start", "no instructions for controls the page does not show")
 	})
 }
 

@@ -48,7 +48,7 @@ count limits (SPARK_API_MAX_RESPONSE_BYTES still applies) and does not move the 
 				opts.Full, opts.Since = true, t
 			}
 			cfg.Workers = 0 // queue only; running workers do the syncs
-			a, err := app.New(cmd.Context(), cfg, app.Options{Logger: newLogger(cfg)})
+			a, err := app.New(cmd.Context(), cfg, app.Options{Logger: newLogger(cfg, logJSON)})
 			if err != nil {
 				return err
 			}

@@ -149,6 +149,13 @@ func TestBadgesEndToEnd(t *testing.T) {
 		require.Contains(t, page, "Not known to Optio yet (no Spark course mapping): spark-quantum")
 		require.Contains(t, page, "&lt;b&gt;Physics&lt;/b&gt; &amp; Co")
 		require.NotContains(t, page, "<b>Physics</b>")
+		require.Contains(t, page, `href="/admin/spark-badges/`+badgeID+`"`, "the list links to each badge's edit view")
+		resp, page = admin.raw("GET", "/admin/spark-badges/"+badgeID, nil, "")
+		require.Equal(t, 200, resp.StatusCode)
+		require.Contains(t, page, `action="/admin/spark-badges/`+badgeID+`"`, "the edit view holds the form")
+		require.Contains(t, page, "&lt;b&gt;Physics&lt;/b&gt; &amp; Co")
+		resp, _ = student.raw("GET", "/admin/spark-badges/"+badgeID, nil, "")
+		require.Equal(t, 403, resp.StatusCode, "admins only")
 
 		// Progress before: one course missing, linked to the catalog.
 		var prog struct {
@@ -172,7 +179,7 @@ func TestBadgesEndToEnd(t *testing.T) {
 		// The student page uses the same data; the nav links to it.
 		resp, page = student.raw("GET", "/badges", nil, "")
 		require.Equal(t, 200, resp.StatusCode)
-		require.Contains(t, page, `<a href="/badges">Badges</a>`)
+		require.Contains(t, page, `<a href="/badges" aria-current="page">Badges</a>`)
 		require.Contains(t, page, prog.Badges[0].Text)
 		require.Contains(t, page, "/api/badges/"+badgeID+"/credential")
 

@@ -134,7 +134,7 @@ func demoCmd(getenv func(string) string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := startDemo(cmd.Context(), getenv, optioLn, sandboxLn, app.Options{Logger: newLogger(cfg)})
+			d, err := startDemo(cmd.Context(), getenv, optioLn, sandboxLn, app.Options{Logger: newLogger(cfg, logText)})
 			if err != nil {
 				return err
 			}

@@ -22,7 +22,7 @@ func privacyApp(cmd *cobra.Command, getenv func(string) string) (*app.App, error
 	}
 	cfg.Workers = 0
 	cfg.MetricsAddr = "off"
-	return app.New(cmd.Context(), cfg, app.Options{Logger: newLogger(cfg)})
+	return app.New(cmd.Context(), cfg, app.Options{Logger: newLogger(cfg, logText)})
 }
 
 // findStudent resolves --user: a user id or a sign-in email.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -56,10 +57,38 @@ func loadConfigWorkers(cmd *cobra.Command, getenv func(string) string, workers i
 	return cfg, nil
 }
 
-func newLogger(cfg *optio.Config) *slog.Logger {
+// newLogger writes to stderr at OPTIO_LOG_LEVEL in OPTIO_LOG_FORMAT, or in
+// format when that is not set: servers default to JSON for log collectors,
+// the demo to text for the person watching its terminal.
+func newLogger(cfg *optio.Config, format string) *slog.Logger {
+	return newLoggerTo(os.Stderr, cfg, format)
+}
+
+func newLoggerTo(w io.Writer, cfg *optio.Config, format string) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	if cfg.LogFormat != "" {
+		format = cfg.LogFormat
+	}
+	if format == logText {
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl, ReplaceAttr: shortTime}))
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl}))
+}
+
+// The log formats OPTIO_LOG_FORMAT names.
+const (
+	logJSON = "json"
+	logText = "text"
+)
+
+// shortTime writes a text line's time as the wall-clock time alone
+// ("time=12:40:05"): the terminal reader knows the day.
+func shortTime(groups []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey && len(groups) == 0 {
+		return slog.String(slog.TimeKey, a.Value.Time().Format(time.TimeOnly))
+	}
+	return a
 }
 
 func serveCmd(getenv func(string) string) *cobra.Command {
@@ -72,7 +101,7 @@ func serveCmd(getenv func(string) string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			logger := newLogger(cfg)
+			logger := newLogger(cfg, logJSON)
 			a, err := app.New(cmd.Context(), cfg, app.Options{Logger: logger})
 			if err != nil {
 				return err

@@ -25,7 +25,7 @@ func workerCmd(getenv func(string) string) *cobra.Command {
 			if cfg.Workers < 1 {
 				return fmt.Errorf("--workers: a worker process needs at least 1")
 			}
-			logger := newLogger(cfg)
+			logger := newLogger(cfg, logJSON)
 			a, err := app.New(cmd.Context(), cfg, app.Options{Logger: logger})
 			if err != nil {
 				return err

@@ -41,6 +41,8 @@ const (
 	DefaultSweepInterval = 20 * time.Second
 	DefaultSweepAge      = 10 * time.Second
 	DefaultJobTimeout    = 10 * time.Minute
+	DefaultBlobGCEvery   = time.Hour
+	DefaultBlobGCGrace   = 24 * time.Hour
 )
 
 // Options tune the job runner; zero fields take the defaults above.
@@ -70,6 +72,13 @@ type Options struct {
 	// none. Defaults 20s and 10s.
 	SweepInterval time.Duration
 	SweepAge      time.Duration
+	// BlobGCEvery and BlobGCGrace: every BlobGCEvery the blob collector
+	// deletes evidence blobs no file row refers to that were neither stored
+	// nor reused in the last BlobGCGrace (BlobCollector). The grace must
+	// exceed the longest job (RescueStuckJobsAfter): a sync stores its
+	// blobs before it commits their file rows. Defaults 1h and 24h.
+	BlobGCEvery time.Duration
+	BlobGCGrace time.Duration
 	// Logger receives River's and the workers' logs.
 	Logger *slog.Logger
 	// Registerer receives the sync metrics; nil: not registered.
@@ -86,6 +95,7 @@ type Runner struct {
 	// sync directly).
 	Sync    *SyncWorker
 	Poll    *PollWorker
+	Blobs   *BlobCollector
 	db      *store.DB
 	opts    Options
 	started bool
@@ -137,6 +147,13 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	if opts.SweepAge <= 0 {
 		opts.SweepAge = DefaultSweepAge
 	}
+	if opts.BlobGCEvery <= 0 {
+		opts.BlobGCEvery = DefaultBlobGCEvery
+	}
+	if opts.BlobGCGrace <= 0 {
+		opts.BlobGCGrace = DefaultBlobGCGrace
+	}
+	opts.BlobGCGrace = max(opts.BlobGCGrace, opts.RescueStuckJobsAfter)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -165,6 +182,7 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	r.Poll = &PollWorker{DB: db, Spark: sparkClient, Logger: opts.Logger, AutoMap: cfg.SparkAutoMap, metrics: m,
 		Limits: PollLimits{MaxCourses: cfg.SparkPollMaxCourses, MaxAssignments: cfg.SparkPollMaxAssignments,
 			MaxSubmissions: cfg.SparkPollMaxSubmissions, ReconcileEvery: reconcileEvery(cfg.SparkPollReconcileEvery)}}
+	r.Blobs = &BlobCollector{DB: db, Files: files, Grace: opts.BlobGCGrace, Logger: opts.Logger}
 	rc := &river.Config{
 		Logger:               opts.Logger,
 		MaxAttempts:          opts.MaxAttempts,
@@ -183,12 +201,15 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		river.AddWorker(workers, r.Poll)
 		river.AddWorker(workers, &passbackWorker{db: db, spark: sparkClient})
 		river.AddWorker(workers, &courseFetchWorker{db: db, spark: sparkClient, logger: opts.Logger})
+		river.AddWorker(workers, &blobGCWorker{c: r.Blobs})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(opts.SweepInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return sweepJob{}, uniqueOpts() },
 				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(opts.BlobGCEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return blobGCJob{}, uniqueOpts() }, nil),
 		}
 		if sparkClient != nil {
 			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.SparkPollInterval),

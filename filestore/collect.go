@@ -10,32 +10,27 @@ import (
 	"gocloud.dev/gcerrors"
 )
 
-// collectBatch is how many keys Collect asks about at once.
+// collectBatch is how many keys Candidates asks about at once.
 const collectBatch = 200
 
-// Collect deletes the blobs nobody needs any more: of the objects stored
-// before cutoff, those unreferenced says are not referenced (it returns
-// the deletable subset of the keys it is given; store.DB.UnreferencedBlobs).
-// Objects written after cutoff — an upload whose file row is not committed
-// yet — and keys Put does not make are never considered. It returns the
-// keys deleted.
-func (s *Store) Collect(ctx context.Context, cutoff time.Time, unreferenced func(ctx context.Context, keys []string) ([]string, error)) ([]string, error) {
-	var deleted, batch []string
+// Candidates lists the blobs the collector may delete: of the objects
+// stored before cutoff, those unreferenced keeps (it returns the subset of
+// the keys it is given that nothing refers to; store.DB.UnreferencedBlobs).
+// Objects written after cutoff and keys Put does not make are never
+// listed. Each candidate must still be deleted under the store's lock
+// (store.DB.CollectBlob), which checks again.
+func (s *Store) Candidates(ctx context.Context, cutoff time.Time, unreferenced func(ctx context.Context, keys []string) ([]string, error)) ([]string, error) {
+	var out, batch []string
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		gone, err := unreferenced(ctx, batch)
-		batch = batch[:0]
+		keys, err := unreferenced(ctx, batch)
 		if err != nil {
 			return err
 		}
-		for _, k := range gone {
-			if err := s.bucket.Delete(ctx, k); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-				return fmt.Errorf("collect: delete %s: %w", k, err)
-			}
-			deleted = append(deleted, k)
-		}
+		out = append(out, keys...)
+		batch = nil
 		return nil
 	}
 	it := s.bucket.List(&blob.ListOptions{Prefix: "sha256/"})
@@ -45,7 +40,7 @@ func (s *Store) Collect(ctx context.Context, cutoff time.Time, unreferenced func
 			break
 		}
 		if err != nil {
-			return deleted, fmt.Errorf("collect: list: %w", err)
+			return out, fmt.Errorf("collect: list: %w", err)
 		}
 		if obj.IsDir || !keyPattern.MatchString(obj.Key) || !obj.ModTime.Before(cutoff) {
 			continue
@@ -53,9 +48,21 @@ func (s *Store) Collect(ctx context.Context, cutoff time.Time, unreferenced func
 		batch = append(batch, obj.Key)
 		if len(batch) == collectBatch {
 			if err := flush(); err != nil {
-				return deleted, err
+				return out, err
 			}
 		}
 	}
-	return deleted, flush()
+	return out, flush()
+}
+
+// Delete removes the blob under key; one already gone is not an error. Only
+// the blob collector deletes, under store.DB.CollectBlob's lock.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("delete blob %s: %w", key, err)
+	}
+	return nil
 }

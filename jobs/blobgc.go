@@ -29,11 +29,19 @@ type BlobCollector struct {
 // keys deleted.
 func (c *BlobCollector) Collect(ctx context.Context) ([]string, error) {
 	cutoff := c.DB.Clock.Now().Add(-c.Grace)
-	deleted, err := c.Files.Collect(ctx, cutoff, func(ctx context.Context, keys []string) ([]string, error) {
+	keys, err := c.Files.Candidates(ctx, cutoff, func(ctx context.Context, keys []string) ([]string, error) {
 		return c.DB.UnreferencedBlobs(ctx, keys, cutoff)
 	})
-	if ferr := c.DB.ForgetBlobs(ctx, deleted, cutoff); err == nil {
-		err = ferr
+	var deleted []string
+	for _, k := range keys {
+		if err != nil {
+			break
+		}
+		var ok bool
+		ok, err = c.DB.CollectBlob(ctx, k, cutoff, func(ctx context.Context) error { return c.Files.Delete(ctx, k) })
+		if ok {
+			deleted = append(deleted, k)
+		}
 	}
 	if len(deleted) > 0 {
 		c.Logger.Info("blob collector deleted unreferenced blobs", "count", len(deleted))

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"strings"
 	"time"
@@ -59,16 +60,45 @@ func (db *DB) UnreferencedBlobs(ctx context.Context, keys []string, before time.
 	return out, nil
 }
 
-// ForgetBlobs deletes the use records of collected blobs, unless one was
-// used again since before.
-func (db *DB) ForgetBlobs(ctx context.Context, keys []string, before time.Time) error {
-	if len(keys) == 0 {
+// CollectBlob deletes the blob under key through del if, checked again now,
+// no file row names it and nothing stored or reused it since cutoff; it
+// reports whether it did. The check and del run while the blob's use row is
+// locked, and TouchBlob writes that row, so a Put that touches the blob
+// waits until the deletion is done — and then finds the blob gone and
+// uploads it again — or touches it first and the blob is kept.
+func (db *DB) CollectBlob(ctx context.Context, key string, cutoff time.Time, del func(ctx context.Context) error) (bool, error) {
+	deleted := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		// A blob stored before use rows existed gets one, so there is a row to lock.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO blob_uses (blob_key, used_at) VALUES ($1, $2) ON CONFLICT (blob_key) DO NOTHING`,
+			key, time.Unix(0, 0).UTC()); err != nil {
+			return translate(err)
+		}
+		lock := ""
+		if db.Dialect == Postgres {
+			lock = " FOR UPDATE" // SQLite's write transaction (_txlock=immediate) already excludes TouchBlob
+		}
+		var usedAt time.Time
+		if err := tx.QueryRowContext(ctx, `SELECT used_at FROM blob_uses WHERE blob_key = $1`+lock, key).Scan(&usedAt); err != nil {
+			return translate(err)
+		}
+		var referenced bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = $1)`, key).Scan(&referenced); err != nil {
+			return translate(err)
+		}
+		if referenced || !usedAt.Before(cutoff) {
+			return nil
+		}
+		if err := del(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM blob_uses WHERE blob_key = $1`, key); err != nil {
+			return translate(err)
+		}
+		deleted = true
 		return nil
-	}
-	in, args := keyList(keys, 1)
-	_, err := db.W.ExecContext(ctx, `DELETE FROM blob_uses WHERE blob_key IN (`+in+`) AND used_at < $`+strconv.Itoa(len(keys)+1),
-		append(args, before.UTC())...)
-	return translate(err)
+	})
+	return deleted, err
 }
 
 // keyList is "$first, $first+1, …" for keys, and keys as arguments.

@@ -31,11 +31,13 @@ import (
 // robin, two `optio worker`, a private PostgreSQL, evidence files in an S3
 // server (gofakes3 in this process, reached through the s3:// driver with
 // signed requests). The sandbox plays Spark with a class of
-// OPTIO_TOPOLOGY_STUDENTS students (default 2,000, enrolled by about 5,000
+// OPTIO_TOPOLOGY_STUDENTS students (default 1,000, enrolled by about 2,500
 // roster webhooks) who send OPTIO_TOPOLOGY_SUBMISSIONS submissions (default
-// 3,000 to fit CI's budget: about two minutes on the shared machine; set
-// 10,000 for the issue's full run), each with a file of its own. A third of the way in one serve and one worker are killed
-// with SIGKILL (and started again); half way PostgreSQL is restarted.
+// 2,000), each with a file of its own. The defaults fit CI's time budget;
+// the issue's whole class (2,000 students, 10,000 submissions) is the same
+// test with both variables set (docs/deploy.md has the timings). A third of
+// the way in one serve and one worker are killed with SIGKILL (and started
+// again); half way PostgreSQL is restarted.
 //
 // Afterwards: every submission Spark saw accepted was synced exactly once
 // (one sync row per delivery, one completion and XP award per student and
@@ -45,8 +47,8 @@ import (
 // with Retry-After while PostgreSQL was down, and no sync job is left.
 func TestTopology(t *testing.T) {
 	t.Parallel()
-	n := envInt("OPTIO_TOPOLOGY_SUBMISSIONS", 3000)
-	students := envInt("OPTIO_TOPOLOGY_STUDENTS", 2000)
+	n := envInt("OPTIO_TOPOLOGY_SUBMISSIONS", 2000)
+	students := envInt("OPTIO_TOPOLOGY_STUDENTS", 1000)
 	nginxBin := requireNginx(t)
 	started := time.Now()
 
@@ -111,7 +113,7 @@ func TestTopology(t *testing.T) {
 	require.NoError(t, sb.StartSimulation(sandbox.Simulation{Students: students, Every: time.Hour}))
 	require.Eventually(t, func() bool {
 		return delivered(sb, "roster") >= 2*students
-	}, 120*time.Second, 50*time.Millisecond, "the class never enrolled")
+	}, 300*time.Second, 250*time.Millisecond, "the class never enrolled")
 	require.NoError(t, sb.WaitIdle(withTimeout(t, 60*time.Second)))
 	class := simulatedPairs(sb)
 	require.Len(t, class, students)
@@ -156,7 +158,7 @@ func TestTopology(t *testing.T) {
 	}()
 
 	// A third in: SIGKILL one serve and one worker, then start them again.
-	require.Eventually(t, func() bool { return delivered(sb, "submission") >= n/3 }, 240*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return delivered(sb, "submission") >= n/3 }, 300*time.Second, 100*time.Millisecond)
 	serves[1].kill()
 	workers[0].kill()
 	t.Logf("topology: killed serve 2 and worker 1 at %d deliveries", delivered(sb, "submission"))
@@ -167,7 +169,7 @@ func TestTopology(t *testing.T) {
 
 	// Half way: PostgreSQL restarts. While it is down, answers are 503 with
 	// Retry-After; the window closes once every instance is ready again.
-	require.Eventually(t, func() bool { return delivered(sb, "submission") >= n/2 }, 240*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return delivered(sb, "submission") >= n/2 }, 300*time.Second, 100*time.Millisecond)
 	rec.openWindow()
 	pg.Stop()
 	require.Eventually(t, func() bool { return rec.unavailable.Load() > 0 }, 30*time.Second, 10*time.Millisecond,
@@ -180,8 +182,8 @@ func TestTopology(t *testing.T) {
 	t.Logf("topology: PostgreSQL restarted at %d deliveries; %d answers 503 during it", delivered(sb, "submission"), rec.unavailable.Load())
 
 	<-ssoDone
-	require.Eventually(t, func() bool { return len(sb.Submissions()) == n }, 240*time.Second, 10*time.Millisecond)
-	require.NoError(t, sb.WaitIdle(withTimeout(t, 240*time.Second)))
+	require.Eventually(t, func() bool { return len(sb.Submissions()) == n }, 300*time.Second, 100*time.Millisecond)
+	require.NoError(t, sb.WaitIdle(withTimeout(t, 300*time.Second)))
 	t.Logf("topology: %d submissions delivered in %s", n, time.Since(submitted).Round(time.Millisecond))
 
 	pairs := 0
@@ -271,8 +273,23 @@ func requireTopologySynced(t *testing.T, sb *sandbox.Sandbox, dbURL string, n, p
 	require.Equal(t, pairs, count(`SELECT COUNT(*) FROM quest_task_completions`), "one completion per (student, task)")
 	require.Equal(t, pairs, count(`SELECT COUNT(*) FROM xp_ledger`), "one XP award per (student, task)")
 	require.Equal(t, 2*pairs, count(`SELECT COUNT(*) FROM evidence_document_blocks`), "text and file per completion, none duplicated")
-	require.Zero(t, count(`SELECT COUNT(*) FROM river_job WHERE kind = 'spark_sync_submission' AND state NOT IN ('completed')`),
-		"no sync job left waiting, running or discarded")
+	// Jobs that failed while PostgreSQL was down retry (and find their row
+	// done); none may be left waiting, running or discarded.
+	left := func() string {
+		rows, err := db.R.QueryContext(context.Background(), `SELECT state, COUNT(*) FROM river_job
+			WHERE kind = 'spark_sync_submission' AND state <> 'completed' GROUP BY state ORDER BY state`)
+		require.NoError(t, err)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var st string
+			var c int
+			require.NoError(t, rows.Scan(&st, &c))
+			out = append(out, fmt.Sprintf("%s: %d", st, c))
+		}
+		return strings.Join(out, ", ")
+	}
+	require.Eventually(t, func() bool { return left() == "" }, 120*time.Second, 500*time.Millisecond, "sync jobs left: %s", left())
 }
 
 // simulatedPairs returns, per simulated student, the (student, assignment)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -521,12 +522,21 @@ http {
 	cmd := exec.Command(bin, "-p", dir, "-c", path, "-g", "daemon off;")
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
+	// Its own process group, so the workers go with the master; and Wait
+	// does not wait for a worker that still holds the output pipe.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
 	require.NoError(t, cmd.Start())
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // fast shutdown: the master stops its workers
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
 		if t.Failed() {
 			logs, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 			t.Logf("--- nginx:\n%s%s", out.String(), logs)

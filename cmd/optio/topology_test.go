@@ -179,6 +179,12 @@ func TestTopology(t *testing.T) {
 	for i, p := range serves {
 		waitReady(t, p, "http://"+addrs[i])
 	}
+	// The outage ends when traffic flows again: every instance is ready and
+	// 200 more answers succeeded. Until then a pooled connection PostgreSQL
+	// cut may still answer one more 503 (with Retry-After); after it, any
+	// 5xx fails the test.
+	flowing := rec.succeeded.Load() + 200
+	require.Eventually(t, func() bool { return rec.succeeded.Load() >= flowing }, 60*time.Second, 50*time.Millisecond)
 	rec.closeWindow()
 	t.Logf("topology: PostgreSQL restarted at %d deliveries; %d answers 503 during it", delivered(sb, "submission"), rec.unavailable.Load())
 
@@ -432,6 +438,7 @@ type statusRecorder struct {
 	next        http.RoundTripper
 	window      atomic.Bool
 	total       atomic.Int64
+	succeeded   atomic.Int64
 	unavailable atomic.Int64
 	mu          sync.Mutex
 	bad         []string
@@ -447,6 +454,9 @@ func (r *statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	r.total.Add(1)
+	if resp.StatusCode < 500 {
+		r.succeeded.Add(1)
+	}
 	if resp.StatusCode >= 500 {
 		ok := (inWindow || r.window.Load()) && resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
 		if ok {

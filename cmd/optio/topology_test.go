@@ -198,9 +198,9 @@ func TestTopology(t *testing.T) {
 	requireTopologySynced(t, sb, pg.URL, n, pairs)
 	t.Logf("topology: all synced %s after the first submission", time.Since(submitted).Round(time.Millisecond))
 
-	// SSO: no token was accepted twice (checked per token above), and all
-	// but those that met the outage signed in.
-	require.GreaterOrEqual(t, ssoSignedIn.Load(), ssoTokens.Load()-3, "SSO sign-ins across the run")
+	// SSO: no token was accepted twice, and every token that met no 503
+	// signed in exactly once (both checked per token above); some did.
+	require.Positive(t, ssoSignedIn.Load(), "SSO sign-ins across the run (of %d tokens)", ssoTokens.Load())
 
 	// Blobs: every stored file is in the bucket, and reads the same through
 	// every instance (a sample of 60, each through all three).

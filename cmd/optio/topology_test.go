@@ -163,8 +163,35 @@ func TestTopology(t *testing.T) {
 	serves[1].kill()
 	workers[0].kill()
 	t.Logf("topology: killed serve 2 and worker 1 at %d deliveries", delivered(sb, "submission"))
-	serves[1] = startProcess(t, "optio serve 2 (restarted)", with("OPTIO_ADDR", addrs[1], "OPTIO_DATA_DIR", t.TempDir(), "OPTIO_WORKERS", "0"), "serve")
-	workers[0] = startProcess(t, "optio worker 1 (restarted)", with("OPTIO_DATA_DIR", t.TempDir()), "worker")
+	// Started again as systemd's Restart=always would: a process that could
+	// not reach PostgreSQL in time at start (a loaded machine) is started
+	// once more.
+	for attempt := 1; ; attempt++ {
+		serves[1] = startProcess(t, "optio serve 2 (restarted)", with("OPTIO_ADDR", addrs[1], "OPTIO_DATA_DIR", t.TempDir(), "OPTIO_WORKERS", "0"), "serve")
+		require.Eventually(t, func() bool {
+			if serves[1].exited() {
+				return true
+			}
+			resp, err := http.Get("http://" + addrs[1] + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		}, 60*time.Second, 50*time.Millisecond)
+		if !serves[1].exited() || attempt == 3 {
+			break
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		workers[0] = startProcess(t, "optio worker 1 (restarted)", with("OPTIO_DATA_DIR", t.TempDir()), "worker")
+		require.Eventually(t, func() bool {
+			return workers[0].exited() || strings.Contains(workers[0].out.String(), "Optio worker running")
+		}, 60*time.Second, 50*time.Millisecond)
+		if !workers[0].exited() || attempt == 3 {
+			break
+		}
+	}
 	waitReady(t, serves[1], "http://"+addrs[1])
 	waitOutput(t, workers[0], "Optio worker running")
 

@@ -82,7 +82,7 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	files, err := openFiles(ctx, cfg.BlobURL)
+	files, err := openFiles(ctx, cfg.BlobURL, db.TouchBlob)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("OPTIO_BLOB_URL: %w", err)

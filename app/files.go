@@ -11,8 +11,10 @@ import (
 // fileStore adapts filestore.Store to what the web side needs.
 type fileStore struct{ *filestore.Store }
 
-func openFiles(ctx context.Context, blobURL string) (*fileStore, error) {
-	st, err := filestore.Open(ctx, blobURL)
+// openFiles opens the evidence bucket; every Put records its blob's use in
+// the store first, so the blob collector spares it (jobs.BlobCollector).
+func openFiles(ctx context.Context, blobURL string, touch func(ctx context.Context, key string) error) (*fileStore, error) {
+	st, err := filestore.OpenWith(ctx, blobURL, filestore.Options{Touch: touch})
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"regexp"
 
 	"gocloud.dev/blob"
-	"gocloud.dev/gcerrors"
 )
 
 // exportKeyPattern is the shape of an export ZIP's key: exports/<uuid>.zip.
@@ -35,19 +34,6 @@ func (s *Store) OpenExport(ctx context.Context, key string) (*blob.Reader, error
 		return nil, translate(key, err)
 	}
 	return r, nil
-}
-
-// Delete removes a stored file or export ZIP; one already gone is no error.
-// The caller makes sure nothing refers to it any more (content-addressed
-// files are shared by identical content).
-func (s *Store) Delete(ctx context.Context, key string) error {
-	if !keyPattern.MatchString(key) && !exportKeyPattern.MatchString(key) {
-		return fmt.Errorf("filestore: refusing to delete %q", key)
-	}
-	if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-		return fmt.Errorf("filestore: delete %s: %w", key, err)
-	}
-	return nil
 }
 
 // Keys lists every key in the bucket (tests check what a deletion left).

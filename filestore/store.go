@@ -23,6 +23,7 @@ import (
 // use; one Store serves the whole process.
 type Store struct {
 	bucket *blob.Bucket
+	touch  func(ctx context.Context, key string) error
 	// TempDir is where Put spools uploads before they are sniffed and
 	// stored; "" means os.TempDir(). It must have room for the largest file.
 	TempDir string
@@ -50,14 +51,27 @@ type Attributes struct {
 // before it reaches the bucket.
 var keyPattern = regexp.MustCompile(`^sha256/[0-9a-f]{2}/[0-9a-f]{64}$`)
 
+// Options are what a Store needs besides its bucket.
+type Options struct {
+	// Touch, when set, is called with an object's key before Put looks for
+	// it in the bucket, so the blob collector (Collect) keeps a blob that is
+	// about to be referenced (store.DB.TouchBlob). Put fails when it fails.
+	Touch func(ctx context.Context, key string) error
+}
+
 // Open opens the bucket at blobURL, e.g. "file:///var/optio/blobs?create_dir=true",
-// "mem://" or "s3://bucket?region=…".
+// "mem://" or "s3://bucket?region=…" (docs/deploy.md lists the S3 options).
 func Open(ctx context.Context, blobURL string) (*Store, error) {
+	return OpenWith(ctx, blobURL, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, blobURL string, o Options) (*Store, error) {
 	b, err := blob.OpenBucket(ctx, blobURL)
 	if err != nil {
 		return nil, fmt.Errorf("open blob bucket: %w", err)
 	}
-	return &Store{bucket: b}, nil
+	return &Store{bucket: b, touch: o.Touch}, nil
 }
 
 // Close releases the bucket.
@@ -113,6 +127,11 @@ func (s *Store) Put(ctx context.Context, r io.Reader, filename string, maxBytes 
 	sum := hex.EncodeToString(h.Sum(nil))
 	obj := &Object{Key: KeyFor(sum), SHA256: sum, Size: n, ContentType: contentType, Kind: kind}
 
+	if s.touch != nil {
+		if err := s.touch(ctx, obj.Key); err != nil {
+			return nil, fmt.Errorf("put %q: %w", filename, err)
+		}
+	}
 	exists, err := s.bucket.Exists(ctx, obj.Key)
 	if err != nil {
 		return nil, fmt.Errorf("put %q: check %s: %w", filename, obj.Key, err)

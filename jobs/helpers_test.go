@@ -9,7 +9,6 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -19,9 +18,11 @@ import (
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/filestore"
+	"github.com/optio-edu/optio/internal/s3test"
 	"github.com/optio-edu/optio/jobs"
 	"github.com/optio-edu/optio/spark"
 	"github.com/optio-edu/optio/store"
+	"github.com/optio-edu/optio/store/storetest"
 )
 
 // bundle is what a sync test needs: a store, blob storage, a file server
@@ -35,9 +36,37 @@ type bundle struct {
 	xp     int
 }
 
+// setup is setupBlobs with the blob driver paired to the engine: file://
+// under SQLite (the embedded default), s3:// under PostgreSQL (production's
+// pairing). Tests of evidence storage itself use eachStoreAndDriver.
 func setup(t testing.TB, db *store.DB) *bundle {
 	t.Helper()
-	fs, err := filestore.Open(context.Background(), "file://"+filepath.ToSlash(filepath.Join(t.TempDir(), "blobs"))+"?create_dir=true")
+	driver := "file"
+	if db.Dialect == store.Postgres {
+		driver = "s3"
+	}
+	return setupBlobs(t, db, s3test.NewURL(t, driver))
+}
+
+// eachStoreAndDriver runs fn as a parallel subtest for every engine and
+// every blob driver (file:// and s3:// on a loopback S3 server), each with a
+// fresh store and an empty bucket.
+func eachStoreAndDriver(t *testing.T, fn func(t *testing.T, db *store.DB, blobURL string)) {
+	t.Helper()
+	for _, dialect := range storetest.Dialects {
+		for _, driver := range s3test.Drivers {
+			t.Run(string(dialect)+"/"+driver, func(t *testing.T) {
+				t.Parallel()
+				fn(t, storetest.Open(t, dialect, nil), s3test.NewURL(t, driver))
+			})
+		}
+	}
+}
+
+// setupBlobs builds the bundle on db with evidence files in the bucket at blobURL.
+func setupBlobs(t testing.TB, db *store.DB, blobURL string) *bundle {
+	t.Helper()
+	fs, err := filestore.Open(context.Background(), blobURL)
 	require.NoError(t, err)
 	fs.TempDir = t.TempDir()
 	t.Cleanup(func() { fs.Close() })

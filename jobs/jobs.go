@@ -43,6 +43,8 @@ const (
 	DefaultHealthInterval = 15 * time.Minute
 	DefaultSweepAge       = 10 * time.Second
 	DefaultJobTimeout     = 10 * time.Minute
+	DefaultBlobGCEvery    = time.Hour
+	DefaultBlobGCGrace    = 24 * time.Hour
 )
 
 // Options tune the job runner; zero fields take the defaults above.
@@ -76,6 +78,13 @@ type Options struct {
 	// and rolls up the day's business figures (and when the runner
 	// starts). Default 15m.
 	HealthInterval time.Duration
+	// BlobGCEvery and BlobGCGrace: every BlobGCEvery the blob collector
+	// deletes evidence blobs no file row refers to that were neither stored
+	// nor reused in the last BlobGCGrace (BlobCollector). The grace must
+	// exceed the longest job (RescueStuckJobsAfter): a sync stores its
+	// blobs before it commits their file rows. Defaults 1h and 24h.
+	BlobGCEvery time.Duration
+	BlobGCGrace time.Duration
 	// Logger receives River's and the workers' logs.
 	Logger *slog.Logger
 	// Registerer receives the sync metrics; nil: not registered.
@@ -97,6 +106,7 @@ type Runner struct {
 	Poll *PollWorker
 	// Privacy runs exports, deletions and the retention purge.
 	Privacy *Privacy
+	Blobs   *BlobCollector
 	db      *store.DB
 	opts    Options
 	started bool
@@ -151,6 +161,13 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	if opts.SweepAge <= 0 {
 		opts.SweepAge = DefaultSweepAge
 	}
+	if opts.BlobGCEvery <= 0 {
+		opts.BlobGCEvery = DefaultBlobGCEvery
+	}
+	if opts.BlobGCGrace <= 0 {
+		opts.BlobGCGrace = DefaultBlobGCGrace
+	}
+	opts.BlobGCGrace = max(opts.BlobGCGrace, opts.RescueStuckJobsAfter)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -184,6 +201,7 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 	if opts.DeletionSweepInterval <= 0 {
 		opts.DeletionSweepInterval = time.Minute
 	}
+	r.Blobs = &BlobCollector{DB: db, Files: files, Grace: opts.BlobGCGrace, Logger: opts.Logger}
 	rc := &river.Config{
 		Logger:               opts.Logger,
 		MaxAttempts:          opts.MaxAttempts,
@@ -207,6 +225,7 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		river.AddWorker(workers, &deletionWorker{p: r.Privacy})
 		river.AddWorker(workers, &deletionSweepWorker{p: r.Privacy, client: func() *river.Client[*sql.Tx] { return r.Client }})
 		river.AddWorker(workers, &retentionWorker{p: r.Privacy})
+		river.AddWorker(workers, &blobGCWorker{c: r.Blobs})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
 		rc.PeriodicJobs = []*river.PeriodicJob{
@@ -222,6 +241,8 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 			river.NewPeriodicJob(river.PeriodicInterval(cmp.Or(cfg.RetentionInterval, time.Hour)),
 				func() (river.JobArgs, *river.InsertOpts) { return optio.RetentionJob{}, uniqueOpts() },
 				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(opts.BlobGCEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return blobGCJob{}, uniqueOpts() }, nil),
 		}
 		if sparkClient != nil {
 			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.SparkPollInterval),

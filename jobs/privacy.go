@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -114,9 +115,20 @@ func (p *Privacy) DeleteStudent(ctx context.Context, studentID, actorID string) 
 	if err != nil {
 		return nil, err
 	}
+	// Evidence blobs go under the blob collector's lock (store.DB.CollectBlob),
+	// kept if another file row names them or an upload touched them since the
+	// deletion began; export ZIPs are the student's alone.
+	began := p.clock().Now()
 	var errs []error
 	for _, k := range del.BlobKeys {
-		if err := p.Files.Delete(ctx, k); err != nil {
+		rm := func(ctx context.Context) error { return p.Files.Delete(ctx, k) }
+		var err error
+		if strings.HasPrefix(k, "exports/") {
+			err = rm(ctx)
+		} else {
+			_, err = p.DB.CollectBlob(ctx, k, began, rm)
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}

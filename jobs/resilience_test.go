@@ -21,7 +21,6 @@ import (
 	"github.com/optio-edu/optio/jobs"
 	"github.com/optio-edu/optio/spark"
 	"github.com/optio-edu/optio/store"
-	"github.com/optio-edu/optio/store/storetest"
 )
 
 // exeBytes is the start of a Windows executable ("MZ" header).
@@ -50,9 +49,9 @@ func TestSyncKeepsEveryFileItCanAndNamesTheRest(t *testing.T) {
 	require.NoError(t, tiff.Encode(&tif, testImage(), nil))
 	require.NoError(t, bmp.Encode(&bm, testImage()))
 	filestore.WarmDecoders() // seconds once per process (minutes under -race), not part of a sync's wait
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
+	eachStoreAndDriver(t, func(t *testing.T, db *store.DB, blobURL string) {
 		ctx := context.Background()
-		b := setup(t, db)
+		b := setupBlobs(t, db, blobURL)
 		b.runner(t, nil)
 		qid := submit(t, db, "spark-files-1", time.Now(), "My field trip",
 			spark.SubmissionFile{URL: b.srv.put("/IMG_0001.HEIC", heic), Type: "image", Filename: "IMG_0001.HEIC"},
@@ -102,12 +101,12 @@ func TestSyncKeepsEveryFileItCanAndNamesTheRest(t *testing.T) {
 // completes without an admin once the host is back.
 func TestSyncRetriesAcrossAnOutage(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
+	eachStoreAndDriver(t, func(t *testing.T, db *store.DB, blobURL string) {
 		ctx := context.Background()
 		start := time.Now().UTC()
 		clk := optio.NewFakeClock(start)
 		db.Clock = clk
-		b := setup(t, db)
+		b := setupBlobs(t, db, blobURL)
 		var down atomic.Bool
 		down.Store(true)
 		host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -18,9 +18,9 @@ import (
 
 func TestSyncSubmissionBecomesEvidence(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
+	eachStoreAndDriver(t, func(t *testing.T, db *store.DB, blobURL string) {
 		ctx := context.Background()
-		b := setup(t, db)
+		b := setupBlobs(t, db, blobURL)
 		r := b.runner(t, nil)
 		files := []spark.SubmissionFile{
 			{URL: b.srv.put("/essay.pdf", pdfBytes()), Type: "application/pdf", Filename: "essay.pdf"},
@@ -120,9 +120,9 @@ func TestSyncSubmissionBecomesEvidence(t *testing.T) {
 
 func TestSyncSurvivesAKilledWorker(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
+	eachStoreAndDriver(t, func(t *testing.T, db *store.DB, blobURL string) {
 		ctx := context.Background()
-		b := setup(t, db)
+		b := setupBlobs(t, db, blobURL)
 		r1 := b.runner(t, nil)
 		url := b.srv.put("/big.pdf", pdfBytes())
 		b.srv.holdPath("/big.pdf")
@@ -152,8 +152,8 @@ func TestSyncSurvivesAKilledWorker(t *testing.T) {
 // start gives it one, and it syncs once.
 func TestSweeperSyncsARowWhoseJobWasLost(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		b := setup(t, db)
+	eachStoreAndDriver(t, func(t *testing.T, db *store.DB, blobURL string) {
+		b := setupBlobs(t, db, blobURL)
 		qid := submit(t, db, "spark-stu-lost", time.Now(), "written before the crash",
 			spark.SubmissionFile{URL: b.srv.put("/lost.pdf", pdfBytes()), Type: "pdf", Filename: "lost.pdf"})
 		require.Nil(t, db.Enqueue, "no runner yet: the row gets no job")

@@ -31,6 +31,14 @@ func translate(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return &optio.Error{Code: optio.ENOTFOUND, Message: "Not found."}
 	}
+	// Before the context check: a connection attempt that timed out (pgx
+	// wraps "context deadline exceeded" in a ConnectError while PostgreSQL
+	// restarts and accepts connections without answering yet) is the
+	// database being unavailable, not an internal error.
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return &optio.Error{Code: optio.EUNAVAILABLE, Message: "The database is not available; try again shortly."}
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/optio-edu/optio"
@@ -87,6 +88,10 @@ type errorDetail struct {
 	Fields  map[string]string `json:"fields,omitempty"`
 }
 
+// unavailableRetryAfter is the Retry-After, in seconds, of a 503 that did
+// not set its own: about how long a PostgreSQL restart or failover takes.
+const unavailableRetryAfter = 5
+
 // Error answers a request with err: JSON for API clients, a short page for
 // browsers. Internal errors are logged and shown only as a generic message.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
@@ -100,6 +105,12 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 && code != optio.EUNAVAILABLE && code != optio.ENOTCONFIG {
 		s.Logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Any("error", err))
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		// Every 503 says when to come back (a PostgreSQL restart, Spark
+		// unreachable): Spark's retries, a load balancer and a browser's
+		// script can all wait that long instead of hammering.
+		w.Header().Set("Retry-After", strconv.Itoa(unavailableRetryAfter))
 	}
 	if wantsJSON(r) {
 		writeJSON(w, status, errorBody{Error: detail})

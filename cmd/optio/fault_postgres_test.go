@@ -15,7 +15,8 @@ import (
 )
 
 // TestPostgresRestartDuringLoad: PostgreSQL stops while Spark is delivering
-// submissions. Optio answers fast with 503 unavailable (readiness too),
+// submissions. Optio answers fast with 503 unavailable and Retry-After
+// (readiness too),
 // comes back by itself when PostgreSQL does — no restart of Optio — and
 // every submission Spark saw accepted is synced exactly once.
 func TestPostgresRestartDuringLoad(t *testing.T) {
@@ -57,6 +58,7 @@ func TestPostgresRestartDuringLoad(t *testing.T) {
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&e))
 		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "%s %s: %+v", req.Method, req.URL.Path, e)
 		require.Equal(t, "unavailable", e.Error.Code)
+		require.Equal(t, "5", resp.Header.Get("Retry-After"), "%s %s: a 503 says when to retry", req.Method, req.URL.Path)
 		require.NotEmpty(t, e.Error.Message)
 	}
 	ready, _ := http.NewRequest("GET", base+"/readyz", nil)

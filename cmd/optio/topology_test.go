@@ -121,10 +121,20 @@ func TestTopology(t *testing.T) {
 	t.Logf("topology: class of %d enrolled after %s", students, time.Since(started).Round(time.Millisecond))
 
 	// The submissions: each student in turn, each with a file of its own.
+	// Spark holds back at a third until the kills are done and at half until
+	// PostgreSQL is down, so deliveries meet both faults however fast the
+	// machine is.
 	submitted := time.Now()
 	var used sync.Map // (student, assignment) → true
+	killed, pgDown := make(chan struct{}), make(chan struct{})
 	go func() {
 		for i := range n {
+			switch i {
+			case n / 3:
+				<-killed
+			case n / 2:
+				<-pgDown
+			}
 			pairs := class[i%len(class)]
 			p := pairs[(i/len(class))%len(pairs)]
 			used.Store(p, true)
@@ -194,12 +204,14 @@ func TestTopology(t *testing.T) {
 	}
 	waitReady(t, serves[1], "http://"+addrs[1])
 	waitOutput(t, workers[0], "Optio worker running")
+	close(killed)
 
 	// Half way: PostgreSQL restarts. While it is down, answers are 503 with
 	// Retry-After; the window closes once every instance is ready again.
 	require.Eventually(t, func() bool { return delivered(sb, "submission") >= n/2 }, 300*time.Second, 100*time.Millisecond)
 	rec.openWindow()
 	pg.Stop()
+	close(pgDown)
 	require.Eventually(t, func() bool { return rec.unavailable.Load() > 0 }, 30*time.Second, 10*time.Millisecond,
 		"Spark's deliveries meet the outage")
 	pg.Start()

@@ -48,7 +48,8 @@ func TestVisibilityFormsSayWhatIsInForce(t *testing.T) {
 		parentPage := e.do("GET", "/parent", v.parent, nil).Body.String()
 		require.Contains(t, inForceOf(t, parentPage), "Family only: Maya, their family and observers see it now.")
 		require.Contains(t, parentPage, `<a href="#consent-`+e.student.ID+`">Give your consent below</a>`)
-		require.Contains(t, parentPage, `<details id="consent-`+e.student.ID+`" open>`, "the consent form is open while it is missing")
+		require.Contains(t, parentPage, `<section class="child-section" id="consent-`+e.student.ID+`"`, "the consent form is on the page while it is missing")
+		require.NotContains(t, parentPage, `<details id="consent-`, "never folded away")
 
 		post := func(c *http.Cookie, studentID, value string) *http.Response {
 			r := httptestForm("/parent/students/"+studentID+"/portfolio-visibility", url.Values{"portfolio_visibility": {value}})

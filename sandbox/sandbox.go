@@ -73,6 +73,7 @@ type Sandbox struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	sender *sender
+	lti    *ltiPlatform
 
 	mu          sync.Mutex
 	publicURL   string
@@ -211,6 +212,11 @@ func New(cfg Config) (*Sandbox, error) {
 			s.enrollments[sid][cid] = &Enrollment{CourseID: cid, Status: StatusActive, UpdatedAt: now.AddDate(0, 0, -21)}
 		}
 	}
+	lti, err := newLTIPlatform()
+	if err != nil {
+		return nil, err
+	}
+	s.lti = lti
 	sender, err := newSender(cfg)
 	if err != nil {
 		return nil, err
@@ -219,6 +225,7 @@ func New(cfg Config) (*Sandbox, error) {
 	s.mux = http.NewServeMux()
 	s.apiRoutes(s.mux)
 	s.uiRoutes(s.mux)
+	s.ltiRoutes(s.mux)
 	return s, nil
 }
 

@@ -250,12 +250,24 @@ type accessToken struct {
 	expires  time.Time
 }
 
+// platformKeys are the platform's signing key and an unpublished twin
+// under the same kid, made once per process: RSA key generation is slow, and
+// every sandbox a test suite starts would otherwise pay for it.
+var platformKeys = sync.OnceValues(func() ([2]jwk.Key, error) {
+	key, err := newSigningKey("sandbox-lti-1")
+	if err != nil {
+		return [2]jwk.Key{}, err
+	}
+	rogue, err := newSigningKey("sandbox-lti-1")
+	return [2]jwk.Key{key, rogue}, err
+})
+
 func newLTIPlatform() (*ltiPlatform, error) {
-	key, pub, err := newSigningKey("sandbox-lti-1")
+	keys, err := platformKeys()
 	if err != nil {
 		return nil, err
 	}
-	rogue, _, err := newSigningKey("sandbox-lti-1")
+	pub, err := jwk.PublicKeyOf(keys[0])
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +276,7 @@ func newLTIPlatform() (*ltiPlatform, error) {
 		return nil, err
 	}
 	return &ltiPlatform{
-		key: key, keys: set, rogue: rogue,
+		key: keys[0], keys: set, rogue: keys[1],
 		toolByID: map[string]*LTITool{}, regSessions: map[string]*regSession{}, regTokens: map[string]*regSession{},
 		launches: map[string]*ltiLaunch{}, lastIDToken: map[string]string{}, deepLinks: map[string]*deepLinkRequest{},
 		usedNonces: map[string]time.Time{}, usedJTIs: map[string]time.Time{}, accessTokens: map[string]*accessToken{},
@@ -272,23 +284,22 @@ func newLTIPlatform() (*ltiPlatform, error) {
 	}, nil
 }
 
-// newSigningKey makes an RS256 key pair with kid.
-func newSigningKey(kid string) (private, public jwk.Key, err error) {
+// newSigningKey makes an RS256 private key with kid.
+func newSigningKey(kid string) (jwk.Key, error) {
 	pk, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sandbox: lti key: %w", err)
+		return nil, fmt.Errorf("sandbox: lti key: %w", err)
 	}
-	private, err = jwk.Import(pk)
+	key, err := jwk.Import(pk)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for k, v := range map[string]any{jwk.KeyIDKey: kid, jwk.AlgorithmKey: jwa.RS256(), jwk.KeyUsageKey: "sig"} {
-		if err := private.Set(k, v); err != nil {
-			return nil, nil, err
+		if err := key.Set(k, v); err != nil {
+			return nil, err
 		}
 	}
-	public, err = jwk.PublicKeyOf(private)
-	return private, public, err
+	return key, nil
 }
 
 // randomToken is 16 random bytes, hex.

@@ -117,7 +117,7 @@ func (tt *testTool) handleRegister(w http.ResponseWriter, r *http.Request) {
 		"scope": sandbox.ScopeMemberships + " " + sandbox.ScopeLineItem + " " + sandbox.ScopeScore + " https://example.com/not-a-scope",
 		"https://purl.imsglobal.org/spec/lti-tool-configuration": map[string]any{
 			"domain": strings.TrimPrefix(tt.URL, "http://"), "target_link_uri": tt.URL + "/lti/launch",
-			"claims": []string{"iss", "sub", "name", "email"},
+			"claims":   []string{"iss", "sub", "name", "email"},
 			"messages": []map[string]any{{"type": "LtiDeepLinkingRequest", "target_link_uri": tt.URL + "/lti/launch", "label": "Add Optio"}},
 		},
 	}

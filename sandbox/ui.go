@@ -32,11 +32,11 @@ var pages = func() map[string]*template.Template {
 
 // doneMessages are the confirmations a redirect may ask for (?done=…).
 var doneMessages = map[string]string{
-	"submitted": "Submitted. The submission webhook is on its way to Optio.",
-	"enroll":    "Enrolled. The roster webhook is on its way to Optio.",
-	"drop":      "Dropped. The roster webhook is on its way to Optio.",
-	"complete":  "Marked complete. The roster webhook is on its way to Optio.",
-	"courses":   "Course webhooks queued for every course.",
+	"submitted":    "Submitted. The submission webhook is on its way to Optio.",
+	"enroll":       "Enrolled. The roster webhook is on its way to Optio.",
+	"drop":         "Dropped. The roster webhook is on its way to Optio.",
+	"complete":     "Marked complete. The roster webhook is on its way to Optio.",
+	"courses":      "Course webhooks queued for every course.",
 	"registered":   "The tool registered itself: it is in the list below, with its client id and deployment.",
 	"unregistered": "The tool's page closed without registering. Its page should have said why.",
 	"tool":         "Tool registered. Every course now has a link to it.",

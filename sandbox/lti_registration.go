@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -51,6 +52,35 @@ func (s *Sandbox) StartLTIDynamicRegistration(registrationURL string) (LTIRegist
 	s.lti.mu.Unlock()
 	open := withQuery(registrationURL, url.Values{"openid_configuration": {s.LTIOpenIDConfigurationURL()}, "registration_token": {rs.Token}})
 	return LTIRegistration{ID: rs.ID, OpenURL: open, Token: rs.Token}, nil
+}
+
+// RegisterLTIToolDynamically runs a whole dynamic registration without a
+// browser: it starts one for registrationURL, opens the tool's page with
+// the platform's HTTP client (the tool registers itself while answering)
+// and returns the tool that registered. `optio demo` and end-to-end tests
+// use it; an admin uses the /lti page.
+func (s *Sandbox) RegisterLTIToolDynamically(ctx context.Context, registrationURL string) (LTITool, error) {
+	reg, err := s.StartLTIDynamicRegistration(registrationURL)
+	if err != nil {
+		return LTITool{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, reg.OpenURL, nil)
+	if err != nil {
+		return LTITool{}, err
+	}
+	resp, err := s.httpClient().Do(req)
+	if err != nil {
+		return LTITool{}, fmt.Errorf("sandbox: open the tool's registration page: %w", err)
+	}
+	page, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	_ = resp.Body.Close()
+	s.lti.mu.Lock()
+	defer s.lti.mu.Unlock()
+	t := s.lti.toolByID[s.lti.regSessions[reg.ID].ClientID]
+	if t == nil {
+		return LTITool{}, fmt.Errorf("sandbox: the tool at %s did not register (its page answered %d: %.200s)", registrationURL, resp.StatusCode, page)
+	}
+	return cloneTool(t), nil
 }
 
 // clientRegistration is the tool's registration request (Dynamic

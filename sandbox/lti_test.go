@@ -128,6 +128,24 @@ func TestLTIDynamicRegistration(t *testing.T) {
 	require.Equal(t, "launched LtiResourceLinkRequest", string(out))
 }
 
+func TestRegisterLTIToolDynamically(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	tt := newTestTool(t, b.sb)
+	tool, err := b.sb.RegisterLTIToolDynamically(t.Context(), tt.URL+"/lti/register")
+	require.NoError(t, err)
+	require.True(t, tool.Dynamic)
+	require.Equal(t, tt.clientID, tool.ClientID)
+	_, out := launch(t, b, url.Values{"as": {"spark-stu-maya"}})
+	require.Equal(t, "launched LtiResourceLinkRequest", string(out))
+
+	_, err = b.sb.RegisterLTIToolDynamically(t.Context(), tt.URL+"/lti/jwks")
+	require.ErrorContains(t, err, "did not register")
+	_, err = b.sb.RegisterLTIToolDynamically(t.Context(), "not a url")
+	require.Error(t, err)
+	require.Len(t, b.sb.LTITools(), 1)
+}
+
 func TestLTIRegistrationRefusesBadMetadata(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)

@@ -41,14 +41,17 @@ type testTool struct {
 	platform string  // the platform's issuer
 	authURL  string
 
-	mu        sync.Mutex
-	clientID  string
-	deployID  string
-	states    map[string]string // state → nonce
-	nonces    map[string]bool   // nonces already launched with
-	launches  []map[string]any  // verified id_token claims, in order
-	refusals  []string          // why launches were refused
-	regAnswer map[string]any    // the platform's registration response
+	mu       sync.Mutex
+	clientID string
+	deployID string
+	states   map[string]string // state → nonce
+	nonces   map[string]bool   // nonces already launched with
+	launches []map[string]any  // verified id_token claims, in order
+	refusals []string          // why launches were refused
+	// autoDeepLink makes the tool answer a deep linking request as a
+	// browser tool does: with an auto-submitting form that returns one quest.
+	autoDeepLink bool
+	regAnswer    map[string]any // the platform's registration response
 }
 
 func newTestTool(t *testing.T, sb *sandbox.Sandbox) *testTool {
@@ -227,10 +230,32 @@ func (tt *testTool) handleLaunch(w http.ResponseWriter, r *http.Request) {
 	default:
 		tt.nonces[got] = true
 		tt.launches = append(tt.launches, claims)
+		settings, _ := claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"].(map[string]any)
+		if tt.autoDeepLink && settings != nil {
+			tt.returnDeepLink(w, claims, settings)
+			return
+		}
 		_, _ = fmt.Fprintf(w, "launched %s", claims["https://purl.imsglobal.org/spec/lti/claim/message_type"])
 		return
 	}
 	http.Error(w, "launch refused: "+tt.refusals[len(tt.refusals)-1], http.StatusUnauthorized)
+}
+
+// returnDeepLink answers a deep linking request with one quest; the caller holds tt.mu.
+func (tt *testTool) returnDeepLink(w http.ResponseWriter, claims, settings map[string]any) {
+	now := time.Now()
+	jwt := tt.sign(tt.key, map[string]any{
+		"iss": tt.clientID, "aud": claims["iss"], "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "nonce": randomString(),
+		"https://purl.imsglobal.org/spec/lti/claim/message_type":  "LtiDeepLinkingResponse",
+		"https://purl.imsglobal.org/spec/lti/claim/version":       "1.3.0",
+		"https://purl.imsglobal.org/spec/lti/claim/deployment_id": tt.deployID,
+		"https://purl.imsglobal.org/spec/lti-dl/claim/data":       settings["data"],
+		"https://purl.imsglobal.org/spec/lti-dl/claim/content_items": []any{map[string]any{
+			"type": "ltiResourceLink", "title": "Quest: Build a trebuchet", "custom": map[string]string{"optio_quest_id": "q-trebuchet"},
+		}},
+	})
+	_, _ = fmt.Fprintf(w, `<!doctype html><form id="f" method="post" action="%s"><input type="hidden" name="JWT" value="%s"></form><script>document.getElementById("f").submit()</script>`,
+		html.EscapeString(settings["deep_link_return_url"].(string)), html.EscapeString(jwt))
 }
 
 func payloadOf(t *testing.T, token string) map[string]any {

@@ -160,7 +160,7 @@ func (s *Sandbox) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	case f.Get("response_mode") != "form_post":
 		fail("invalid_request", "response_mode must be form_post")
 		return
-	case f.Get("prompt") != "none":
+	case f.Has("prompt") && f.Get("prompt") != "none":
 		fail("invalid_request", "prompt must be none")
 		return
 	case f.Get("nonce") == "":

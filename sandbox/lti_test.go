@@ -310,6 +310,16 @@ func TestLTIAuthorizationEndpointChecks(t *testing.T) {
 	require.Contains(t, body, "nonce is required")
 
 	q = start()
+	q.Set("prompt", "login")
+	_, body = authorize(q)
+	require.Contains(t, body, "prompt must be none")
+
+	q = start()
+	q.Set("response_mode", "query")
+	_, body = authorize(q)
+	require.Contains(t, body, "response_mode must be form_post")
+
+	q = start()
 	_, body = authorize(q)
 	require.Contains(t, body, `name="id_token"`)
 	require.Contains(t, body, `name="state" value="s1"`)

@@ -338,33 +338,6 @@ func (s *Sandbox) handleListLineItems(w http.ResponseWriter, r *http.Request) {
 	writeMedia(w, http.StatusOK, mediaLineItems, append([]lineItemJSON{}, items[from:to]...))
 }
 
-func (s *Sandbox) handleCreateLineItem(w http.ResponseWriter, r *http.Request) {
-	at, courseID, ok := s.agsRequest(w, r, ScopeLineItem)
-	if !ok {
-		return
-	}
-	var in lineItemJSON
-	if err := readMedia(w, r, mediaLineItem, &in); err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	lp := s.lti
-	lp.mu.Lock()
-	if err := lp.checkLineItem(courseID, at.clientID, in); err != nil {
-		lp.mu.Unlock()
-		s.apiError(w, r, err)
-		return
-	}
-	li := lp.newLineItem(s, courseID, at.clientID, LTILineItem{
-		Label: in.Label, ScoreMaximum: in.ScoreMaximum, ResourceID: in.ResourceID, Tag: in.Tag,
-		ResourceLinkID: in.ResourceLinkID, StartDateTime: in.StartDateTime, EndDateTime: in.EndDateTime,
-	})
-	out := lineItemOut(li)
-	lp.mu.Unlock()
-	w.Header().Set("Location", out.ID)
-	writeMedia(w, http.StatusCreated, mediaLineItem, out)
-}
-
 // lineItem finds the tool's line item named by the path; the caller holds lp.mu.
 func (lp *ltiPlatform) lineItem(courseID, clientID, id string) (*LTILineItem, int) {
 	for i, li := range lp.lineItems {
@@ -394,7 +367,9 @@ func (s *Sandbox) handleGetLineItem(w http.ResponseWriter, r *http.Request) {
 	writeMedia(w, http.StatusOK, mediaLineItem, out)
 }
 
-func (s *Sandbox) handleUpdateLineItem(w http.ResponseWriter, r *http.Request) {
+// handleSaveLineItem creates a line item (POST to the container) or
+// replaces one (PUT to the line item; its id, if sent, must be its URL).
+func (s *Sandbox) handleSaveLineItem(w http.ResponseWriter, r *http.Request) {
 	at, courseID, ok := s.agsRequest(w, r, ScopeLineItem)
 	if !ok {
 		return
@@ -404,28 +379,42 @@ func (s *Sandbox) handleUpdateLineItem(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
+	lid := r.PathValue("lid")
 	lp := s.lti
 	lp.mu.Lock()
-	li, _ := lp.lineItem(courseID, at.clientID, r.PathValue("lid"))
-	var err error
-	switch {
-	case li == nil:
-		err = notFound("line item", r.PathValue("lid"))
-	case in.ID != "" && in.ID != li.URL:
-		err = &optio.Error{Code: optio.EINVALID, Message: "The line item is invalid.", Fields: map[string]string{"id": "must be the line item's URL or absent"}}
-	default:
-		err = lp.checkLineItem(courseID, at.clientID, in)
+	var li *LTILineItem
+	err := lp.checkLineItem(courseID, at.clientID, in)
+	if lid != "" {
+		li, _ = lp.lineItem(courseID, at.clientID, lid)
+		switch {
+		case li == nil:
+			err = notFound("line item", lid)
+		case err == nil && in.ID != "" && in.ID != li.URL:
+			err = &optio.Error{Code: optio.EINVALID, Message: "The line item is invalid.", Fields: map[string]string{"id": "must be the line item's URL or absent"}}
+		}
 	}
 	if err != nil {
 		lp.mu.Unlock()
 		s.apiError(w, r, err)
 		return
 	}
-	li.Label, li.ScoreMaximum, li.ResourceID, li.Tag = in.Label, in.ScoreMaximum, in.ResourceID, in.Tag
-	li.ResourceLinkID, li.StartDateTime, li.EndDateTime = in.ResourceLinkID, in.StartDateTime, in.EndDateTime
+	fields := LTILineItem{
+		Label: in.Label, ScoreMaximum: in.ScoreMaximum, ResourceID: in.ResourceID, Tag: in.Tag,
+		ResourceLinkID: in.ResourceLinkID, StartDateTime: in.StartDateTime, EndDateTime: in.EndDateTime,
+	}
+	status := http.StatusOK
+	if li == nil {
+		li, status = lp.newLineItem(s, courseID, at.clientID, fields), http.StatusCreated
+	} else {
+		fields.ID, fields.URL, fields.CourseID, fields.ClientID = li.ID, li.URL, li.CourseID, li.ClientID
+		*li = fields
+	}
 	out := lineItemOut(li)
 	lp.mu.Unlock()
-	writeMedia(w, http.StatusOK, mediaLineItem, out)
+	if status == http.StatusCreated {
+		w.Header().Set("Location", out.ID)
+	}
+	writeMedia(w, status, mediaLineItem, out)
 }
 
 func (s *Sandbox) handleDeleteLineItem(w http.ResponseWriter, r *http.Request) {

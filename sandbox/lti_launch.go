@@ -262,6 +262,7 @@ func (s *Sandbox) idToken(t *LTITool, l *ltiLaunch, nonce string) (string, error
 			"accept_types":                         []string{"ltiResourceLink"},
 			"accept_presentation_document_targets": []string{"iframe", "window"},
 			"accept_multiple":                      true,
+			"accept_lineitem":                      true,
 			"auto_create":                          true,
 			"title":                                "Add to " + c.Title,
 			"text":                                 "Choose what to place in the course.",

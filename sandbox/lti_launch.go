@@ -1,8 +1,11 @@
 package sandbox
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,6 +14,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
+	"golang.org/x/net/html"
 
 	"github.com/optio-edu/optio"
 )
@@ -364,4 +368,71 @@ func (s *Sandbox) handleLaunch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, u, http.StatusFound)
+}
+
+// LaunchLTI performs a whole launch as a browser would, for end-to-end
+// tests without one: it starts the launch (StartLTILaunch), follows the
+// tool's login initiation with client (whose cookie jar plays the
+// browser's), and when the platform's authorization endpoint answers with
+// its auto-submitting form, posts that form to the tool like the page's
+// script does. It returns the tool's answer to the form post, or whatever
+// answered instead when no form came (the body is left to the caller).
+func (s *Sandbox) LaunchLTI(ctx context.Context, client *http.Client, req LTILaunchRequest) (*http.Response, error) {
+	login, err := s.StartLTILaunch(req)
+	if err != nil {
+		return nil, err
+	}
+	get, err := http.NewRequestWithContext(ctx, http.MethodGet, login, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(get)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: follow the login initiation: %w", err)
+	}
+	if !strings.HasPrefix(resp.Request.URL.String(), s.ltiEndpoints().Authorize) {
+		return resp, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	action, fields, ok := autoForm(body)
+	if !ok {
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return resp, nil
+	}
+	post, err := http.NewRequestWithContext(ctx, http.MethodPost, action, strings.NewReader(fields.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	post.Header.Set("Origin", s.URL())
+	return client.Do(post)
+}
+
+// autoForm reads the action and hidden fields of the platform's
+// auto-submitting form (renderFormPost).
+func autoForm(page []byte) (action string, fields url.Values, ok bool) {
+	fields = url.Values{}
+	z := html.NewTokenizer(bytes.NewReader(page))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return action, fields, action != ""
+		case html.StartTagToken, html.SelfClosingTagToken:
+			t := z.Token()
+			attr := map[string]string{}
+			for _, a := range t.Attr {
+				attr[a.Key] = a.Val
+			}
+			switch {
+			case t.Data == "form" && attr["id"] == "f" && attr["method"] == "post":
+				action = attr["action"]
+			case t.Data == "input" && attr["type"] == "hidden" && action != "":
+				fields.Add(attr["name"], attr["value"])
+			}
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -257,6 +258,33 @@ func TestLTILaunchesAsStudentInstructorAndMentor(t *testing.T) {
 	h := headerOf(t, string(token))
 	require.Equal(t, "RS256", h["alg"])
 	require.Equal(t, "sandbox-lti-1", h["kid"])
+}
+
+func TestLaunchLTIWithoutABrowser(t *testing.T) {
+	t.Parallel()
+	b, tt, tool := ltiSetup(t)
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	client := &http.Client{Jar: jar}
+	resp, err := b.sb.LaunchLTI(t.Context(), client, sandbox.LTILaunchRequest{ClientID: tool.ClientID, UserID: "spark-par-grace", Target: "window"})
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "launched LtiResourceLinkRequest", string(body))
+	require.Equal(t, []any{"spark-stu-noah"}, tt.lastLaunch()["https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor"])
+
+	// A launch the tool refuses comes back as the tool's answer.
+	b.sb.SetLTIJWKSDown(true)
+	resp, err = b.sb.LaunchLTI(t.Context(), client, sandbox.LTILaunchRequest{UserID: "spark-stu-maya"})
+	require.NoError(t, err)
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Contains(t, string(body), "platform keys unavailable")
+
+	_, err = b.sb.LaunchLTI(t.Context(), client, sandbox.LTILaunchRequest{UserID: "spark-stu-leo"})
+	require.Error(t, err, "Leo is not in Physics")
 }
 
 func TestLTIAuthorizationEndpointChecks(t *testing.T) {

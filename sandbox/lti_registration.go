@@ -169,7 +169,7 @@ func (s *Sandbox) handleRegister(w http.ResponseWriter, r *http.Request) {
 		raw[toolConfigKey] = tc
 	}
 	tc["deployment_id"] = tool.DeploymentID
-	writeJSON(w, http.StatusOK, raw)
+	writeJSON(w, http.StatusCreated, raw) // OpenID Connect Dynamic Client Registration 1.0 section 3.2
 }
 
 // registerDynamic checks a registration request and registers the tool,

@@ -185,7 +185,7 @@ func TestLTIRegistrationRefusesBadMetadata(t *testing.T) {
 	require.Equal(t, "invalid_token", out["error"])
 
 	status, out = post(good, reg.Token)
-	require.Equal(t, http.StatusOK, status, "a refused request does not use up the token: %v", out)
+	require.Equal(t, http.StatusCreated, status, "a refused request does not use up the token: %v", out)
 	require.NotEmpty(t, out["client_id"])
 	require.Equal(t, "", out["scope"], "no scope asked, none granted")
 }

@@ -4,6 +4,10 @@
 // by SSO, submit assignments and change enrolments, which it reports to
 // Optio with signed webhooks. Tests, `optio sandbox` and `optio demo` run it.
 //
+// It is also an LTI 1.3 platform at /lti (lti*.go): a Canvas-like LMS that
+// registers Optio as a tool, launches it into its courses and serves it the
+// LTI Advantage services, with faults for tests (docs/lti).
+//
 // State lives in memory and is lost on exit; courses, users and sample
 // files are seeded afresh by New.
 package sandbox

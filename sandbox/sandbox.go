@@ -4,6 +4,10 @@
 // by SSO, submit assignments and change enrolments, which it reports to
 // Optio with signed webhooks. Tests, `optio sandbox` and `optio demo` run it.
 //
+// It is also an LTI 1.3 platform at /lti (lti*.go): a Canvas-like LMS that
+// registers Optio as a tool, launches it into its courses and serves it the
+// LTI Advantage services, with faults for tests (docs/lti).
+//
 // State lives in memory and is lost on exit; courses, users and sample
 // files are seeded afresh by New.
 package sandbox
@@ -73,6 +77,7 @@ type Sandbox struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	sender *sender
+	lti    *ltiPlatform
 
 	mu          sync.Mutex
 	publicURL   string
@@ -211,6 +216,11 @@ func New(cfg Config) (*Sandbox, error) {
 			s.enrollments[sid][cid] = &Enrollment{CourseID: cid, Status: StatusActive, UpdatedAt: now.AddDate(0, 0, -21)}
 		}
 	}
+	lti, err := newLTIPlatform()
+	if err != nil {
+		return nil, err
+	}
+	s.lti = lti
 	sender, err := newSender(cfg)
 	if err != nil {
 		return nil, err
@@ -219,6 +229,7 @@ func New(cfg Config) (*Sandbox, error) {
 	s.mux = http.NewServeMux()
 	s.apiRoutes(s.mux)
 	s.uiRoutes(s.mux)
+	s.ltiRoutes(s.mux)
 	return s, nil
 }
 

@@ -24,7 +24,7 @@ var pages = func() map[string]*template.Template {
 		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"home", "user", "submit", "deliveries", "grades", "error"} {
+	for _, name := range []string{"home", "user", "submit", "deliveries", "grades", "error", "lti", "ltiregister", "lticourse", "ltigradebook", "ltidone"} {
 		out[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out
@@ -32,11 +32,15 @@ var pages = func() map[string]*template.Template {
 
 // doneMessages are the confirmations a redirect may ask for (?done=…).
 var doneMessages = map[string]string{
-	"submitted": "Submitted. The submission webhook is on its way to Optio.",
-	"enroll":    "Enrolled. The roster webhook is on its way to Optio.",
-	"drop":      "Dropped. The roster webhook is on its way to Optio.",
-	"complete":  "Marked complete. The roster webhook is on its way to Optio.",
-	"courses":   "Course webhooks queued for every course.",
+	"submitted":    "Submitted. The submission webhook is on its way to Optio.",
+	"enroll":       "Enrolled. The roster webhook is on its way to Optio.",
+	"drop":         "Dropped. The roster webhook is on its way to Optio.",
+	"complete":     "Marked complete. The roster webhook is on its way to Optio.",
+	"courses":      "Course webhooks queued for every course.",
+	"registered":   "The tool registered itself: it is in the list below, with its client id and deployment.",
+	"unregistered": "The tool's page closed without registering. Its page should have said why.",
+	"tool":         "Tool registered. Every course now has a link to it.",
+	"faults":       "LTI faults updated.",
 }
 
 // uiRoutes registers the web UI. Forms post without cookies: the acting

@@ -51,6 +51,7 @@ func TestSandboxCommand(t *testing.T) {
 	require.Contains(t, text, "course webhooks queued for every course")
 
 	base := urlRE.FindStringSubmatch(text)[1]
+	require.Contains(t, text, "LTI 1.3 platform: "+base+"/lti (OpenID configuration "+base+"/lti/.well-known/openid-configuration)")
 	res, err := http.Get(base + "/users/spark-stu-maya")
 	require.NoError(t, err)
 	body, _ := io.ReadAll(res.Body)

@@ -118,6 +118,10 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	if err := a.startLTI(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if a.Web.Tutor, err = newTutor(ctx, cfg, opts.Logger, opts.Clock, a.Registry); err != nil {
 		a.Close()
 		return nil, err

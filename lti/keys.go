@@ -43,6 +43,7 @@ type keySet struct {
 	set     jwk.Set
 	fetched time.Time // when set was fetched
 	tried   time.Time // the last fetch attempt, successful or not
+	err     error     // that attempt's failure, nil after a success
 }
 
 // NewKeySource returns a KeySource using client (nil: a 10-second client).
@@ -91,6 +92,9 @@ func (ks *KeySource) Keys(ctx context.Context, url, kid string) ([]jwk.Key, erro
 		keys = pick(e.set, kid)
 	}
 	if len(keys) == 0 {
+		if e.err != nil {
+			return nil, e.err // the key may be new: the platform's JWKS could not say
+		}
 		if kid != "" {
 			return nil, optio.Errorf(optio.ELTITokenInvalid, "The id_token's key id %q is not in the platform's JWKS: it was not signed by a key of the registered platform.", cut(kid))
 		}
@@ -106,9 +110,10 @@ func (ks *KeySource) fetch(ctx context.Context, url string, e *keySet, now time.
 	set, err := ks.get(ctx, url)
 	if err != nil {
 		ks.logger.WarnContext(ctx, "lti platform jwks fetch failed", slog.String("url", url), slog.Bool("cached_keys", e.set != nil), slog.Any("error", err))
-		return optio.Errorf(optio.EUNAVAILABLE, "The platform's signing keys (JWKS at %s) could not be fetched: %v. Try the launch again shortly.", url, err)
+		e.err = optio.Errorf(optio.EUNAVAILABLE, "The platform's signing keys (JWKS at %s) could not be fetched: %v. Try the launch again shortly.", url, err)
+		return e.err
 	}
-	e.set, e.fetched = set, now
+	e.set, e.fetched, e.err = set, now, nil
 	return nil
 }
 

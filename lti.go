@@ -190,7 +190,11 @@ type LTILaunch struct {
 	ContextID    string
 	ContextTitle string
 	// MentorOf lists the subs a mentor mentors (role_scope_mentor).
-	MentorOf         []string
+	MentorOf []string
+	// MembershipsURL (NRPS) and LineItemsURL (AGS) are the course's services
+	// the launch named, "" when it named none.
+	MembershipsURL   string
+	LineItemsURL     string
 	SessionTokenHash string
 	SessionDevice    string
 	SessionTTL       time.Duration
@@ -208,12 +212,55 @@ type LTILaunchResult struct {
 
 // LTICourse is an LMS course (LTI context) and the quest it maps to.
 type LTICourse struct {
-	ID         string `json:"id"`
-	PlatformID string `json:"platform_id"`
-	ContextID  string `json:"context_id"`
-	Title      string `json:"title"`
-	QuestID    string `json:"quest_id"`
+	ID             string     `json:"id"`
+	PlatformID     string     `json:"platform_id"`
+	ContextID      string     `json:"context_id"`
+	Title          string     `json:"title"`
+	QuestID        string     `json:"quest_id"`
+	MembershipsURL string     `json:"-"`
+	LineItemsURL   string     `json:"-"`
+	LineItemURL    string     `json:"-"`
+	RosterSyncedAt *time.Time `json:"roster_synced_at,omitempty"`
+	RosterError    string     `json:"roster_error,omitempty"`
 }
+
+// LTIMember is a person a platform's roster (NRPS) lists in a course.
+type LTIMember struct {
+	Subject, Email, GivenName, FamilyName string
+	// Role is LTICourseRole of their roles.
+	Role string
+}
+
+// LTIScoreContext is what an AGS score post needs for one completion: the
+// learner's progress in the course quest the task belongs to.
+type LTIScoreContext struct {
+	Platform   *LTIPlatform
+	Course     *LTICourse
+	Subject    string
+	QuestTitle string
+	TasksDone  int
+	TasksTotal int
+	At         time.Time
+}
+
+// LTIRosterSyncJob reads a course's roster from the platform (NRPS) and
+// applies it: the counterpart of Spark's roster webhook.
+type LTIRosterSyncJob struct {
+	CourseID string `json:"course_id"`
+}
+
+// Kind implements Job.
+func (LTIRosterSyncJob) Kind() string { return "lti_roster_sync" }
+
+// LTIScoreJob posts a learner's progress in an LTI course's quest to the
+// platform's gradebook (AGS) after they finished a task: the counterpart
+// of Spark grade passback.
+type LTIScoreJob struct {
+	CompletionID string `json:"completion_id"`
+}
+
+// Kind implements Job.
+func (LTIScoreJob) Kind() string { return "lti_score" }
 
 // LTIRosterEntry is one learner of a course with their progress in its quest.
 type LTIRosterEntry struct {
@@ -251,4 +298,16 @@ type LTIStore interface {
 	LTICourseRole(ctx context.Context, courseID, userID string) (string, error)
 	// LTICourseRoster lists a course's learners with their progress.
 	LTICourseRoster(ctx context.Context, courseID string) ([]LTIRosterEntry, error)
+	// ApplyLTIRoster records a roster read from the platform: each member
+	// found or created (never linked by email), their role, learners
+	// enrolled in the quest; it returns how many members were new to the
+	// course. It records the sync's time and clears its error.
+	ApplyLTIRoster(ctx context.Context, courseID string, members []LTIMember) (int, error)
+	// RecordLTIRosterProblem keeps why a roster sync failed, for admins.
+	RecordLTIRosterProblem(ctx context.Context, courseID, problem string) error
+	// LTIScoreFor is what to post for a completion, ENOTFOUND when it is
+	// not of an LTI course with AGS.
+	LTIScoreFor(ctx context.Context, completionID string) (*LTIScoreContext, error)
+	// SetLTILineItem keeps the line item of a course's quest.
+	SetLTILineItem(ctx context.Context, courseID, lineItemURL string) error
 }

@@ -47,6 +47,15 @@ type testPlatform struct {
 	served []jwk.Key
 	down   atomic.Bool
 	hits   atomic.Int32
+
+	// LTI Advantage services: a roster (NRPS, two pages), line items and
+	// scores (AGS), behind a token endpoint that checks Optio's client
+	// assertion with Optio's /lti/jwks (toolJWKS).
+	toolJWKS  string
+	roster    [][]map[string]any
+	lineItems []map[string]any
+	scores    []map[string]any
+	throttled atomic.Int32 // answer this many score posts 429
 }
 
 func newRSAKey(t testing.TB, kid string) jwk.Key {
@@ -66,7 +75,7 @@ func newTestPlatform(t testing.TB) *testPlatform {
 	p.served = []jwk.Key{p.signer}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/lti/jwks" {
-			http.NotFound(w, r)
+			p.services(w, r)
 			return
 		}
 		p.hits.Add(1)
@@ -246,4 +255,75 @@ func mustHashPassword(t testing.TB, pw string) string {
 	h, err := web.HashPassword(pw)
 	require.NoError(t, err)
 	return h
+}
+
+// services answers the token endpoint, NRPS and AGS as the specs define them.
+func (p *testPlatform) services(w http.ResponseWriter, r *http.Request) {
+	t := p.t
+	if r.URL.Path == "/lti/token" {
+		require.NoError(t, r.ParseForm())
+		resp, err := http.Get(p.toolJWKS)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		set, err := jwk.ParseReader(resp.Body)
+		require.NoError(t, err)
+		_, err = jws.Verify([]byte(r.Form.Get("client_assertion")), jws.WithKeySet(set, jws.WithRequireKid(true)))
+		if err != nil || r.Form.Get("grant_type") != "client_credentials" {
+			http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"access_token":"platform-token","token_type":"bearer","expires_in":3600}`)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer platform-token" {
+		http.Error(w, "no token", http.StatusUnauthorized)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/lti/nrps/"):
+		page := 0
+		if r.URL.Path == "/lti/nrps/2" {
+			page = 1
+		} else {
+			w.Header().Set("Link", "<"+p.srv.URL+"/lti/nrps/2>; rel=\"next\"")
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": r.URL.String(), "members": p.roster[page]})
+	case r.URL.Path == "/lti/lineitems" && r.Method == http.MethodGet:
+		_ = json.NewEncoder(w).Encode(p.lineItems)
+	case r.URL.Path == "/lti/lineitems" && r.Method == http.MethodPost:
+		var li map[string]any
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&li))
+		li["id"] = p.srv.URL + "/lti/lineitems/1"
+		p.lineItems = append(p.lineItems, li)
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(li)
+	case r.URL.Path == "/lti/lineitems/1/scores":
+		if p.throttled.Add(-1) >= 0 {
+			w.Header().Set("Retry-After", "0")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+			return
+		}
+		var sc map[string]any
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&sc))
+		p.scores = append(p.scores, sc)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// serviceClaims adds the NRPS and AGS claims of the platform's services.
+func (p *testPlatform) serviceClaims(c map[string]any) {
+	c[lti.ClaimNRPS] = map[string]any{"context_memberships_url": p.srv.URL + "/lti/nrps/1", "service_versions": []string{"2.0"}}
+	c[lti.ClaimAGS] = map[string]any{"scope": []string{lti.ScopeLineItem, lti.ScopeScore,
+		"https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"}, "lineitems": p.srv.URL + "/lti/lineitems"}
+}
+
+func (p *testPlatform) recorded() ([]map[string]any, []map[string]any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]map[string]any(nil), p.lineItems...), append([]map[string]any(nil), p.scores...)
 }

@@ -352,3 +352,60 @@ func TestLTILaunchBadInput(t *testing.T) {
 		})
 	})
 }
+
+// TestLTIRosterAndScores: a launch naming NRPS and AGS brings the course's
+// whole roster (every page) onto the teacher page, and a learner's finished
+// task posts their progress to the platform's gradebook, on a line item
+// Optio creates once for the quest, through a 429 the platform sends.
+func TestLTIRosterAndScores(t *testing.T) {
+	t.Parallel()
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		clock := optio.NewFakeClock(ltiStart)
+		a, base := startLTIApp(t, d, clock)
+		p := newTestPlatform(t)
+		p.toolJWKS = base + lti.JWKSPath
+		learner := "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+		p.roster = [][]map[string]any{
+			{{"status": "Active", "user_id": "stu-1", "given_name": "Given stu-1", "family_name": "Family", "roles": []string{learner}},
+				{"status": "Active", "user_id": "teach-1", "name": "Teacher One", "roles": []string{optio.LTIRoleInstructor}}},
+			{{"status": "Active", "user_id": "stu-9", "name": "Nina Roster", "email": "nina@school.test", "roles": []string{learner}},
+				{"status": "Inactive", "user_id": "stu-8", "name": "Gone Student", "roles": []string{learner}}},
+		}
+		p.register(t, a)
+
+		teacher, where := launchAs(t, p, base, clock, "teach-1", optio.LTIRoleInstructor, p.serviceClaims)
+		require.Eventually(t, func() bool {
+			_, body := teacher.get(where, "html")
+			return strings.Contains(body, "Nina Roster")
+		}, 20*time.Second, 50*time.Millisecond, "the NRPS roster reaches the teacher page")
+		_, body := teacher.get(where, "html")
+		require.NotContains(t, body, "Gone Student", "inactive members are not added")
+		require.NotContains(t, body, "Teacher One", "instructors are not students")
+
+		// The course's quest gets a task; the learner launches and finishes it.
+		courseID := strings.TrimPrefix(where, "/lti/courses/")
+		c, err := a.Store.LTICourseByID(context.Background(), courseID)
+		require.NoError(t, err)
+		xp := 100
+		task, err := a.Store.CreateTask(context.Background(), c.QuestID, optio.TaskInput{Title: "Cell diagram", Pillar: optio.PillarSTEM, XPValue: &xp})
+		require.NoError(t, err)
+		_, err = a.Store.CreateTask(context.Background(), c.QuestID, optio.TaskInput{Title: "Lab report", Pillar: optio.PillarSTEM, XPValue: &xp})
+		require.NoError(t, err)
+		stu, _ := launchAs(t, p, base, clock, "stu-1", optio.LTIRoleLearner, p.serviceClaims)
+		p.throttled.Store(1)
+		status, body := stu.send("POST", "/api/tasks/"+task.ID+"/complete", map[string]any{"evidence": []map[string]any{{"type": "text", "text": "my diagram"}}})
+		require.Equal(t, http.StatusCreated, status, body)
+		require.Eventually(t, func() bool { _, scores := p.recorded(); return len(scores) == 1 }, 20*time.Second, 50*time.Millisecond,
+			"the score reaches the platform after its 429")
+		items, scores := p.recorded()
+		require.Len(t, items, 1)
+		require.Equal(t, c.QuestID, items[0]["resourceId"])
+		require.Equal(t, "Biology 9", items[0]["label"])
+		require.EqualValues(t, 2, items[0]["scoreMaximum"])
+		require.Equal(t, "stu-1", scores[0]["userId"])
+		require.EqualValues(t, 1, scores[0]["scoreGiven"])
+		require.EqualValues(t, 2, scores[0]["scoreMaximum"])
+		require.Equal(t, "InProgress", scores[0]["activityProgress"])
+		require.Equal(t, "FullyGraded", scores[0]["gradingProgress"])
+	})
+}

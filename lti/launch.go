@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"time"
 
@@ -123,6 +124,32 @@ type Claims struct {
 	Custom       map[string]any              `json:"https://purl.imsglobal.org/spec/lti/claim/custom"`
 	MentorOf     []string                    `json:"https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor"`
 	DeepLinking  *DeepLinkingSettings        `json:"https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"`
+	NRPS         *struct {
+		MembershipsURL  string   `json:"context_memberships_url"`
+		ServiceVersions []string `json:"service_versions"`
+	} `json:"https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"`
+	AGS *struct {
+		Scope     []string `json:"scope"`
+		LineItems string   `json:"lineitems"`
+		LineItem  string   `json:"lineitem"`
+	} `json:"https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"`
+}
+
+// MembershipsURL is the NRPS endpoint the launch names, "" without one.
+func (c *Claims) MembershipsURL() string {
+	if c.NRPS == nil {
+		return ""
+	}
+	return c.NRPS.MembershipsURL
+}
+
+// LineItemsURL is the AGS line items endpoint, "" unless the launch names
+// it with the scopes Optio needs (line items and scores).
+func (c *Claims) LineItemsURL() string {
+	if c.AGS == nil || !contains(c.AGS.Scope, ScopeLineItem) || !contains(c.AGS.Scope, ScopeScore) {
+		return ""
+	}
+	return c.AGS.LineItems
 }
 
 // ExpiresAt is the token's exp as a time.
@@ -250,6 +277,15 @@ func (v *Verifier) checkLTI(p *optio.LTIPlatform, c *Claims) error {
 	}
 	if c.TargetLink == "" {
 		return optio.Errorf(optio.ELTIClaimInvalid, "The launch has no target_link_uri claim.")
+	}
+	for name, u := range map[string]string{"namesroleservice.context_memberships_url": c.MembershipsURL(), "endpoint.lineitems": c.LineItemsURL()} {
+		if u == "" {
+			continue
+		}
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" || pu.User != nil ||
+			(pu.Scheme == "http" && strings.HasPrefix(p.AuthURL, "https://")) {
+			return optio.Errorf(optio.ELTIClaimInvalid, "The launch's %s is not an absolute http(s) URL of the platform's scheme.", name)
+		}
 	}
 	return nil
 }

@@ -185,6 +185,9 @@ func (db *DB) ltiLaunchTx(ctx context.Context, tx *sql.Tx, in optio.LTILaunch) (
 		if res.Course, err = db.ensureLTICourseTx(ctx, tx, in.Platform, strings.TrimSpace(in.ContextID), strings.TrimSpace(in.ContextTitle)); err != nil {
 			return nil, err
 		}
+		if err := db.ltiServicesTx(ctx, tx, res.Course, in); err != nil {
+			return nil, err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO lti_memberships (course_id, user_id, role, updated_at) VALUES ($1,$2,$3,$4)
 			ON CONFLICT (course_id, user_id) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at
 			WHERE lti_memberships.role <> excluded.role`, res.Course.ID, u.ID, in.Role, db.now()); err != nil {
@@ -327,12 +330,18 @@ func (db *DB) ensureLTICourseTx(ctx context.Context, tx *sql.Tx, p *optio.LTIPla
 	return c, translate(err)
 }
 
-const ltiCourseCols = `id, platform_id, context_id, title, quest_id`
+const ltiCourseCols = `id, platform_id, context_id, title, quest_id, nrps_url, ags_lineitems_url, line_item_url, roster_synced_at, roster_error`
 
 func scanLTICourse(s scanner) (*optio.LTICourse, error) {
 	var c optio.LTICourse
-	if err := s.Scan(&c.ID, &c.PlatformID, &c.ContextID, &c.Title, &c.QuestID); err != nil {
+	var synced sql.NullTime
+	if err := s.Scan(&c.ID, &c.PlatformID, &c.ContextID, &c.Title, &c.QuestID, &c.MembershipsURL, &c.LineItemsURL, &c.LineItemURL,
+		&synced, &c.RosterError); err != nil {
 		return nil, err
+	}
+	if synced.Valid {
+		t := synced.Time.UTC()
+		c.RosterSyncedAt = &t
 	}
 	return &c, nil
 }
@@ -386,4 +395,133 @@ func (db *DB) LTICourseRoster(ctx context.Context, courseID string) ([]optio.LTI
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// ltiServicesTx keeps the course's NRPS and AGS endpoints as the latest
+// launch names them. A memberships URL seen for the first time (or a new
+// one) queues a roster sync in this transaction.
+func (db *DB) ltiServicesTx(ctx context.Context, tx *sql.Tx, c *optio.LTICourse, in optio.LTILaunch) error {
+	nrps, ags := strings.TrimSpace(in.MembershipsURL), strings.TrimSpace(in.LineItemsURL)
+	if (nrps == "" || nrps == c.MembershipsURL) && (ags == "" || ags == c.LineItemsURL) {
+		return nil
+	}
+	newRoster := nrps != "" && nrps != c.MembershipsURL
+	if nrps != "" {
+		c.MembershipsURL = nrps
+	}
+	if ags != "" {
+		c.LineItemsURL = ags
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE lti_courses SET nrps_url = $1, ags_lineitems_url = $2, updated_at = $3 WHERE id = $4`,
+		c.MembershipsURL, c.LineItemsURL, db.now(), c.ID); err != nil {
+		return translate(err)
+	}
+	if newRoster {
+		return db.enqueueTx(ctx, tx, optio.LTIRosterSyncJob{CourseID: c.ID})
+	}
+	return nil
+}
+
+// ApplyLTIRoster implements optio.LTIStore, in one transaction.
+func (db *DB) ApplyLTIRoster(ctx context.Context, courseID string, members []optio.LTIMember) (int, error) {
+	var added int
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		added = 0
+		c, err := scanLTICourse(tx.QueryRowContext(ctx, `SELECT `+ltiCourseCols+` FROM lti_courses WHERE id = $1`, courseID))
+		if err != nil {
+			return translateNotFound(err, "Course")
+		}
+		p, err := scanLTIPlatform(tx.QueryRowContext(ctx, `SELECT `+ltiPlatformCols+` FROM lti_platforms WHERE id = $1`, c.PlatformID))
+		if err != nil {
+			return translateNotFound(err, "LTI platform")
+		}
+		now := db.now()
+		for _, m := range members {
+			if strings.TrimSpace(m.Subject) == "" || m.Role == "" {
+				continue
+			}
+			u, _, err := db.resolveLTIIdentityTx(ctx, tx, optio.LTILaunch{Platform: p, Subject: m.Subject, Email: m.Email,
+				GivenName: m.GivenName, FamilyName: m.FamilyName, Role: m.Role})
+			if err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO lti_memberships (course_id, user_id, role, updated_at) VALUES ($1,$2,$3,$4)
+				ON CONFLICT (course_id, user_id) DO NOTHING`, c.ID, u.ID, m.Role, now)
+			if err != nil {
+				return translate(err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				added++
+			}
+			if m.Role == optio.LTICourseLearner && u.Role == optio.RoleStudent {
+				if _, err := db.enrollIfMissingTx(ctx, tx, u.ID, c.QuestID); err != nil {
+					return err
+				}
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE lti_courses SET roster_synced_at = $1, roster_error = '', updated_at = $1 WHERE id = $2`, now, c.ID)
+		return translate(err)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("apply lti roster %s: %w", courseID, err)
+	}
+	return added, nil
+}
+
+// RecordLTIRosterProblem implements optio.LTIStore.
+func (db *DB) RecordLTIRosterProblem(ctx context.Context, courseID, problem string) error {
+	_, err := db.W.ExecContext(ctx, `UPDATE lti_courses SET roster_error = $1, updated_at = $2 WHERE id = $3`, cutRunes(problem, 1000), db.now(), courseID)
+	return translate(err)
+}
+
+// SetLTILineItem implements optio.LTIStore.
+func (db *DB) SetLTILineItem(ctx context.Context, courseID, lineItemURL string) error {
+	_, err := db.W.ExecContext(ctx, `UPDATE lti_courses SET line_item_url = $1, updated_at = $2 WHERE id = $3`, lineItemURL, db.now(), courseID)
+	return translate(err)
+}
+
+// ltiScoreFrom finds the LTI course with AGS whose quest a completion is
+// in, and the completer's link to that course's platform.
+const ltiScoreFrom = ` FROM quest_task_completions qc
+	JOIN lti_courses c ON c.quest_id = qc.quest_id AND c.ags_lineitems_url <> ''
+	JOIN lms_integrations l ON l.user_id = qc.user_id AND l.platform = 'lti:' || c.platform_id
+	WHERE qc.id = $1`
+
+// ltiScoreTx queues the AGS score post of a new completion, in the
+// transaction that wrote it, when its quest is an LTI course with AGS and
+// the student came from that platform.
+func (db *DB) ltiScoreTx(ctx context.Context, tx *sql.Tx, completionID string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*)`+ltiScoreFrom, completionID).Scan(&n); err != nil {
+		return translate(err)
+	}
+	if n == 0 {
+		return nil
+	}
+	return db.enqueueTx(ctx, tx, optio.LTIScoreJob{CompletionID: completionID})
+}
+
+// LTIScoreFor implements optio.LTIStore.
+func (db *DB) LTIScoreFor(ctx context.Context, completionID string) (*optio.LTIScoreContext, error) {
+	if !validID(completionID) {
+		return nil, optio.Errorf(optio.ENOTFOUND, "Completion not found.")
+	}
+	var courseID, questTitle string
+	out := &optio.LTIScoreContext{}
+	err := db.R.QueryRowContext(ctx, `SELECT c.id, l.external_user_id, q.title, qc.updated_at,
+		(SELECT COUNT(*) FROM quest_task_completions x WHERE x.quest_id = qc.quest_id AND x.user_id = qc.user_id),
+		(SELECT COUNT(*) FROM tasks t WHERE t.quest_id = qc.quest_id)
+		`+strings.Replace(ltiScoreFrom, "WHERE", "JOIN quests q ON q.id = qc.quest_id WHERE", 1),
+		completionID).Scan(&courseID, &out.Subject, &questTitle, &out.At, &out.TasksDone, &out.TasksTotal)
+	if err != nil {
+		return nil, translateNotFound(err, "LTI completion")
+	}
+	out.QuestTitle, out.At = questTitle, out.At.UTC()
+	if out.Course, err = db.LTICourseByID(ctx, courseID); err != nil {
+		return nil, err
+	}
+	if out.Platform, err = db.LTIPlatformByID(ctx, out.Course.PlatformID); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

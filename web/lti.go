@@ -216,7 +216,7 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 	}
 	in := optio.LTILaunch{Platform: p, Subject: claims.Subject, Email: claims.Email, GivenName: claims.GivenName,
 		FamilyName: claims.FamilyName, Role: role, Nonce: claims.Nonce, NonceExpiry: claims.ExpiresAt().Add(lti.Leeway),
-		MentorOf: claims.MentorOf, SessionDevice: deviceOf(r.UserAgent()), SessionTTL: s.Config.SessionTTL}
+		MentorOf: claims.MentorOf, MembershipsURL: claims.MembershipsURL(), LineItemsURL: claims.LineItemsURL(), SessionDevice: deviceOf(r.UserAgent()), SessionTTL: s.Config.SessionTTL}
 	if in.GivenName == "" && in.FamilyName == "" && claims.Name != "" {
 		in.GivenName, in.FamilyName, _ = strings.Cut(strings.TrimSpace(claims.Name), " ")
 	}

@@ -31,10 +31,19 @@ CREATE TABLE lti_courses (
     context_id TEXT NOT NULL,
     title TEXT NOT NULL DEFAULT '',
     quest_id UUID NOT NULL REFERENCES quests(id) ON DELETE CASCADE,
+    -- LTI Advantage endpoints the latest launch named (NRPS, AGS), the
+    -- quest's AGS line item once read or created, the last roster sync.
+    nrps_url TEXT NOT NULL DEFAULT '',
+    ags_lineitems_url TEXT NOT NULL DEFAULT '',
+    line_item_url TEXT NOT NULL DEFAULT '',
+    roster_synced_at TIMESTAMPTZ,
+    roster_error TEXT NOT NULL DEFAULT '',
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL,
     UNIQUE (platform_id, context_id)
 );
+-- "Is this completion's quest an LTI course with AGS?" on every completion.
+CREATE INDEX lti_courses_quest_idx ON lti_courses(quest_id);
 
 CREATE TABLE lti_memberships (
     course_id UUID NOT NULL REFERENCES lti_courses(id) ON DELETE CASCADE,

@@ -56,6 +56,12 @@ type testPlatform struct {
 	lineItems []map[string]any
 	scores    []map[string]any
 	throttled atomic.Int32 // answer this many score posts 429
+
+	// Dynamic registration: what Optio posted, and the issuer the
+	// configuration names (the platform's own by default).
+	registrations []map[string]any
+	regAuth       string
+	configIssuer  string
 }
 
 func newRSAKey(t testing.TB, kid string) jwk.Key {
@@ -155,13 +161,17 @@ func signWith(t testing.TB, claims map[string]any, k jwk.Key) string {
 }
 
 // ltiApp is Optio on a loopback listener whose base URL is its own address.
-func startLTIApp(t testing.TB, d store.Dialect, clock optio.Clock) (*app.App, string) {
+func startLTIApp(t testing.TB, d store.Dialect, clock optio.Clock, env ...string) (*app.App, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	base := "http://" + ln.Addr().String()
-	env := newSSOEnv(t, d).set("OPTIO_BASE_URL", base)
-	cfg, err := optio.LoadConfig(func(k string) string { return env.vars[k] })
+	e := newSSOEnv(t, d).set("OPTIO_BASE_URL", base)
+	for i := 0; i+1 < len(env); i += 2 {
+		e.set(env[i], env[i+1])
+	}
+	env2 := e
+	cfg, err := optio.LoadConfig(func(k string) string { return env2.vars[k] })
 	require.NoError(t, err)
 	a, err := app.New(context.Background(), cfg, app.Options{Clock: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
@@ -260,6 +270,35 @@ func mustHashPassword(t testing.TB, pw string) string {
 // services answers the token endpoint, NRPS and AGS as the specs define them.
 func (p *testPlatform) services(w http.ResponseWriter, r *http.Request) {
 	t := p.t
+	switch r.URL.Path {
+	case "/lti/.well-known/openid-configuration":
+		iss := p.issuer
+		if p.configIssuer != "" {
+			iss = p.configIssuer
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": iss, "authorization_endpoint": p.srv.URL + "/lti/authorize",
+			"token_endpoint": p.srv.URL + "/lti/token", "jwks_uri": p.srv.URL + "/lti/jwks", "registration_endpoint": p.srv.URL + "/lti/register",
+			"token_endpoint_auth_methods_supported": []string{"private_key_jwt"}, "id_token_signing_alg_values_supported": []string{"RS256"},
+			"scopes_supported":         []string{"openid", lti.ScopeNRPS, lti.ScopeLineItem, lti.ScopeScore},
+			"response_types_supported": []string{"id_token"}, "subject_types_supported": []string{"public"},
+			"claims_supported": []string{"iss", "sub", "name", "given_name", "family_name", "email"},
+			"https://purl.imsglobal.org/spec/lti-platform-configuration": map[string]any{"product_family_code": "optio-sandbox", "version": "1.0",
+				"messages_supported": []map[string]any{{"type": lti.MessageResourceLink}, {"type": lti.MessageDeepLinkingRequest}}}})
+		return
+	case "/lti/register":
+		var reg map[string]any
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&reg))
+		p.mu.Lock()
+		p.registrations = append(p.registrations, reg)
+		p.regAuth = r.Header.Get("Authorization")
+		p.mu.Unlock()
+		reg["client_id"] = p.clientID
+		reg["https://purl.imsglobal.org/spec/lti-tool-configuration"].(map[string]any)["deployment_id"] = p.deploy
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(reg)
+		return
+	}
 	if r.URL.Path == "/lti/token" {
 		require.NoError(t, r.ParseForm())
 		resp, err := http.Get(p.toolJWKS)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/fetch"
 	"github.com/optio-edu/optio/lti"
 )
 
@@ -28,6 +29,9 @@ import (
 type LTI struct {
 	Tool     *lti.Tool
 	Verifier *lti.Verifier
+	// Fetch reads platforms' configuration and posts the tool's dynamic
+	// registration under the SSRF rules of file downloads.
+	Fetch *fetch.Client
 }
 
 // ltiFrameCookie names the platform whose frame a browser was launched in,
@@ -45,6 +49,7 @@ func (s *Server) ltiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /lti/login", s.handleLTILogin)
 	mux.HandleFunc("POST /lti/launch", s.handleLTILaunch)
 	mux.HandleFunc("GET /lti/jwks", s.handleLTIJWKS)
+	mux.HandleFunc("GET /lti/register", s.requirePageRole(s.handleLTIRegister, optio.RoleAdmin))
 	mux.HandleFunc("GET /lti/courses/{id}", s.requirePageUser(s.handleLTICoursePage))
 	mux.HandleFunc("POST /lti/deep-link", s.requirePageUser(s.handleLTIDeepLinkForm))
 	mux.HandleFunc("GET /admin/lti", s.requirePageRole(s.handleLTIAdminPage, optio.RoleAdmin))

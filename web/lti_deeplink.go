@@ -71,6 +71,10 @@ type ltiReturn struct {
 // the platform's return URL by the page (a button without JavaScript).
 func (s *Server) handleLTIDeepLinkForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 32<<10)
+	if s.LTI == nil {
+		s.Error(w, r, optio.Errorf(optio.ENOTCONFIG, "LTI is not set up on this Optio."))
+		return
+	}
 	var dl deepLinkRequest
 	payload, err := s.LTI.Tool.VerifyOwn(r.PostFormValue("request"))
 	if err == nil {

@@ -226,37 +226,6 @@ func (db *DB) claimSlugPostgres(ctx context.Context, tx *sql.Tx, base string) (s
 	return slug, translate(err)
 }
 
-// ensureSlugTx gives a student who has none (a provisional user promoted, or
-// a role change) a slug: two statements, with no savepoint. The update
-// writes only if no user holds the slug when it runs; a slug committed since
-// allocateSlug read the taken ones (on PostgreSQL, by a transaction whose
-// claim ended before this one's began) makes it write nothing, and the slug
-// is allocated again. On PostgreSQL no open transaction can be writing the
-// slug (it claimed it), so the unique index never waits or fails here.
-func (db *DB) ensureSlugTx(ctx context.Context, tx *sql.Tx, u *optio.User) error {
-	if u.Role != optio.RoleStudent || u.PortfolioSlug != "" {
-		return nil
-	}
-	for range slugAttempts {
-		slug, err := db.allocateSlug(ctx, tx, u.GivenName, u.FamilyName)
-		if err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE users SET portfolio_slug = $1 WHERE id = $2
-			AND NOT EXISTS (SELECT 1 FROM users o WHERE o.portfolio_slug = $1)`, slug, u.ID)
-		if err != nil {
-			return translate(err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 1 {
-			u.PortfolioSlug = slug
-			return nil
-		}
-	}
-	return fmt.Errorf("allocate a portfolio slug for %q: still taken after %d attempts", optio.SlugBase(u.GivenName, u.FamilyName), slugAttempts)
-}
-
 // UserByID returns a user or ENOTFOUND.
 func (db *DB) UserByID(ctx context.Context, id string) (*optio.User, error) {
 	if !validID(id) {

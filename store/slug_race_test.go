@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -76,4 +77,55 @@ func TestConcurrentSparkSignInsWithOneNameGetDistinctSlugs(t *testing.T) {
 				Email: fmt.Sprintf("sam%d@school.test", i), GivenName: "Sam", FamilyName: "Lee", Role: optio.RoleStudent}, optio.LinkedViaSSO)
 		})
 	})
+}
+
+// A first sign-in does not wait for another one with the same name that is
+// still open: the open one holds "samlee" uncommitted (here it is stopped
+// at its course enrolment, after taking its slug), and the second takes
+// "samlee-2" and commits at once instead of queueing behind it on the slug's
+// unique index. PostgreSQL only: SQLite has one writer, so there a second
+// sign-in always waits for the first.
+func TestSparkSignInDoesNotWaitForAnOpenSignInWithTheSameName(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, store.Postgres, nil)
+	ctx := context.Background()
+	for _, id := range []string{"sam-a", "sam-b"} {
+		_, err := db.ResolveSparkUser(ctx, optio.SparkIdentity{SparkUserID: id}, optio.LinkedViaWebhook)
+		require.NoError(t, err)
+	}
+
+	hold, err := db.W.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer hold.Rollback() //nolint:errcheck // released below
+	_, err = hold.ExecContext(ctx, `LOCK TABLE spark_enrollments IN SHARE MODE`)
+	require.NoError(t, err)
+	type result struct {
+		res *optio.SSOResult
+		err error
+	}
+	first := make(chan result, 1)
+	go func() {
+		res, err := db.SparkSSOLogin(ctx, optio.SSOLogin{Identity: optio.SparkIdentity{SparkUserID: "sam-a", Email: "sam-a@school.test",
+			GivenName: "Sam", FamilyName: "Lee", Role: optio.RoleStudent}, Nonce: "n-a", NonceExpiry: time.Now().Add(time.Hour),
+			SparkCourseIDs: []string{"course-1"}, SessionTokenHash: "hash-a", SessionTTL: time.Hour})
+		first <- result{res, err}
+	}()
+	require.Eventually(t, func() bool {
+		var waiting bool
+		require.NoError(t, db.R.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
+			WHERE NOT granted AND relation = 'spark_enrollments'::regclass)`).Scan(&waiting))
+		return waiting
+	}, 30*time.Second, 10*time.Millisecond, "the first sign-in reaches its enrolment")
+
+	ctx2, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	second, err := db.ResolveSparkUser(ctx2, optio.SparkIdentity{SparkUserID: "sam-b", Email: "sam-b@school.test",
+		GivenName: "Sam", FamilyName: "Lee", Role: optio.RoleStudent}, optio.LinkedViaSSO)
+	require.NoError(t, err, "the second sign-in completes while the first is open")
+	require.Equal(t, "samlee-2", second.PortfolioSlug)
+
+	require.NoError(t, hold.Rollback())
+	r := <-first
+	require.NoError(t, r.err)
+	require.Equal(t, "samlee", r.res.User.PortfolioSlug)
 }

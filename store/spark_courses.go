@@ -71,21 +71,28 @@ func (db *DB) sparkCourseTx(ctx context.Context, tx *sql.Tx, courseID string) (*
 // for it (SparkCourseFetchJob) — and, with AutoMap, maps a course without a
 // quest to one (the one named for it, or a new one named from what is
 // known), in auto mode, enrolling the students Spark reported in it.
+//
+// A course seen before (every sign-in after the first in it) costs one read.
 func (db *DB) ensureSparkCourseTx(ctx context.Context, tx *sql.Tx, courseID string) (*sparkCourseRow, error) {
 	now := db.now()
-	res, err := tx.ExecContext(ctx, `INSERT INTO spark_course_mappings (id, spark_course_id, created_at, updated_at)
-		VALUES ($1,$2,$3,$3) ON CONFLICT (spark_course_id) DO NOTHING`, newID(), courseID, now)
-	if err != nil {
-		return nil, translate(err)
-	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		if err := db.enqueueTx(ctx, tx, optio.SparkCourseFetchJob{SparkCourseID: courseID}); err != nil {
-			return nil, err
-		}
-	}
 	r, err := db.sparkCourseTx(ctx, tx, courseID)
-	if err != nil || r == nil {
-		return r, err
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		res, err := tx.ExecContext(ctx, `INSERT INTO spark_course_mappings (id, spark_course_id, created_at, updated_at)
+			VALUES ($1,$2,$3,$3) ON CONFLICT (spark_course_id) DO NOTHING`, newID(), courseID, now)
+		if err != nil {
+			return nil, translate(err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			if err := db.enqueueTx(ctx, tx, optio.SparkCourseFetchJob{SparkCourseID: courseID}); err != nil {
+				return nil, err
+			}
+		}
+		if r, err = db.sparkCourseTx(ctx, tx, courseID); err != nil || r == nil {
+			return r, err
+		}
 	}
 	if r.QuestID.Valid || !db.AutoMap {
 		return r, nil

@@ -152,22 +152,46 @@ func (db *DB) refreshSparkUserTx(ctx context.Context, tx *sql.Tx, u *optio.User,
 	if u.Provisional && u.Email != "" {
 		u.Provisional, changed = false, true
 	}
-	if changed {
-		var email any
-		if u.Email != "" {
-			email = u.Email
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET given_name = $1, family_name = $2, email = $3, provisional = $4, email_verified = $5,
-			updated_at = $6 WHERE id = $7`, u.GivenName, u.FamilyName, email, u.Provisional, u.EmailVerified && email != nil, db.now(), u.ID); err != nil {
+	needSlug := u.Role == optio.RoleStudent && u.PortfolioSlug == "" && (u.GivenName != "" || u.FamilyName != "")
+	if !changed && !needSlug {
+		return u, nil
+	}
+	var email any
+	if u.Email != "" {
+		email = u.Email
+	}
+	set := []any{u.GivenName, u.FamilyName, email, u.Provisional, u.EmailVerified && email != nil, db.now(), u.ID}
+	const update = `UPDATE users SET given_name = $1, family_name = $2, email = $3, provisional = $4, email_verified = $5,
+		updated_at = $6`
+	if !needSlug {
+		if _, err := tx.ExecContext(ctx, update+` WHERE id = $7`, set...); err != nil {
 			return nil, translate(err)
 		}
+		return u, nil
 	}
-	if u.GivenName != "" || u.FamilyName != "" {
-		if err := db.ensureSlugTx(ctx, tx, u); err != nil {
+	// A student without a slug (a provisional user promoted) gets one in the
+	// same update: the update writes nothing if a user holds the slug by
+	// then, and the slug is allocated again. On PostgreSQL no open
+	// transaction can be writing it (allocateSlug claimed it), so the
+	// unique index never waits or fails here.
+	for range slugAttempts {
+		slug, err := db.allocateSlug(ctx, tx, u.GivenName, u.FamilyName)
+		if err != nil {
 			return nil, err
 		}
+		res, err := tx.ExecContext(ctx, update+`, portfolio_slug = $8 WHERE id = $7
+			AND NOT EXISTS (SELECT 1 FROM users o WHERE o.portfolio_slug = $8)`, append(set, slug)...)
+		if err != nil {
+			return nil, translate(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, err
+		} else if n == 1 {
+			u.PortfolioSlug = slug
+			return u, nil
+		}
 	}
-	return u, nil
+	return nil, fmt.Errorf("allocate a portfolio slug for %q: still taken after %d attempts", optio.SlugBase(u.GivenName, u.FamilyName), slugAttempts)
 }
 
 // displaceEmailTx takes email away from an account that never proved it

@@ -151,12 +151,8 @@ func (db *DB) ssoLoginTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) (*o
 				break // a returning student's usual login: nothing to enrol
 			}
 		}
-		for _, c := range courses {
-			n, err := db.enrollSparkCourseTx(ctx, tx, u.ID, c)
-			if err != nil {
-				return nil, err
-			}
-			res.QuestsEnrolled += n
+		if res.QuestsEnrolled, err = db.enrollSparkCoursesTx(ctx, tx, u.ID, courses); err != nil {
+			return nil, err
 		}
 	case optio.RoleParent:
 		for _, sid := range dedupe(in.SparkStudentIDs) {
@@ -214,25 +210,60 @@ func (db *DB) PurgeExpiredSSONonces(ctx context.Context) (int64, error) {
 	return res.RowsAffected()
 }
 
-// enrollSparkCourseTx records that Spark has the student in a course (kept
+// enrollSparkCoursesTx records that Spark has the student in courses (kept
 // for unmapped courses too; a course first seen here is recorded, and with
-// AutoMap mapped) and enrols them in the mapped quest, if any. A dropped
-// enrolment is re-opened; a completed one stays completed.
-func (db *DB) enrollSparkCourseTx(ctx context.Context, tx *sql.Tx, userID, sparkCourseID string) (int, error) {
-	if _, err := db.ensureSparkCourseTx(ctx, tx, sparkCourseID); err != nil {
-		return 0, err
+// AutoMap mapped) and enrols them in the mapped quests, if any, returning
+// how many quests they joined. A dropped enrolment is re-opened; a completed
+// one stays completed. Three statements for any number of courses that are
+// recorded and need no mapping (every login after a course's first): which
+// courses those are, the enrolments, the quests.
+func (db *DB) enrollSparkCoursesTx(ctx context.Context, tx *sql.Tx, userID string, courses []string) (int, error) {
+	if len(courses) == 0 {
+		return 0, nil
 	}
-	now := db.now()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO spark_enrollments (user_id, spark_course_id, status, occurred_at, updated_at)
-		VALUES ($1, $2, 'enrolled', $3, $3)
-		ON CONFLICT (user_id, spark_course_id) DO UPDATE SET status = 'enrolled', updated_at = excluded.updated_at
-		WHERE spark_enrollments.status = 'dropped'`, userID, sparkCourseID, now); err != nil {
+	in, args := inList(courses, nil)
+	rows, err := tx.QueryContext(ctx, `SELECT spark_course_id FROM spark_course_mappings WHERE spark_course_id IN (`+in+`)
+		AND (optio_quest_id IS NOT NULL OR `+db.unmappedStays()+`)`, args...)
+	if err != nil {
 		return 0, translate(err)
 	}
-	return db.enrollMappedQuestsTx(ctx, tx, sparkCourseID, userID)
+	ready := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ready[c] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, c := range courses {
+		if !ready[c] {
+			if _, err := db.ensureSparkCourseTx(ctx, tx, c); err != nil {
+				return 0, err
+			}
+		}
+	}
+	now := db.now()
+	values := make([]string, len(courses))
+	args = []any{userID, now}
+	for i, c := range courses {
+		args = append(args, c)
+		values[i] = fmt.Sprintf("($1, $%d, 'enrolled', $2, $2)", len(args))
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO spark_enrollments (user_id, spark_course_id, status, occurred_at, updated_at)
+		VALUES `+strings.Join(values, ", ")+`
+		ON CONFLICT (user_id, spark_course_id) DO UPDATE SET status = 'enrolled', updated_at = excluded.updated_at
+		WHERE spark_enrollments.status = 'dropped'`, args...); err != nil {
+		return 0, translate(err)
+	}
+	return db.enrollMappedQuestsTx(ctx, tx, courses, userID)
 }
 
-// sparkCoursesSettledTx reports whether enrollSparkCourseTx would change
+// sparkCoursesSettledTx reports whether enrollSparkCoursesTx would change
 // nothing for any of courses: each is recorded, mapped already (or AutoMap
 // is off), the student's enrolment there is not dropped, and a mapped
 // quest that enrols automatically has their user_quests row. One query
@@ -250,29 +281,41 @@ func (db *DB) sparkCoursesSettledTx(ctx context.Context, tx *sql.Tx, userID stri
 	return settled, nil
 }
 
-// coursesSettledSQL is the one statement of "enrollSparkCourseTx would change
+// coursesSettledSQL is the one statement of "enrollSparkCoursesTx would change
 // nothing for any of courses" for the student userExpr names: a boolean SQL
 // expression, with the course ids appended to args as parameters.
 func (db *DB) coursesSettledSQL(userExpr string, courses []string, args []any) (string, []any) {
 	if len(courses) == 0 {
 		return "TRUE", args
 	}
-	ph := make([]string, len(courses))
-	for i, c := range courses {
-		args = append(args, c)
-		ph[i] = fmt.Sprintf("$%d", len(args))
-	}
-	unmapped := "FALSE"
-	if !db.AutoMap {
-		unmapped = "TRUE" // an unmapped course stays unmapped
-	}
+	in, args := inList(courses, args)
 	return fmt.Sprintf(`(SELECT COUNT(*) FROM spark_enrollments e
 		JOIN spark_course_mappings m ON m.spark_course_id = e.spark_course_id
 		WHERE e.user_id = %s AND e.spark_course_id IN (%s) AND e.status <> 'dropped'
 			AND (m.optio_quest_id IS NOT NULL OR %s)
 			AND (e.status <> 'enrolled' OR m.optio_quest_id IS NULL OR NOT m.auto_enroll_students
 				OR EXISTS (SELECT 1 FROM user_quests uq WHERE uq.user_id = e.user_id AND uq.quest_id = m.optio_quest_id))) = %d`,
-		userExpr, strings.Join(ph, ","), unmapped, len(courses)), args
+		userExpr, in, db.unmappedStays(), len(courses)), args
+}
+
+// unmappedStays is SQL for whether a course without a quest stays so when a
+// student signs in (no AutoMap).
+func (db *DB) unmappedStays() string {
+	if db.AutoMap {
+		return "FALSE"
+	}
+	return "TRUE"
+}
+
+// inList appends values to args as parameters and returns their
+// placeholders for an IN (…) list.
+func inList(values []string, args []any) (string, []any) {
+	ph := make([]string, len(values))
+	for i, v := range values {
+		args = append(args, v)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	return strings.Join(ph, ", "), args
 }
 
 // EnrollMappedQuestsForCourse implements optio.SSOStore.
@@ -293,22 +336,23 @@ func (db *DB) EnrollMappedQuestsForCourse(ctx context.Context, sparkCourseID str
 // caller's transaction, so the code that maps a course to a quest enrols its
 // remembered students in the same commit.
 func (db *DB) EnrollMappedQuestsForCourseTx(ctx context.Context, tx *sql.Tx, sparkCourseID string) (int, error) {
-	return db.enrollMappedQuestsTx(ctx, tx, sparkCourseID, "")
+	return db.enrollMappedQuestsTx(ctx, tx, []string{sparkCourseID}, "")
 }
 
-// enrollMappedQuestsTx adds active user_quests for students enrolled in a
-// Spark course (one student when userID is set) in the quest it maps to.
+// enrollMappedQuestsTx adds active user_quests for students enrolled in
+// Spark courses (one student when userID is set) in the quests they map to.
 // Existing enrolments — including ones the student dropped or completed in
 // Optio — are left alone.
-func (db *DB) enrollMappedQuestsTx(ctx context.Context, tx *sql.Tx, sparkCourseID, userID string) (int, error) {
+func (db *DB) enrollMappedQuestsTx(ctx context.Context, tx *sql.Tx, sparkCourseIDs []string, userID string) (int, error) {
+	args := []any{db.now()}
+	in, args := inList(sparkCourseIDs, args)
 	q := `INSERT INTO user_quests (user_id, quest_id, status, started_at, updated_at)
-		SELECT e.user_id, m.optio_quest_id, 'active', $2, $2
+		SELECT e.user_id, m.optio_quest_id, 'active', $1, $1
 		FROM spark_enrollments e JOIN spark_course_mappings m ON m.spark_course_id = e.spark_course_id
-		WHERE e.spark_course_id = $1 AND e.status = 'enrolled' AND m.optio_quest_id IS NOT NULL AND m.auto_enroll_students`
-	args := []any{sparkCourseID, db.now()}
+		WHERE e.spark_course_id IN (` + in + `) AND e.status = 'enrolled' AND m.optio_quest_id IS NOT NULL AND m.auto_enroll_students`
 	if userID != "" {
-		q += ` AND e.user_id = $3`
 		args = append(args, userID)
+		q += fmt.Sprintf(` AND e.user_id = $%d`, len(args))
 	}
 	res, err := tx.ExecContext(ctx, q+` ON CONFLICT (user_id, quest_id) DO NOTHING`, args...)
 	if err != nil {

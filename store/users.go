@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -121,11 +122,12 @@ func (db *DB) createUserTx(ctx context.Context, tx *sql.Tx, in optio.NewUser) (*
 const slugAttempts = 50
 
 // withFreshSlug allocates the first free slug for a name and runs write with
-// it. On PostgreSQL two transactions can pick the same free slug at once; the
-// UNIQUE index makes the later one fail, and instead of failing the sign-up
-// (or reporting the violation as a taken email) the write is rolled back to a
-// savepoint and retried with the next free slug, which by then sees the
-// winner's committed row. Other errors, including an email conflict, are
+// it. On PostgreSQL open transactions claim different slugs
+// (claimSlugPostgres), but one committed after the allocation's snapshot can
+// still hold the slug; the UNIQUE index makes the write fail, and instead of
+// failing the sign-up (or reporting the violation as a taken email) the
+// write is rolled back to a savepoint and retried with the next free slug,
+// which by then sees the winner's committed row. Other errors, including an email conflict, are
 // returned translated. SQLite serializes writers, so there it never retries.
 func (db *DB) withFreshSlug(ctx context.Context, tx *sql.Tx, given, family string, write func(slug string) error) (string, error) {
 	for range slugAttempts {
@@ -160,12 +162,10 @@ func (db *DB) withFreshSlug(ctx context.Context, tx *sql.Tx, given, family strin
 // serves) and LIKE on PostgreSQL (served by users_portfolio_slug_prefix).
 func (db *DB) allocateSlug(ctx context.Context, tx *sql.Tx, given, family string) (string, error) {
 	base := optio.SlugBase(given, family)
-	prefix := `portfolio_slug LIKE $2`
-	pattern := base + "-%"
-	if db.Dialect == SQLite {
-		prefix, pattern = `portfolio_slug GLOB $2`, base+"-*"
+	if db.Dialect == Postgres {
+		return db.claimSlugPostgres(ctx, tx, base)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT portfolio_slug FROM users WHERE portfolio_slug = $1 OR `+prefix, base, pattern)
+	rows, err := tx.QueryContext(ctx, `SELECT portfolio_slug FROM users WHERE portfolio_slug = $1 OR portfolio_slug GLOB $2`, base, base+"-*")
 	if err != nil {
 		return "", translate(err)
 	}
@@ -191,21 +191,39 @@ func (db *DB) allocateSlug(ctx context.Context, tx *sql.Tx, given, family string
 	}
 }
 
-// ensureSlugTx gives a student who has none (a provisional user promoted, or
-// a role change) a slug.
-func (db *DB) ensureSlugTx(ctx context.Context, tx *sql.Tx, u *optio.User) error {
-	if u.Role != optio.RoleStudent || u.PortfolioSlug != "" {
-		return nil
+// slugLockClass is the first key of the transaction advisory locks that
+// claimSlugPostgres takes on candidate slugs ('slug' in ASCII); the second
+// is the slug's hashtext. The two-key form cannot collide with the
+// migration lock's one-key form.
+const slugLockClass = 0x736c7567
+
+// claimSlugPostgres is allocateSlug on PostgreSQL, in one statement that
+// also claims the slug for this transaction: the first candidate that no
+// committed user holds and no open transaction has claimed (a transaction
+// advisory lock on the slug, held until commit or rollback). Without the
+// claim, concurrent first logins of students with one name all picked the
+// same free slug, and each waited on the unique index for the previous
+// one's whole transaction to commit before retrying with the next: a queue
+// of sign-ins, each as long as all the ones before it (docs/PERFORMANCE.md).
+// Now each takes a different slug at once, and the unique index only catches
+// a slug committed after this statement's snapshot (withFreshSlug retries).
+// The candidates are scanned in order and the scan stops at the first
+// claimed (LIMIT 1 with no ORDER BY, which would evaluate the lock for
+// every candidate); a taken slug is never locked (the CASE).
+func (db *DB) claimSlugPostgres(ctx context.Context, tx *sql.Tx, base string) (string, error) {
+	var slug string
+	err := tx.QueryRowContext(ctx, `WITH taken AS MATERIALIZED (
+			SELECT portfolio_slug AS slug FROM users WHERE portfolio_slug = $1 OR portfolio_slug LIKE $2
+		)
+		SELECT c.slug FROM generate_series(1, (SELECT COUNT(*) FROM taken)::int + $3) AS n,
+			LATERAL (SELECT CASE WHEN n = 1 THEN $1::text ELSE $1::text || '-' || n END AS slug) c
+		WHERE CASE WHEN EXISTS (SELECT 1 FROM taken t WHERE t.slug = c.slug) THEN FALSE
+			ELSE pg_try_advisory_xact_lock($4, hashtext(c.slug)) END
+		LIMIT 1`, base, base+"-%", slugAttempts, slugLockClass).Scan(&slug)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("allocate a portfolio slug for %q: %d sign-ins with this name at once", base, slugAttempts)
 	}
-	s, err := db.withFreshSlug(ctx, tx, u.GivenName, u.FamilyName, func(slug string) error {
-		_, err := tx.ExecContext(ctx, `UPDATE users SET portfolio_slug = $1 WHERE id = $2`, slug, u.ID)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	u.PortfolioSlug = s
-	return nil
+	return slug, translate(err)
 }
 
 // UserByID returns a user or ENOTFOUND.

@@ -99,13 +99,8 @@ var funcs = template.FuncMap{
 	},
 }
 
-// pillarColors are the chart colours, chosen for contrast on white.
-var pillarColors = map[optio.Pillar]string{
-	optio.PillarSTEM: "#1d4ed8", optio.PillarWellness: "#047857", optio.PillarCommunication: "#b45309",
-	optio.PillarCivics: "#7c3aed", optio.PillarArt: "#be123c",
-}
-
-// xpChart draws XP by pillar as an accessible horizontal bar chart (SVG).
+// xpChart draws XP by pillar as an accessible horizontal bar chart (SVG),
+// each bar coloured by its pillar's design token (optio.css: .xp-bar-<key>).
 func xpChart(xp *optio.XPSummary) template.HTML {
 	if xp == nil {
 		return ""
@@ -126,7 +121,7 @@ func xpChart(xp *optio.XPSummary) template.HTML {
 		w := int(float64(xp.ByPillar[p]) / float64(maxV) * 180)
 		const x0 = 122 // room for the longest label, "communication"
 		fmt.Fprintf(&b, `<text x="0" y="%d" font-size="13" fill="#1f2937">%s</text>`, y+15, template.HTMLEscapeString(string(p)))
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="18" rx="3" fill="%s"></rect>`, x0, y+2, max(w, 2), pillarColors[p])
+		fmt.Fprintf(&b, `<rect class="xp-bar-%s" x="%d" y="%d" width="%d" height="18" rx="3"></rect>`, p, x0, y+2, max(w, 2))
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="13" fill="#1f2937">%d</text>`, x0+max(w, 2)+6, y+15, xp.ByPillar[p])
 	}
 	b.WriteString(`</svg>`)

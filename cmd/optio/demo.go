@@ -157,8 +157,8 @@ Optio demo is running.
   Spark sandbox  %[2]s   (a fake Spark LMS, wired to Optio with fresh secrets)
 
 Open this first: %[4]s
-  Noah Okafor's public portfolio, as anyone on the web sees it: his parent consented, and his Physics work
-  (a chart, a PDF essay, a video) and the badge it earned arrive from the sandbox within seconds of start.
+  Noah Okafor's public portfolio, as anyone on the web sees it: his parent consented, and his work (a chart,
+  a video, a PDF essay) and the Physics badge it earned arrive from the sandbox within seconds of start.
 
 Try it:
   1. Open %[2]s and pick a student.

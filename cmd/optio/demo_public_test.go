@@ -61,7 +61,7 @@ func TestDemoPublicPortfolio(t *testing.T) {
 		shows := []string{
 			`<h2 id="pf-badges-h">Badges earned</h2>`, `<h3>Physics Lab Explorer</h3>`,
 			`Motion lab report`, `Newton&#39;s laws essay`, `Energy transfer project`, `Waves reflection`,
-			`4 of 4 assignments finished · complete`,
+			`4 of 4 assignments finished · complete`, `Minecraft Biology`, `Biome survey`, `Photoshop basics`, `1 of 3 assignments finished`, `1 of 4 assignments finished`,
 			`<a class="sc-thumb" href="/files/`, `alt="Image submitted for “Motion lab report”"`,
 			`<p class="sc-doc-type">PDF document</p>`, `photosynthesis-essay.pdf`, `<video controls`,
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/optio-edu/optio"
@@ -27,15 +28,19 @@ var demoBadge = struct {
 // demoWork is what the consented student hands in, through the sandbox like
 // any Spark submission, so their public portfolio has real work on it: every
 // Physics assignment (which completes the course and earns demoBadge), with
-// a chart, a PDF essay, a video and a drawing as evidence.
+// a chart and a video as evidence, a drawing in Adobe Certification and a PDF
+// essay (the sample is on photosynthesis) in Minecraft Biology: nothing of
+// his is overdue, so his parent's page opens on a student on track.
 var demoWork = []struct {
 	assignment, text string
 	samples          []string
 }{
 	{"spark-physics-motion-lab", "I rolled a marble down a ramp five times and timed each metre. The chart shows it speeding up steadily.", []string{"chart-png"}},
-	{"spark-physics-forces-essay", "My essay on Newton's laws, with examples from football and skateboarding.", []string{"essay-pdf"}},
-	{"spark-physics-energy-project", "Our Rube Goldberg machine: a marble, dominoes, a toy car and a bell, five energy transfers in all.", []string{"timelapse-mp4", "drawing-png"}},
+	{"spark-physics-forces-essay", "Newton's three laws, in football: a ball stays put until kicked, a harder kick means more acceleration, and the kick pushes back on my foot.", nil},
+	{"spark-physics-energy-project", "Our Rube Goldberg machine: a marble, dominoes, a toy car and a bell, five energy transfers in all.", []string{"timelapse-mp4"}},
 	{"spark-physics-waves-quiz", "Sound needs something to travel through, light does not: that is why space is silent but we can still see the stars.", nil},
+	{"spark-adobe-cert-photoshop-basics", "My rock layers drawing, retouched in Photoshop: one layer per stratum, and a mask to soften the sky.", []string{"drawing-png"}},
+	{"spark-minecraft-biology-biome-survey", "Every biome I surveyed runs on photosynthesis, so I wrote up how it works: my essay is attached.", []string{"essay-pdf"}},
 }
 
 // seedDemo adds what the demo shows beyond Spark's own data: the plan's
@@ -64,23 +69,32 @@ func seedDemo(ctx context.Context, a *app.App, sb *sandbox.Sandbox) (string, err
 	if parent == nil {
 		return "", fmt.Errorf("demo seed: %s has no parent in the sandbox", student.ID)
 	}
-	login := func(u *sandbox.User, children []string) (*optio.User, error) {
+	// The student signs in as through Spark, with the courses Spark's token
+	// would carry, so the family pages know them before the first poll.
+	var courses []string
+	for id, e := range sb.Enrollments(student.ID) {
+		if e.Status == sandbox.StatusActive {
+			courses = append(courses, id)
+		}
+	}
+	slices.Sort(courses)
+	login := func(u *sandbox.User, courses, children []string) (*optio.User, error) {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
 		res, err := a.Store.SparkSSOLogin(ctx, optio.SSOLogin{
 			Identity: optio.SparkIdentity{SparkUserID: u.ID, Email: u.Email, GivenName: u.GivenName, FamilyName: u.FamilyName, Role: optio.Role(u.Role)},
-			Nonce:    "demo-seed-" + hex.EncodeToString(b), NonceExpiry: time.Now().Add(time.Hour), SparkStudentIDs: children,
+			Nonce:    "demo-seed-" + hex.EncodeToString(b), NonceExpiry: time.Now().Add(time.Hour), SparkCourseIDs: courses, SparkStudentIDs: children,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("demo seed %s: %w", u.ID, err)
 		}
 		return res.User, nil
 	}
-	s, err := login(student, nil)
+	s, err := login(student, courses, nil)
 	if err != nil {
 		return "", err
 	}
-	p, err := login(parent, []string{student.ID})
+	p, err := login(parent, nil, []string{student.ID})
 	if err != nil {
 		return "", err
 	}

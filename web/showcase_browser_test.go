@@ -49,7 +49,13 @@ func showcaseFixture(t *testing.T, e *pfEnv) {
 		fileBlock(optio.BlockDocument, e.file("reef-talk.pptx", testPPTX(t)), false, &synced))
 	essay, ok := sandbox.Sample("essay-pdf")
 	require.True(t, ok)
-	e.complete(q.Tasks[2].ID, "spark", fileBlock(optio.BlockDocument, e.file(essay.Name, essay.Data), false, &synced))
+	pdf := e.file(essay.Name, essay.Data)
+	e.complete(q.Tasks[2].ID, "spark", fileBlock(optio.BlockDocument, pdf, false, &synced))
+	// Drawn now, so the page's wait for its images does not depend on how
+	// fast a loaded machine renders the first PDF; the page serves it as
+	// kept (filestore's tests cover the drawing itself).
+	_, err := e.files.Thumbnail(ctx, pdf.BlobKey, pdf.ContentType)
+	require.NoError(t, err)
 
 	name, desc, courses := "Storyteller", "Finished the creative writing course with a published story.", []string{"c-101"}
 	earned, err := e.db.CreateBadge(ctx, optio.BadgeInput{Name: &name, Description: &desc, RequiredCourses: &courses})

@@ -32,10 +32,9 @@ var portfolioFS embed.FS
 var portfolioTemplates = mustParsePortfolioTemplates()
 
 var portfolioFuncs = template.FuncMap{
-	"inc":        func(n int) int { return n + 1 },
-	"dec":        func(n int) int { return n - 1 },
-	"thousands":  thousands,
-	"pillarName": pillarName,
+	"inc":       func(n int) int { return n + 1 },
+	"dec":       func(n int) int { return n - 1 },
+	"thousands": thousands,
 	// fileExt is a file name's extension in capitals, for a card's type icon.
 	"fileExt": func(name string) string {
 		e := strings.ToUpper(strings.TrimPrefix(path.Ext(name), "."))

@@ -126,6 +126,12 @@ var healthWindows = []struct {
 	d    time.Duration
 }{{"1h", time.Hour}, {"24h", 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}}
 
+// HealthHistory is how long hourly health counts are kept: the report reads
+// its longest window, 30 days (its daily chart starts inside it), and a day
+// more is a margin. The retention job deletes health_hourly rows older than
+// this, which no report would read.
+const HealthHistory = 31 * 24 * time.Hour
+
 // maxSyncsInReport bounds the syncs read for percentiles (newest first).
 const maxSyncsInReport = 500000
 

@@ -87,6 +87,8 @@ type Purged struct {
 	Sessions           int64 `json:"sessions"`
 	SyncErrors         int64 `json:"sync_errors"`
 	Exports            int64 `json:"exports"`
+	// HealthHourly counts health_hourly rows older than HealthHistory.
+	HealthHourly int64 `json:"health_hourly"`
 }
 
 // RetentionJob is the periodic purge of data past its retention period.

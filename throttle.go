@@ -46,6 +46,14 @@ var (
 	CodeAddressRule  = ThrottleRule{Scope: ThrottleCodeAddress, Limit: 30, Window: time.Hour, Lock: time.Minute, MaxLock: time.Hour}
 )
 
+// OnFireClickRule de-duplicates OnFire catalog clicks rather than refusing
+// anything: a viewer's (account's, or anonymous client address's) first
+// click on a course is counted and locks that course's key for an hour, in
+// which further clicks are still redirected but not counted; a viewer who
+// keeps clicking is counted at most once per 2, 4 … 24 hours. A loop of
+// requests adds one click per course, not one per request.
+var OnFireClickRule = ThrottleRule{Scope: "onfire_click", Limit: 1, Window: time.Hour, Lock: time.Hour, MaxLock: 24 * time.Hour}
+
 // Defaults of the Config fields these features read; a zero field (a Config
 // built in code rather than by LoadConfig) means the default.
 const (

@@ -256,6 +256,6 @@ func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[optio.Retention
 		return fmt.Errorf("retention: %w", err)
 	}
 	w.p.Logger.Info("retention purge", "tutor_conversations", n.TutorConversations, "sso_nonces", n.SSONonces,
-		"webhook_deliveries", n.WebhookDeliveries, "sessions", n.Sessions, "sync_errors", n.SyncErrors, "exports", n.Exports)
+		"webhook_deliveries", n.WebhookDeliveries, "sessions", n.Sessions, "sync_errors", n.SyncErrors, "exports", n.Exports, "health_hourly", n.HealthHourly)
 	return nil
 }

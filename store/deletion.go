@@ -89,7 +89,8 @@ func (db *DB) DeleteStudent(ctx context.Context, studentID, actorID string) (*op
 }
 
 // PurgeExpired implements optio.PrivacyStore: each kind with a non-zero
-// period loses what is older than it. Expired exports' rows go too, and
+// period loses what is older than it, and health_hourly what is older than
+// optio.HealthHistory. Expired exports' rows go too, and
 // their blob keys are returned for the caller to delete.
 func (db *DB) PurgeExpired(ctx context.Context, r optio.Retention, now time.Time) (*optio.Purged, []string, error) {
 	now = now.UTC().Truncate(time.Microsecond)
@@ -106,6 +107,8 @@ func (db *DB) PurgeExpired(ctx context.Context, r optio.Retention, now time.Time
 		{r.Sessions, `DELETE FROM sessions WHERE expires_at < $1`, &p.Sessions},
 		{r.SyncErrors, `UPDATE spark_evidence_sync_queue SET error_message = NULL, file_problems = NULL
 			WHERE status IN ('completed','failed') AND updated_at < $1 AND (error_message IS NOT NULL OR file_problems IS NOT NULL)`, &p.SyncErrors},
+		// Not configurable: counts the health report can no longer show.
+		{optio.HealthHistory, `DELETE FROM health_hourly WHERE hour < $1`, &p.HealthHourly},
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, s := range steps {

@@ -43,6 +43,7 @@ func TestRetentionPurgesOnTheInjectedClock(t *testing.T) {
 				VALUES ($1, $2, 'sp', $3, 'c', '[]', $4, $4, $4)`, sub, stu.ID, "asg-"+tag, now)
 			exec(`INSERT INTO spark_evidence_sync_queue (id, submission_id, revision, status, error_message, created_at, updated_at)
 				VALUES ($1, $2, 1, 'failed', $3, $4, $4)`, qid, sub, "fetch "+tag+".pdf: refused", now)
+			require.NoError(t, db.AddHealthCounts(ctx, []optio.HealthCount{{Hour: now, Metric: optio.HealthSSO, Outcome: "ok-" + tag, N: 3}}))
 			return conv.ID
 		}
 		oldConv := seed("old")
@@ -53,7 +54,7 @@ func TestRetentionPurgesOnTheInjectedClock(t *testing.T) {
 			Sessions: 24 * time.Hour, SyncErrors: 90 * 24 * time.Hour}
 		n, _, err := db.PurgeExpired(ctx, policy, clock.Now())
 		require.NoError(t, err)
-		require.Equal(t, optio.Purged{TutorConversations: 1, SSONonces: 1, WebhookDeliveries: 1, Sessions: 1, SyncErrors: 1}, *n)
+		require.Equal(t, optio.Purged{TutorConversations: 1, SSONonces: 1, WebhookDeliveries: 1, Sessions: 1, SyncErrors: 1, HealthHourly: 1}, *n)
 
 		_, err = db.TutorConversation(ctx, stu.ID, oldConv)
 		require.Equal(t, optio.ENOTFOUND, optio.ErrorCode(err), "the year-old conversation is gone")
@@ -71,6 +72,21 @@ func TestRetentionPurgesOnTheInjectedClock(t *testing.T) {
 		require.Equal(t, 0, count(`SELECT COUNT(*) FROM spark_evidence_sync_queue WHERE error_message LIKE '%old.pdf%'`))
 		require.Equal(t, 1, count(`SELECT COUNT(*) FROM spark_evidence_sync_queue WHERE error_message LIKE '%new.pdf%'`))
 		require.Equal(t, 2, count(`SELECT COUNT(*) FROM spark_evidence_sync_queue`), "the sync history stays, only its error text goes")
+		require.Equal(t, 0, count(`SELECT COUNT(*) FROM health_hourly WHERE outcome = 'ok-old'`), "health counts past the report's history go")
+		require.Equal(t, 1, count(`SELECT COUNT(*) FROM health_hourly WHERE outcome = 'ok-new'`))
+
+		// Health counts go at HealthHistory, whatever the configured periods:
+		// a count at its edge stays, one an hour older goes.
+		edge := clock.Now().Truncate(time.Hour)
+		require.NoError(t, db.AddHealthCounts(ctx, []optio.HealthCount{
+			{Hour: edge.Add(-optio.HealthHistory), Metric: optio.HealthSSO, Outcome: "edge-in", N: 1},
+			{Hour: edge.Add(-optio.HealthHistory - time.Hour), Metric: optio.HealthSSO, Outcome: "edge-out", N: 1},
+		}))
+		n, _, err = db.PurgeExpired(ctx, optio.Retention{}, edge)
+		require.NoError(t, err)
+		require.Equal(t, optio.Purged{HealthHourly: 1}, *n)
+		require.Equal(t, 1, count(`SELECT COUNT(*) FROM health_hourly WHERE outcome = 'edge-in'`))
+		require.Equal(t, 0, count(`SELECT COUNT(*) FROM health_hourly WHERE outcome = 'edge-out'`))
 
 		// A second pass finds nothing more; a zero period keeps everything.
 		n, _, err = db.PurgeExpired(ctx, policy, clock.Now())
@@ -79,7 +95,8 @@ func TestRetentionPurgesOnTheInjectedClock(t *testing.T) {
 		clock.Advance(10 * 365 * 24 * time.Hour)
 		n, _, err = db.PurgeExpired(ctx, optio.Retention{}, clock.Now())
 		require.NoError(t, err)
-		require.Equal(t, optio.Purged{}, *n)
+		require.Equal(t, optio.Purged{HealthHourly: 2}, *n, "a zero period keeps everything configurable; health counts still age out")
+		require.Equal(t, 1, count(`SELECT COUNT(*) FROM tutor_conversations WHERE id = $1`, newConv))
 	})
 }
 

@@ -225,7 +225,9 @@ func healthChartData(rep *optio.HealthReport) []chartData {
 // /go/onfire/{course_id}[?badge=<id>] records the click (who, which course,
 // from which badge) and answers 302 to the course in the OnFire catalog
 // (Config.SparkCatalogURL). Only courses some badge requires are
-// redirected, and only to an http(s) URL.
+// redirected, and only to an http(s) URL. Clicks are counted once per
+// viewer and course within optio.OnFireClickRule (the signed-in account,
+// else the client address), so a loop of requests cannot inflate them.
 func (s *Server) handleOnFireRedirect(w http.ResponseWriter, r *http.Request) {
 	course := r.PathValue("course_id")
 	target := optio.CatalogURL(s.Config.SparkCatalogURL, course)
@@ -235,12 +237,25 @@ func (s *Server) handleOnFireRedirect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	click := optio.OnFireClick{SparkCourseID: course, BadgeID: r.URL.Query().Get("badge")}
+	viewer := "address:" + s.clientAddr(r)
 	if u := userOf(r); u != nil {
-		click.UserID = u.ID
+		click.UserID, viewer = u.ID, "user:"+u.ID
 	}
-	if err := s.Store.RecordOnFireClick(r.Context(), click); err != nil {
+	key, first, err := s.throttleHit(r, optio.OnFireClickRule, viewer+"|"+course)
+	if err != nil {
 		s.Error(w, r, err)
 		return
+	}
+	// A repeat (first.Allowed false) was of a badge course when it was
+	// counted: the key of a click that is not recorded is dropped below.
+	if first.Allowed {
+		if err := s.Store.RecordOnFireClick(r.Context(), click); err != nil {
+			if err := s.Store.ThrottleReset(r.Context(), key); err != nil {
+				s.Logger.WarnContext(r.Context(), "reset onfire click key", slog.Any("error", err))
+			}
+			s.Error(w, r, err)
+			return
+		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")

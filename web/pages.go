@@ -60,6 +60,20 @@ func mustParsePages() *pages {
 }
 
 var funcs = template.FuncMap{
+	// pillarName says a pillar (an optio.Pillar or its key) as pages name it.
+	"pillarName": func(p any) string { return pillarName(optio.Pillar(fmt.Sprint(p))) },
+	// fileType names a file's type in words ("PDF document"), never a MIME type.
+	"fileType": fileTypeLabel,
+	// questStatus says an enrolment's status in words.
+	"questStatus": func(status string, done, total int) string {
+		switch {
+		case status == optio.EnrollmentCompleted || (total > 0 && done == total):
+			return "all done"
+		case status == optio.EnrollmentDropped:
+			return "dropped"
+		}
+		return "in progress"
+	},
 	"date": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:
@@ -99,13 +113,8 @@ var funcs = template.FuncMap{
 	},
 }
 
-// pillarColors are the chart colours, chosen for contrast on white.
-var pillarColors = map[optio.Pillar]string{
-	optio.PillarSTEM: "#1d4ed8", optio.PillarWellness: "#047857", optio.PillarCommunication: "#b45309",
-	optio.PillarCivics: "#7c3aed", optio.PillarArt: "#be123c",
-}
-
-// xpChart draws XP by pillar as an accessible horizontal bar chart (SVG).
+// xpChart draws XP by pillar as an accessible horizontal bar chart (SVG),
+// each bar coloured by its pillar's design token (optio.css: .xp-bar-<key>).
 func xpChart(xp *optio.XPSummary) template.HTML {
 	if xp == nil {
 		return ""
@@ -118,15 +127,15 @@ func xpChart(xp *optio.XPSummary) template.HTML {
 	h := 28*len(optio.Pillars) + 4
 	fmt.Fprintf(&b, `<svg class="xp-chart" role="img" viewBox="0 0 360 %d" width="100%%" aria-labelledby="xp-title"><title id="xp-title">XP by pillar:`, h)
 	for _, p := range optio.Pillars {
-		fmt.Fprintf(&b, " %s %d;", p, xp.ByPillar[p])
+		fmt.Fprintf(&b, " %s %d;", pillarName(p), xp.ByPillar[p])
 	}
 	b.WriteString(`</title>`)
 	for i, p := range optio.Pillars {
 		y := 4 + i*28
 		w := int(float64(xp.ByPillar[p]) / float64(maxV) * 180)
 		const x0 = 122 // room for the longest label, "communication"
-		fmt.Fprintf(&b, `<text x="0" y="%d" font-size="13" fill="#1f2937">%s</text>`, y+15, template.HTMLEscapeString(string(p)))
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="18" rx="3" fill="%s"></rect>`, x0, y+2, max(w, 2), pillarColors[p])
+		fmt.Fprintf(&b, `<text x="0" y="%d" font-size="13" fill="#1f2937">%s</text>`, y+15, template.HTMLEscapeString(pillarName(p)))
+		fmt.Fprintf(&b, `<rect class="xp-bar-%s" x="%d" y="%d" width="%d" height="18" rx="3"></rect>`, p, x0, y+2, max(w, 2))
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="13" fill="#1f2937">%d</text>`, x0+max(w, 2)+6, y+15, xp.ByPillar[p])
 	}
 	b.WriteString(`</svg>`)

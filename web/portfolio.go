@@ -32,10 +32,9 @@ var portfolioFS embed.FS
 var portfolioTemplates = mustParsePortfolioTemplates()
 
 var portfolioFuncs = template.FuncMap{
-	"inc":        func(n int) int { return n + 1 },
-	"dec":        func(n int) int { return n - 1 },
-	"thousands":  thousands,
-	"pillarName": pillarName,
+	"inc":       func(n int) int { return n + 1 },
+	"dec":       func(n int) int { return n - 1 },
+	"thousands": thousands,
 	// fileExt is a file name's extension in capitals, for a card's type icon.
 	"fileExt": func(name string) string {
 		e := strings.ToUpper(strings.TrimPrefix(path.Ext(name), "."))
@@ -161,7 +160,8 @@ type evidenceView struct {
 	// PreviewURL is a web rendition (JPEG) of an image the browser cannot
 	// show; FileURL stays the original, for download.
 	PreviewURL string `json:"preview_url,omitempty"`
-	// ThumbURL is a small JPEG of an image for cards (made once, kept).
+	// ThumbURL is a small JPEG of an image, or of a PDF's first page, for
+	// cards (made once, kept).
 	ThumbURL string `json:"thumb_url,omitempty"`
 	// KindLabel is the file's type in words ("PowerPoint presentation").
 	KindLabel string `json:"kind_label,omitempty"`
@@ -359,7 +359,7 @@ func (s *Server) evidenceView(b optio.EvidenceBlock, taskTitle string) evidenceV
 			e.PreviewURL = s.absURL(e.ShowPath)
 			thumbOf, thumbType = c.PreviewFileID, "image/jpeg"
 		}
-		if b.BlockType == optio.BlockImage && filestore.CanThumbnail(thumbType) {
+		if (b.BlockType == optio.BlockImage || b.BlockType == optio.BlockDocument) && filestore.CanThumbnail(thumbType) {
 			e.ThumbPath = "/files/" + url.PathEscape(thumbOf) + "/thumb?b=" + url.QueryEscape(b.ID)
 			e.ThumbURL = s.absURL(e.ThumbPath)
 		}

@@ -1,11 +1,14 @@
 package web
 
 import (
+	"image/jpeg"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/filestore"
+	"github.com/optio-edu/optio/sandbox"
 	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/store/storetest"
 )
@@ -57,5 +60,39 @@ func TestPortfolioImagesBrowsersCannotShow(t *testing.T) {
 		js := e.do("GET", "/api/public/portfolio/"+e.student.PortfolioSlug, nil, nil)
 		require.Equal(t, 200, js.Code)
 		require.Contains(t, js.Body.String(), `"preview_url":"http://optio.test/files/`+img.Content.PreviewFileID)
+	})
+}
+
+// TestPortfolioPDFFirstPage: a PDF's card shows its first page (a JPEG
+// made by the thumbnail route under the file's own access rules); a PDF
+// that cannot be drawn answers 404 there, which leaves its card as it was.
+func TestPortfolioPDFFirstPage(t *testing.T) {
+	t.Parallel()
+	essay, ok := sandbox.Sample("essay-pdf")
+	require.True(t, ok)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setupPortfolio(t, db)
+		q := e.sparkQuest("c-8", "Biology", "Biology essays", 2)
+		v := e.complete(q.Tasks[0].ID, "spark", fileBlock(optio.BlockDocument, e.file(essay.Name, essay.Data), false, nil))
+		w := e.complete(q.Tasks[1].ID, "spark", fileBlock(optio.BlockDocument, e.file("broken.pdf", testPDF), false, nil))
+		e.setVisibility(optio.VisibilityPublic)
+
+		page := e.do("GET", "/portfolio/"+e.student.PortfolioSlug, nil, nil).Body.String()
+		doc, broken := v.Evidence.Blocks[0], w.Evidence.Blocks[0]
+		thumb := "/files/" + doc.Content.FileID + "/thumb?b=" + doc.ID
+		require.Contains(t, page, `<img class="sc-doc-page" src="`+thumb+`" alt="" loading="lazy">`)
+		require.Contains(t, page, `<p class="sc-doc-type">PDF document</p>`, "the card still names the document")
+
+		got := e.do("GET", thumb, nil, nil)
+		require.Equal(t, 200, got.Code)
+		require.Equal(t, "image/jpeg", got.Header().Get("Content-Type"))
+		img, err := jpeg.DecodeConfig(got.Body)
+		require.NoError(t, err)
+		require.Equal(t, filestore.ThumbSide, img.Height, "page 1 of a Letter PDF, ThumbSide high")
+		require.Equal(t, 404, e.do("GET", "/files/"+broken.Content.FileID+"/thumb?b="+broken.ID, nil, nil).Code)
+
+		e.setVisibility(optio.VisibilityPrivate)
+		require.Equal(t, 404, e.do("GET", thumb, nil, nil).Code, "a stranger gets no page of a private portfolio")
+		require.Equal(t, 200, e.do("GET", thumb, e.sessionCookie(e.student), nil).Code, "the student does")
 	})
 }

@@ -105,7 +105,7 @@ func (s *Server) handlePortfolioOGImage(w http.ResponseWriter, r *http.Request) 
 	_, _ = w.Write(body)
 }
 
-// pillarRGBA is a pillar's colour (pillarColors, shared with the charts).
+// pillarRGBA is a pillar's colour (its design token, pillarColors).
 func pillarRGBA(p optio.Pillar) color.RGBA {
 	var c color.RGBA
 	c.A = 0xff

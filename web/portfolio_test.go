@@ -135,7 +135,7 @@ func TestPortfolioPageShowsWork(t *testing.T) {
 		for _, want := range []string{
 			"<h1>Maya Ortiz</h1>", "<main id=\"main\">", "role=\"banner\"", "role=\"contentinfo\"",
 			`<div class="sc-avatar" aria-hidden="true">MO</div>`, `<dt>XP earned</dt><dd>170</dd>`, `<dt>Finished work</dt><dd>2</dd>`, `<dt>Badges</dt><dd>1</dd>`,
-			`<svg class="xp-chart" role="img"`, "170 XP in total",
+			`<svg class="xp-chart" role="img"`, "170 XP in total", `fill="#1f2937">Communication</text>`, "XP by pillar: STEM ",
 			"Storyteller", `Earned <time datetime="2026-03-01">1 Mar 2026</time>`,
 			`<img src="/badges/b-story/image.svg"`, `<a href="/credentials/award-story">Verified Open Badge`,
 			"Spark coursework", "OnFire Creative Writing", "Optio quests", "Community garden",
@@ -423,5 +423,24 @@ func TestPortfolioSettingsForm(t *testing.T) {
 		u, err = e.db.UserByID(context.Background(), e.student.ID)
 		require.NoError(t, err)
 		require.Equal(t, optio.VisibilityPrivate, u.Visibility, "refused changes change nothing")
+	})
+}
+
+// TestDashboardSaysThingsInWords: the student's recent work names a file's
+// type and a pillar as people do ("PDF document", "Communication"), never a MIME type
+// or a key, and a quest with every task done says so.
+func TestDashboardSaysThingsInWords(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := setupPortfolio(t, db)
+		q := e.sparkQuest("c-9", "Essays", "Essay writing", 1)
+		e.complete(q.Tasks[0].ID, "spark", fileBlock(optio.BlockDocument, e.file("essay.pdf", testPDF), false, nil))
+		page := e.do("GET", "/dashboard", e.sessionCookie(e.student), nil).Body.String()
+		require.Contains(t, page, `<span class="muted">(PDF document, `)
+		require.NotContains(t, page, "application/pdf")
+		require.Contains(t, page, `<span class="pillar pillar-communication">Communication</span>`)
+		require.Contains(t, page, "1 of 1 tasks · ")
+		require.Contains(t, page, " · all done</p>")
+		require.Contains(t, page, `fill="#1f2937">Wellness</text>`)
 	})
 }

@@ -51,12 +51,15 @@ func (s *Server) privacyRoutes(mux *http.ServeMux) {
 // observer included — gets 404, as for a student who does not exist.
 // Deletion is for a linked parent while the student is a minor, for the
 // student once an adult (by a birth date a parent, admin or Spark recorded),
-// and for an admin; the student, a parent or an admin may cancel.
+// and for an admin; the same people, and only they, may cancel one: a
+// minor cannot undo what their parent asked for, nor a parent what their
+// adult child asked for.
 type privacyAccess struct {
 	student   *optio.User
 	canDelete bool
-	// deleteWhy says why deletion is not offered ("" when it is).
-	deleteWhy string
+	// deleteWhy and cancelWhy say why asking for a deletion, and cancelling
+	// one, are not offered ("" when they are).
+	deleteWhy, cancelWhy string
 }
 
 func (s *Server) privacyAccess(ctx context.Context, u *optio.User, studentID string) (*privacyAccess, error) {
@@ -76,10 +79,12 @@ func (s *Server) privacyAccess(ctx context.Context, u *optio.User, studentID str
 		p.canDelete = true
 	case a.parent:
 		p.deleteWhy = "Your child is an adult: only they can ask for their account to be deleted."
+		p.cancelWhy = "Your child is an adult: only they can cancel a deletion of their account."
 	case a.self && !minor:
 		p.canDelete = true
 	default:
 		p.deleteWhy = "A parent linked to your account can ask for it to be deleted."
+		p.cancelWhy = "Your parent asked for this: only a parent linked to your account can cancel it."
 	}
 	return p, nil
 }
@@ -258,6 +263,9 @@ func (s *Server) cancelDeletion(r *http.Request) (*optio.DataRequest, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !p.canDelete {
+		return nil, &optio.Error{Code: optio.EFORBIDDEN, Message: p.cancelWhy}
+	}
 	return s.Store.CancelDeletion(r.Context(), p.student.ID, userOf(r).ID)
 }
 
@@ -268,8 +276,10 @@ type privacyPanel struct {
 	Name      string
 	Export    *exportView
 	Deletion  *optio.DataRequest
+	// CanDelete is also who may cancel a pending deletion.
 	CanDelete bool
 	DeleteWhy string
+	CancelWhy string
 	// CoolingOff is how long a deletion waits, in words.
 	CoolingOff string
 }
@@ -284,7 +294,7 @@ func (s *Server) privacyPanelFor(ctx context.Context, u *optio.User, studentID s
 		}
 		return nil, err
 	}
-	out := &privacyPanel{StudentID: p.student.ID, Name: p.student.DisplayName(), CanDelete: p.canDelete, DeleteWhy: p.deleteWhy,
+	out := &privacyPanel{StudentID: p.student.ID, Name: p.student.DisplayName(), CanDelete: p.canDelete, DeleteWhy: p.deleteWhy, CancelWhy: p.cancelWhy,
 		CoolingOff: humanDuration(s.Config.DeletionCoolingOff)}
 	if req, err := s.Store.LatestDataRequest(ctx, p.student.ID, optio.RequestExport); err == nil {
 		if out.Export, err = s.exportView(ctx, req); err != nil {

@@ -65,15 +65,9 @@ func throttleKey(scope, value string) string {
 // sets Retry-After on w, counts the refusal and returns rate_limited; the
 // caller answers with that error and does nothing else.
 func (s *Server) throttle(w http.ResponseWriter, r *http.Request, rule optio.ThrottleRule, value string) (string, error) {
-	key := throttleKey(rule.Scope, value)
-	res, err := s.Store.ThrottleHit(r.Context(), key, rule)
+	key, res, err := s.throttleHit(r, rule, value)
 	if err != nil {
 		return "", err
-	}
-	if throttleHits.Add(1)%pruneEvery == 0 {
-		if _, err := s.Store.PruneThrottle(r.Context()); err != nil {
-			s.Logger.WarnContext(r.Context(), "prune throttle counters", slog.Any("error", err))
-		}
 	}
 	if res.Allowed {
 		return key, nil
@@ -85,6 +79,21 @@ func (s *Server) throttle(w http.ResponseWriter, r *http.Request, rule optio.Thr
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	return "", optio.Errorf(optio.ERATELIMIT, "Too many attempts. Try again in %s.", waitText(secs))
+}
+
+// throttleHit counts one attempt of value under rule and returns its key.
+func (s *Server) throttleHit(r *http.Request, rule optio.ThrottleRule, value string) (string, optio.ThrottleResult, error) {
+	key := throttleKey(rule.Scope, value)
+	res, err := s.Store.ThrottleHit(r.Context(), key, rule)
+	if err != nil {
+		return "", res, err
+	}
+	if throttleHits.Add(1)%pruneEvery == 0 {
+		if _, err := s.Store.PruneThrottle(r.Context()); err != nil {
+			s.Logger.WarnContext(r.Context(), "prune throttle counters", slog.Any("error", err))
+		}
+	}
+	return key, res, nil
 }
 
 // waitText says how long to wait, in words.

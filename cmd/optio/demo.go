@@ -186,6 +186,10 @@ Optio demo is running.
   Optio          %[1]s
   Spark sandbox  %[2]s   (a fake Spark LMS, wired to Optio with fresh secrets)
 
+Open this first: %[4]s
+  Noah Okafor's public portfolio, as anyone on the web sees it: his parent consented, and his work (a chart,
+  a video, a PDF essay) and the Physics badge it earned arrive from the sandbox within seconds of start.
+
 Try it:
   1. Open %[2]s and pick a student.
   2. Click "View Portfolio in Optio": Spark signs you in to Optio (SSO) and you land on the dashboard.
@@ -194,8 +198,7 @@ Try it:
   4. Pick the student's parent in the sandbox and click "View Portfolio in Optio" to see the parent dashboard
      (Optio asks before switching from the student's account).
   5. Pick the admin to see sync status and badges in Optio's admin area.
-  6. A public portfolio (Noah Okafor's parent consented): %[4]s
-  7. Another LMS, over LTI 1.3: %[5]s is a Canvas-like course. Launch Optio inside it as the
+  6. Another LMS, over LTI 1.3: %[5]s is a Canvas-like course. Launch Optio inside it as the
      teacher (the course's roster and progress, "Add Optio to this course" by Deep Linking), a student or a parent.
 
 Webhook deliveries: %[2]s/deliveries     Metrics: %[3]s

@@ -380,11 +380,19 @@ func TestLTIRosterAndScores(t *testing.T) {
 		}, 20*time.Second, 50*time.Millisecond, "the NRPS roster reaches the teacher page")
 		_, body := teacher.get(where, "html")
 		require.NotContains(t, body, "Gone Student", "inactive members are not added")
+		_, err := a.Store.CreateUser(context.Background(), optio.NewUser{Email: "root@optio.test", PasswordHash: mustHashPassword(t, "admin-password-1"), GivenName: "Root", Role: optio.RoleAdmin, EmailVerified: true})
+		require.NoError(t, err)
+		admin := newSSOBrowser(t, base)
+		require.Equal(t, http.StatusOK, login(t, admin, "root@optio.test", "admin-password-1"))
+		_, adminPage := admin.get("/admin/lti", "html")
+		require.Contains(t, adminPage, "Biology 9")
+		require.Contains(t, adminPage, "synced 2026-09-01 08:00 UTC", "admins see the roster sync")
 		require.NotContains(t, body, "Teacher One", "instructors are not students")
 
 		// The course's quest gets a task; the learner launches and finishes it.
 		courseID := strings.TrimPrefix(where, "/lti/courses/")
-		c, err := a.Store.LTICourseByID(context.Background(), courseID)
+		var c *optio.LTICourse
+		c, err = a.Store.LTICourseByID(context.Background(), courseID)
 		require.NoError(t, err)
 		xp := 100
 		task, err := a.Store.CreateTask(context.Background(), c.QuestID, optio.TaskInput{Title: "Cell diagram", Pillar: optio.PillarSTEM, XPValue: &xp})

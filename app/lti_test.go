@@ -19,6 +19,7 @@ import (
 	"github.com/optio-edu/optio/lti"
 	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/store/storetest"
+	"github.com/optio-edu/optio/web"
 )
 
 var ltiStart = time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
@@ -132,6 +133,23 @@ func TestLTILaunchLandsEachRole(t *testing.T) {
 			c[lti.ClaimCustom] = map[string]any{"optio_target": "portfolio"}
 		})
 		require.Equal(t, "/portfolio/givenstu3family", where)
+
+		// A launch of someone else in a signed-in browser ends the session it replaces.
+		var old string
+		for _, c := range stu.http.Jar.Cookies(mustURL(t, base)) {
+			if c.Name == web.SessionCookie {
+				old = c.Value
+			}
+		}
+		require.NotEmpty(t, old)
+		state, nonce = stu.ltiLogin(p, "stu-4")
+		resp, body = stu.ltiLaunch(p.sign(p.claims(clock.Now(), nonce, "stu-4", optio.LTIRoleLearner, base)), state, "html")
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
+		require.Equal(t, "Given stu-4", stu.me().GivenName)
+		replay := newSSOBrowser(t, base)
+		replay.http.Jar.SetCookies(mustURL(t, base), []*http.Cookie{{Name: web.SessionCookie, Value: old, Path: "/"}})
+		resp, _ = replay.get("/api/me", "json")
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	})
 }
 

@@ -292,6 +292,8 @@ type LTIStore interface {
 
 	// LTILaunch carries out a verified launch in one transaction.
 	LTILaunch(ctx context.Context, in LTILaunch) (*LTILaunchResult, error)
+	// LTICourses lists every course launches brought, newest first, for admins.
+	LTICourses(ctx context.Context) ([]LTICourse, error)
 	// LTICourseByID returns a course, ENOTFOUND otherwise.
 	LTICourseByID(ctx context.Context, id string) (*LTICourse, error)
 	// LTICourseRole is userID's recorded role in a course, "" when none.

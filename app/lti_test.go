@@ -19,6 +19,7 @@ import (
 	"github.com/optio-edu/optio/lti"
 	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/store/storetest"
+	"github.com/optio-edu/optio/web"
 )
 
 var ltiStart = time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
@@ -132,6 +133,23 @@ func TestLTILaunchLandsEachRole(t *testing.T) {
 			c[lti.ClaimCustom] = map[string]any{"optio_target": "portfolio"}
 		})
 		require.Equal(t, "/portfolio/givenstu3family", where)
+
+		// A launch of someone else in a signed-in browser ends the session it replaces.
+		var old string
+		for _, c := range stu.http.Jar.Cookies(mustURL(t, base)) {
+			if c.Name == web.SessionCookie {
+				old = c.Value
+			}
+		}
+		require.NotEmpty(t, old)
+		state, nonce = stu.ltiLogin(p, "stu-4")
+		resp, body = stu.ltiLaunch(p.sign(p.claims(clock.Now(), nonce, "stu-4", optio.LTIRoleLearner, base)), state, "html")
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
+		require.Equal(t, "Given stu-4", stu.me().GivenName)
+		replay := newSSOBrowser(t, base)
+		replay.http.Jar.SetCookies(mustURL(t, base), []*http.Cookie{{Name: web.SessionCookie, Value: old, Path: "/"}})
+		resp, _ = replay.get("/api/me", "json")
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	})
 }
 
@@ -380,11 +398,19 @@ func TestLTIRosterAndScores(t *testing.T) {
 		}, 20*time.Second, 50*time.Millisecond, "the NRPS roster reaches the teacher page")
 		_, body := teacher.get(where, "html")
 		require.NotContains(t, body, "Gone Student", "inactive members are not added")
+		_, err := a.Store.CreateUser(context.Background(), optio.NewUser{Email: "root@optio.test", PasswordHash: mustHashPassword(t, "admin-password-1"), GivenName: "Root", Role: optio.RoleAdmin, EmailVerified: true})
+		require.NoError(t, err)
+		admin := newSSOBrowser(t, base)
+		require.Equal(t, http.StatusOK, login(t, admin, "root@optio.test", "admin-password-1"))
+		_, adminPage := admin.get("/admin/lti", "html")
+		require.Contains(t, adminPage, "Biology 9")
+		require.Contains(t, adminPage, "synced 2026-09-01 08:00 UTC", "admins see the roster sync")
 		require.NotContains(t, body, "Teacher One", "instructors are not students")
 
 		// The course's quest gets a task; the learner launches and finishes it.
 		courseID := strings.TrimPrefix(where, "/lti/courses/")
-		c, err := a.Store.LTICourseByID(context.Background(), courseID)
+		var c *optio.LTICourse
+		c, err = a.Store.LTICourseByID(context.Background(), courseID)
 		require.NoError(t, err)
 		xp := 100
 		task, err := a.Store.CreateTask(context.Background(), c.QuestID, optio.TaskInput{Title: "Cell diagram", Pillar: optio.PillarSTEM, XPValue: &xp})

@@ -346,6 +346,24 @@ func scanLTICourse(s scanner) (*optio.LTICourse, error) {
 	return &c, nil
 }
 
+// LTICourses implements optio.LTIStore.
+func (db *DB) LTICourses(ctx context.Context) ([]optio.LTICourse, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT `+ltiCourseCols+` FROM lti_courses ORDER BY created_at DESC, id`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []optio.LTICourse
+	for rows.Next() {
+		c, err := scanLTICourse(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
 // LTICourseByID implements optio.LTIStore.
 func (db *DB) LTICourseByID(ctx context.Context, id string) (*optio.LTICourse, error) {
 	if !validID(id) {

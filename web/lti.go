@@ -235,6 +235,15 @@ func (s *Server) handleLTILaunch(w http.ResponseWriter, r *http.Request) {
 		s.ltiRefused(w, r, err)
 		return
 	}
+	if cur := userOf(r); cur != nil {
+		// The platform vouched for who this browser is now: the session it
+		// replaces ends, as a confirmed Spark switch does. (A launch cannot be
+		// forced on a browser: the state cookie binds it to the browser that
+		// started the login, and the platform signs in its own user.)
+		if err := s.Store.DeleteSession(r.Context(), info(r).tokenHash); err != nil {
+			s.Logger.WarnContext(r.Context(), "end the previous session on an lti launch", slog.Any("error", err))
+		}
+	}
 	http.SetCookie(w, s.ltiCookie(SessionCookie, session, "/", int(s.Config.SessionTTL.Seconds())))
 	http.SetCookie(w, s.ltiCookie(ltiFrameCookie, p.ID, "/", int(s.Config.SessionTTL.Seconds())))
 	ri := info(r)

@@ -14,6 +14,7 @@ import (
 
 type ltiAdmin struct {
 	Platforms []optio.LTIPlatform
+	Courses   []optio.LTICourse
 	Tool      map[string]string // the URLs a platform admin enters
 	Form      optio.LTIPlatform
 	Deps      string
@@ -36,7 +37,12 @@ func (s *Server) renderLTIAdmin(w http.ResponseWriter, r *http.Request, status i
 		s.Error(w, r, err)
 		return
 	}
-	d.Platforms, d.Tool = ps, s.ltiToolURLs()
+	cs, err := s.Store.LTICourses(r.Context())
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	d.Platforms, d.Courses, d.Tool = ps, cs, s.ltiToolURLs()
 	s.renderStatus(w, r, status, "lti_admin", pageData{Title: "LMS platforms (LTI 1.3)", Data: d})
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/optio-edu/optio/sandbox"
 	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/store/storetest"
+	"github.com/optio-edu/optio/web"
 )
 
 // TestLTIThroughTheSandbox joins the two sides of LTI 1.3 as `optio demo`
@@ -73,6 +74,49 @@ func TestLTIThroughTheSandbox(t *testing.T) {
 			return string(b)
 		}
 
+		// Dynamic Registration across both sides: the demo's registration
+		// (made directly) is removed, and the platform's admin opens Optio's
+		// registration URL in a browser where an Optio admin is signed in;
+		// Optio registers itself with the platform and stores the platform.
+		platforms, err := dm.App.Store.LTIPlatforms(ctx)
+		require.NoError(t, err)
+		require.Len(t, platforms, 1)
+		require.NoError(t, dm.App.Store.DeleteLTIPlatform(ctx, platforms[0].ID))
+		hash, err := web.HashPassword("correct horse battery")
+		require.NoError(t, err)
+		_, err = dm.App.Store.CreateUser(ctx, optio.NewUser{Email: "head@school.test", PasswordHash: hash, GivenName: "Head", Role: optio.RoleAdmin, EmailVerified: true})
+		require.NoError(t, err)
+		reg, err := dm.Sandbox.StartLTIDynamicRegistration(dm.App.URL() + "/lti/register")
+		require.NoError(t, err)
+		stranger := browser()
+		resp, err := stranger.Get(reg.OpenURL)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, "/login", resp.Request.URL.Path, "only an Optio admin registers a platform: a stranger is asked to sign in")
+		require.Len(t, dm.Sandbox.LTITools(), 1, "nothing registered for a stranger")
+		admin := browser()
+		resp, err = admin.Post(dm.App.URL()+"/api/auth/login", "application/json", strings.NewReader(`{"email":"head@school.test","password":"correct horse battery"}`))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		reg, err = dm.Sandbox.StartLTIDynamicRegistration(dm.App.URL() + "/lti/register")
+		require.NoError(t, err)
+		resp, err = admin.Get(reg.OpenURL)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+		require.Contains(t, string(b), "Optio is registered")
+		require.Contains(t, string(b), `<script src="/static/lti-close.js"`, "the page tells the platform it is done (org.imsglobal.lti.close)")
+		tools := dm.Sandbox.LTITools()
+		require.Len(t, tools, 2)
+		platforms, err = dm.App.Store.LTIPlatforms(ctx)
+		require.NoError(t, err)
+		require.Len(t, platforms, 1)
+		require.Equal(t, dm.Sandbox.LTIIssuer(), platforms[0].Issuer)
+		require.Equal(t, tools[1].ClientID, platforms[0].ClientID, "Optio stored the client id the platform assigned")
+		require.Equal(t, []string{tools[1].DeploymentID}, platforms[0].DeploymentIDs)
+
 		// The instructor: the course's teacher page; the roster comes by NRPS.
 		teacher := browser()
 		teacherPage, _ := launch(teacher, sandbox.LTIInstructorID)
@@ -101,9 +145,9 @@ func TestLTIThroughTheSandbox(t *testing.T) {
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Origin", dm.App.URL())
-		resp, err := maya.Do(req)
+		resp, err = maya.Do(req)
 		require.NoError(t, err)
-		b, _ := io.ReadAll(resp.Body)
+		b, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
 		require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", b)
 		require.Eventually(t, func() bool {

@@ -60,6 +60,19 @@ const (
 	// ESSOSwitchUnconfirmed: the confirmation to switch accounts was not
 	// sent from Optio's own page for this browser's session.
 	ESSOSwitchUnconfirmed = "sso_switch_unconfirmed"
+
+	// LTI 1.3 launches (issue 23), each bad input with its own code.
+	ELTIUnknownPlatform   = "lti_unknown_platform"       // no registered platform has this issuer (and client id)
+	ELTIUnknownDeployment = "lti_unknown_deployment"     // the deployment id is not one the registration lists
+	ELTIStateInvalid      = "lti_state_invalid"          // the launch's state is unknown, expired or already used
+	ELTIStateNotOurs      = "lti_state_not_this_browser" // the state was issued to another browser (no matching cookie)
+	ELTITokenInvalid      = "lti_token_invalid"          // id_token malformed, or not signed by a key of the platform's JWKS
+	ELTITokenExpired      = "lti_token_expired"          // id_token past exp, or iat too old or in the future
+	ELTIWrongIssuer       = "lti_wrong_issuer"           // iss is not the issuer the login started with
+	ELTIWrongAudience     = "lti_wrong_audience"         // aud/azp do not name Optio's client id
+	ELTINonceInvalid      = "lti_nonce_invalid"          // the nonce differs from the login's, or was already used
+	ELTIClaimInvalid      = "lti_claim_invalid"          // a required LTI claim is missing or wrong (version, message type…)
+	ELTIRoleUnsupported   = "lti_role_unsupported"       // the launch's roles are none Optio serves
 )
 
 // Error is the one error type that crosses package boundaries with a code a

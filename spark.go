@@ -10,6 +10,7 @@ const (
 	LinkedViaSSO     = "sso"     // created by, or first seen in, an SSO login
 	LinkedViaEmail   = "email"   // an existing Optio account matched by email
 	LinkedViaWebhook = "webhook" // a provisional user created from a webhook
+	LinkedViaLTI     = "lti"     // created by an LTI launch (platform user, or a mentor's parent link)
 )
 
 // SparkIdentity is what Spark says about one of its users, from an SSO token

@@ -24,6 +24,7 @@ type Store interface {
 	SparkSyncStore
 	ThrottleStore
 	HealthStore
+	LTIStore
 
 	Ping(ctx context.Context) error
 

@@ -88,8 +88,16 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 		return nil, fmt.Errorf("OPTIO_BLOB_URL: %w", err)
 	}
 	a.closers = append(a.closers, files.Close)
+	ltiWeb, ltiClient, err := a.startLTI(ctx, db)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	jo := opts.Jobs
 	jo.Workers = cfg.Workers
+	if jo.LTI == nil {
+		jo.LTI = ltiClient
+	}
 	if jo.RescueStuckJobsAfter == 0 {
 		jo.RescueStuckJobsAfter = cfg.JobRescueAfter
 	}
@@ -118,6 +126,7 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	a.Web.LTI = ltiWeb
 	if a.Web.Tutor, err = newTutor(ctx, cfg, opts.Logger, opts.Clock, a.Registry); err != nil {
 		a.Close()
 		return nil, err

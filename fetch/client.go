@@ -115,6 +115,22 @@ func (c *Client) Get(ctx context.Context, rawURL string) (*Response, error) {
 	return out, nil
 }
 
+// Do sends req under the client's policy — its URL, every redirect and every
+// address connected to are checked as for Get — for callers that must send
+// more than a GET (LTI dynamic registration posts to a URL a platform
+// named). The caller bounds what it reads of the body.
+func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	where := redact(req.URL)
+	if err := c.policy.checkURL(req.URL); err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", where, err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, wrapTransportErr(where, err)
+	}
+	return resp, nil
+}
+
 // checkRedirect applies the policy to every hop before it is requested.
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > c.policy.MaxRedirects {

@@ -29,6 +29,7 @@ import (
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/fetch"
 	"github.com/optio-edu/optio/filestore"
+	"github.com/optio-edu/optio/lti"
 	"github.com/optio-edu/optio/spark"
 	"github.com/optio-edu/optio/store"
 )
@@ -51,6 +52,9 @@ const (
 type Options struct {
 	// Workers is how many jobs this process runs at once; 0 inserts only.
 	Workers int
+	// LTI calls LMS platforms' services (NRPS rosters, AGS scores); nil
+	// cancels those jobs.
+	LTI *lti.Client
 	// MaxAttempts is how often a job is tried before it fails for good.
 	MaxAttempts int
 	// RetryBase scales the exponential backoff (attempt n waits about
@@ -226,6 +230,8 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		river.AddWorker(workers, &deletionSweepWorker{p: r.Privacy, client: func() *river.Client[*sql.Tx] { return r.Client }})
 		river.AddWorker(workers, &retentionWorker{p: r.Privacy})
 		river.AddWorker(workers, &blobGCWorker{c: r.Blobs})
+		river.AddWorker(workers, &ltiRosterWorker{db: db, client: opts.LTI, logger: opts.Logger})
+		river.AddWorker(workers, &ltiScoreWorker{db: db, client: opts.LTI})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
 		rc.PeriodicJobs = []*river.PeriodicJob{

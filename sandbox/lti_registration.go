@@ -57,8 +57,10 @@ func (s *Sandbox) StartLTIDynamicRegistration(registrationURL string) (LTIRegist
 // RegisterLTIToolDynamically runs a whole dynamic registration without a
 // browser: it starts one for registrationURL, opens the tool's page with
 // the platform's HTTP client (the tool registers itself while answering)
-// and returns the tool that registered. `optio demo` and end-to-end tests
-// use it; an admin uses the /lti page.
+// and returns the tool that registered: for tools that register whoever
+// asks (the sandbox's own tests). Optio registers only for a signed-in Optio
+// admin, so with Optio an admin uses the /lti page in a browser signed in to
+// Optio as an admin (TestLTIThroughTheSandbox does it with a cookie jar).
 func (s *Sandbox) RegisterLTIToolDynamically(ctx context.Context, registrationURL string) (LTITool, error) {
 	reg, err := s.StartLTIDynamicRegistration(registrationURL)
 	if err != nil {

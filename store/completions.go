@@ -77,6 +77,9 @@ func (db *DB) completeTx(ctx context.Context, tx *sql.Tx, userID string, task *o
 	if err := db.awardXPTx(ctx, tx, userID, task); err != nil {
 		return "", err
 	}
+	if err := db.ltiScoreTx(ctx, tx, cid); err != nil {
+		return "", err
+	}
 	if grade != nil {
 		if err := db.passGradeBackTx(ctx, tx, cid, *grade); err != nil {
 			return "", err

@@ -75,6 +75,18 @@ var codeStatus = map[string]int{
 	spark.EWebhookMissingHeaders: http.StatusUnauthorized,
 	spark.EWebhookBadTimestamp:   http.StatusUnauthorized,
 	spark.EWebhookBadSignature:   http.StatusUnauthorized,
+	// LTI launches.
+	optio.ELTIUnknownPlatform:   http.StatusBadRequest,
+	optio.ELTIUnknownDeployment: http.StatusForbidden,
+	optio.ELTIStateInvalid:      http.StatusBadRequest,
+	optio.ELTIStateNotOurs:      http.StatusForbidden,
+	optio.ELTITokenInvalid:      http.StatusUnauthorized,
+	optio.ELTITokenExpired:      http.StatusUnauthorized,
+	optio.ELTIWrongIssuer:       http.StatusUnauthorized,
+	optio.ELTIWrongAudience:     http.StatusUnauthorized,
+	optio.ELTINonceInvalid:      http.StatusUnauthorized,
+	optio.ELTIClaimInvalid:      http.StatusBadRequest,
+	optio.ELTIRoleUnsupported:   http.StatusForbidden,
 }
 
 // errorBody is the JSON shape of every error answer.

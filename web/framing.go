@@ -1,6 +1,9 @@
 package web
 
-import "strings"
+import (
+	"net/http"
+	"strings"
+)
 
 // selfCSP is the policy of every page: nothing from elsewhere, and only
 // Optio itself may frame it.
@@ -12,7 +15,14 @@ const selfCSP = "default-src 'self'; img-src 'self' data:; media-src 'self'; sty
 // (OPTIO_COOKIE_SAMESITE_NONE=true, so the session cookie reaches Optio in
 // the frame), the signed-in pages Spark's SSO lands on may also be framed
 // by SPARK_ALLOWED_ORIGINS.
-func (s *Server) pageCSP(path string) string {
+//
+// A browser an LTI platform launched may be framed by that platform on the
+// pages the launch leads to (ltiCSP).
+func (s *Server) pageCSP(r *http.Request) string {
+	path := r.URL.Path
+	if csp := s.ltiCSP(r); csp != "" {
+		return csp
+	}
 	if s.Config.CookieSameSiteNone && sparkFramable(path) {
 		return s.embedCSP()
 	}

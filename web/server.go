@@ -61,6 +61,11 @@ type Server struct {
 	Health *optio.HealthTally
 	// Exports reads finished export ZIPs; nil answers every download 404.
 	Exports ExportStore
+	// LTI is the LTI 1.3 tool (keys and launch verifier); nil answers the
+	// LTI endpoints not_configured. The app builds it from the store's keys.
+	LTI *LTI
+
+	ltiFrames ltiFrames
 
 	pages *pages
 	// portfolioCache keeps rendered portfolios (nil: off; Config.PortfolioCacheMB).
@@ -97,6 +102,11 @@ func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger
 	mux.Handle("GET /metrics", s.metricsAuth(s.metricsHandler, false))
 
 	csrf := http.NewCrossOriginProtection()
+	// The LMS's form posts of an LTI login and launch come from its origin
+	// by design; the launch is bound to this browser by its state cookie
+	// and to the platform by the signed id_token.
+	csrf.AddInsecureBypassPattern("POST /lti/login")
+	csrf.AddInsecureBypassPattern("POST /lti/launch")
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, &optio.Error{Code: optio.EFORBIDDEN, Message: "Cross-origin request refused: send it from an Optio page, or without browser cookies."})
 	}))
@@ -173,6 +183,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.syncAdminRoutes(mux)
 	s.accountRoutes(mux)
 	s.healthRoutes(mux)
+	s.ltiRoutes(mux)
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +205,7 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-		h.Set("Content-Security-Policy", s.pageCSP(r.URL.Path))
+		h.Set("Content-Security-Policy", s.pageCSP(r))
 		if s.Config.SecureCookies() {
 			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/app"
+	"github.com/optio-edu/optio/lti"
 	"github.com/optio-edu/optio/sandbox"
 )
 
@@ -64,6 +65,9 @@ type demo struct {
 	Sandbox *sandbox.Sandbox
 	// PublicPortfolio is the seeded consented student's portfolio URL.
 	PublicPortfolio string
+	// LTICourse is the sandbox's Canvas-like course page that launches
+	// Optio over LTI 1.3.
+	LTICourse string
 }
 
 // startDemo starts Optio on optioLn and the sandbox on sandboxLn, wires
@@ -104,7 +108,33 @@ func startDemo(ctx context.Context, getenv func(string) string, optioLn, sandbox
 		d.Close()
 		return nil, err
 	}
+	if d.LTICourse, err = registerDemoLTI(ctx, a, sb, optioURL); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("LTI: %w", err)
+	}
 	return d, nil
+}
+
+// registerDemoLTI registers Optio as a tool on the sandbox's LTI 1.3
+// platform and the platform in Optio, as the two admins would by hand (a
+// developer key on one side, `optio lti platform add` on the other), and
+// answers the course page that launches it.
+func registerDemoLTI(ctx context.Context, a *app.App, sb *sandbox.Sandbox, optioURL string) (string, error) {
+	tool, err := sb.RegisterLTITool(sandbox.LTIToolConfig{Name: "Optio", LoginURL: optioURL + lti.LoginPath,
+		TargetLinkURI: optioURL + lti.LaunchPath, JWKSURL: optioURL + lti.JWKSPath})
+	if err != nil {
+		return "", err
+	}
+	iss := sb.LTIIssuer()
+	p := optio.LTIPlatform{Issuer: iss, ClientID: tool.ClientID, DeploymentIDs: []string{tool.DeploymentID},
+		AuthURL: iss + "/authorize", TokenURL: iss + "/token", JWKSURL: iss + "/jwks", FrameOrigin: sb.URL()}
+	if err := p.Normalize(true); err != nil {
+		return "", err
+	}
+	if _, err := a.Store.CreateLTIPlatform(ctx, p); err != nil {
+		return "", err
+	}
+	return sb.URL() + "/lti/courses/" + sandbox.LTICourseID, nil
 }
 
 // Close stops the sandbox, then Optio.
@@ -168,10 +198,12 @@ Try it:
   4. Pick the student's parent in the sandbox and click "View Portfolio in Optio" to see the parent dashboard
      (Optio asks before switching from the student's account).
   5. Pick the admin to see sync status and badges in Optio's admin area.
+  6. Another LMS, over LTI 1.3: %[5]s is a Canvas-like course. Launch Optio inside it as the
+     teacher (the course's roster and progress, "Add Optio to this course" by Deep Linking), a student or a parent.
 
 Webhook deliveries: %[2]s/deliveries     Metrics: %[3]s
 Data is kept in OPTIO_DATA_DIR (default ./optio-data). Press Ctrl-C to stop.
-`, d.App.URL(), d.Sandbox.URL(), demoMetrics(d.App), d.PublicPortfolio)
+`, d.App.URL(), d.Sandbox.URL(), demoMetrics(d.App), d.PublicPortfolio, d.LTICourse)
 }
 
 // demoMetrics is where the demo's /metrics is, for the banner.

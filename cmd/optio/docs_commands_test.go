@@ -34,7 +34,7 @@ func documentedCommands(t *testing.T) []docCommand {
 	t.Helper()
 	root := filepath.Join("..", "..")
 	files := []string{filepath.Join(root, "README.md")}
-	for _, glob := range []string{"docs/*.md", "docs/spark/*.md"} {
+	for _, glob := range []string{"docs/*.md", "docs/spark/*.md", "docs/lti/*.md"} {
 		m, err := filepath.Glob(filepath.Join(root, glob))
 		require.NoError(t, err)
 		files = append(files, m...)

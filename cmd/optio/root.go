@@ -32,6 +32,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	root.AddCommand(workerCmd(getenv))
 	root.AddCommand(loadtestCmd(getenv))
 	root.AddCommand(badgesCmd(getenv))
+	root.AddCommand(ltiCmd(getenv))
 	return root
 }
 

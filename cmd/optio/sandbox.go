@@ -19,7 +19,7 @@ func sandboxCmd(getenv func(string) string) *cobra.Command {
 	var addr, optioURL, publicURL string
 	var simulate int
 	var every time.Duration
-	var sendCourses, extras, ltiRegister bool
+	var sendCourses, extras bool
 	var webhooks string
 	cmd := &cobra.Command{
 		Use:   "sandbox",
@@ -75,14 +75,6 @@ one is generated and printed, so give Optio the same values.`,
 			fmt.Fprintf(out, "  sends SSO and webhooks to Optio at %s\n", optioURL)
 			fmt.Fprintf(out, "  Spark API for Optio: SPARK_API_URL=%s\n", sb.URL())
 			fmt.Fprintf(out, "  LTI 1.3 platform: %s/lti (OpenID configuration %s)\n", sb.URL(), sb.LTIOpenIDConfigurationURL())
-			if ltiRegister {
-				tool, err := sb.RegisterLTIToolDynamically(cmd.Context(), optioURL+"/lti/register")
-				if err != nil {
-					fmt.Fprintf(out, "  LTI: Optio did not register (%v); register it at %s/lti\n", err, sb.URL())
-				} else {
-					fmt.Fprintf(out, "  LTI: Optio registered as client %s, deployment %s; launch it from %s/lti/courses/%s\n", tool.ClientID, tool.DeploymentID, sb.URL(), sandbox.LTICourseID)
-				}
-			}
 			if cfg.WebhooksOff {
 				fmt.Fprintln(out, "  webhooks are off: Optio sees this Spark's work only by polling its API")
 			}
@@ -112,7 +104,6 @@ one is generated and printed, so give Optio the same values.`,
 	cmd.Flags().DurationVar(&every, "simulate-every", 2*time.Second, "time between simulated submissions")
 	cmd.Flags().BoolVar(&extras, "optio-extras", false, "also speak Optio's extras beyond the plan: the course webhook (a UI button) and the roster's occurred_at and names")
 	cmd.Flags().BoolVar(&sendCourses, "send-courses", false, "send a course webhook for every course at start-up (implies --optio-extras)")
-	cmd.Flags().BoolVar(&ltiRegister, "lti-register", false, "register Optio on the sandbox's LTI platform at start-up by LTI Dynamic Registration (<optio-url>/lti/register; Optio must be running)")
 	cmd.Flags().StringVar(&webhooks, "webhooks", "on", "on, or off to send no webhooks at all (Optio then learns everything by polling)")
 	return cmd
 }

@@ -52,6 +52,15 @@ type Quest struct {
 	Tasks       []Task    `json:"tasks,omitempty"`
 }
 
+// LMSName names, for pages, the LMS a course quest comes from: "Spark", or
+// "LMS" for a course an LTI 1.3 platform launched (lms_platform "lti:<id>").
+func (q Quest) LMSName() string {
+	if q.LMSPlatform == "spark" {
+		return "Spark"
+	}
+	return "LMS"
+}
+
 // Task is one piece of a quest; finishing it awards XPValue in Pillar.
 // Spark assignments become tasks with LMSAssignmentID set.
 type Task struct {

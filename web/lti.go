@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +52,7 @@ func (s *Server) ltiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /lti/jwks", s.handleLTIJWKS)
 	mux.HandleFunc("GET /lti/register", s.requirePageRole(s.handleLTIRegister, optio.RoleAdmin))
 	mux.HandleFunc("GET /lti/courses/{id}", s.requirePageUser(s.handleLTICoursePage))
+	mux.HandleFunc("POST /lti/courses/{id}/tasks", s.requirePageUser(s.handleLTICourseAddTask))
 	mux.HandleFunc("POST /lti/deep-link", s.requirePageUser(s.handleLTIDeepLinkForm))
 	mux.HandleFunc("GET /admin/lti", s.requirePageRole(s.handleLTIAdminPage, optio.RoleAdmin))
 	mux.HandleFunc("POST /admin/lti/platforms", s.requirePageRole(s.handleLTIAddPlatformForm, optio.RoleAdmin))
@@ -332,7 +334,10 @@ type ltiCourse struct {
 // with their progress in the course's quest. Only the course's instructors
 // (as the platform said at launch) and admins see it; anyone else gets the
 // same 404 as a course that does not exist.
-func (s *Server) handleLTICoursePage(w http.ResponseWriter, r *http.Request) {
+// taughtCourse is the LTI course of the request's path when the viewer
+// teaches it (an instructor of the course) or is an admin; anyone else is
+// told it does not exist.
+func (s *Server) taughtCourse(r *http.Request) (*optio.LTICourse, error) {
 	u := userOf(r)
 	c, err := s.Store.LTICourseByID(r.Context(), r.PathValue("id"))
 	if err == nil && u.Role != optio.RoleAdmin {
@@ -341,6 +346,34 @@ func (s *Server) handleLTICoursePage(w http.ResponseWriter, r *http.Request) {
 			err = optio.Errorf(optio.ENOTFOUND, "Course not found.")
 		}
 	}
+	return c, err
+}
+
+// handleLTICourseAddTask: the course's teacher adds a task to the course's
+// quest (an LTI platform sends no assignments, unlike Spark); learners see
+// it at their next visit, and finishing it counts towards the score posted
+// to the platform's gradebook.
+func (s *Server) handleLTICourseAddTask(w http.ResponseWriter, r *http.Request) {
+	c, err := s.taughtCourse(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	in := optio.TaskInput{Title: r.PostFormValue("title"), Description: r.PostFormValue("description"), Pillar: optio.Pillar(r.PostFormValue("pillar"))}
+	if xp, err := strconv.Atoi(r.PostFormValue("xp_value")); err == nil {
+		in.XPValue = &xp
+	}
+	t, err := s.Store.CreateTask(r.Context(), c.QuestID, in)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/lti/courses/"+c.ID+"?flash="+url.QueryEscape("Task added: "+t.Title), http.StatusSeeOther)
+}
+
+func (s *Server) handleLTICoursePage(w http.ResponseWriter, r *http.Request) {
+	c, err := s.taughtCourse(r)
 	if err != nil {
 		s.Error(w, r, err)
 		return

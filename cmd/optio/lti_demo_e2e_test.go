@@ -137,9 +137,26 @@ func TestLTIThroughTheSandbox(t *testing.T) {
 		require.Contains(t, body, q.Title, "the course's quest is on the dashboard")
 
 		// Her finished task reaches the platform's gradebook (AGS).
-		xp := 50
-		task, err := dm.App.Store.CreateTask(ctx, course.QuestID, optio.TaskInput{Title: "Pendulum lab", Pillar: optio.PillarSTEM, XPValue: &xp})
+		// The teacher adds a task to the course's quest on the teacher page
+		// (an LTI platform sends no assignments); a learner may not.
+		addTask := url.Values{"title": {"Pendulum lab"}, "pillar": {"stem"}, "xp_value": {"50"}}
+		resp, err = maya.PostForm(dm.App.URL()+teacherPage+"/tasks", addTask)
 		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, "a learner adds no task")
+		resp, err = teacher.PostForm(dm.App.URL()+teacherPage+"/tasks", addTask)
+		require.NoError(t, err)
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+		require.Equal(t, teacherPage, resp.Request.URL.Path)
+		require.Contains(t, string(b), "Task added: Pendulum lab")
+		q, err = dm.App.Store.QuestByID(ctx, course.QuestID)
+		require.NoError(t, err)
+		require.Len(t, q.Tasks, 1)
+		task := q.Tasks[0]
+		require.Equal(t, "Pendulum lab", task.Title)
+		require.Equal(t, 50, task.XPValue)
 		req, err := http.NewRequest("POST", dm.App.URL()+"/api/tasks/"+task.ID+"/complete",
 			strings.NewReader(`{"evidence":[{"type":"text","text":"period 2.01 s for 1 m"}]}`))
 		require.NoError(t, err)

@@ -87,7 +87,7 @@ func (db *DB) ensureSparkCourseTx(ctx context.Context, tx *sql.Tx, courseID stri
 	if err != nil || r == nil {
 		return r, err
 	}
-	if r.QuestID.Valid || !db.AutoMap {
+	if r.QuestID.Valid || !db.autoMap {
 		return r, nil
 	}
 	title := strings.TrimSpace(r.Title)

@@ -263,7 +263,7 @@ func (db *DB) coursesSettledSQL(userExpr string, courses []string, args []any) (
 		ph[i] = fmt.Sprintf("$%d", len(args))
 	}
 	unmapped := "FALSE"
-	if !db.AutoMap {
+	if !db.autoMap {
 		unmapped = "TRUE" // an unmapped course stays unmapped
 	}
 	return fmt.Sprintf(`(SELECT COUNT(*) FROM spark_enrollments e

@@ -310,10 +310,10 @@ func (db *DB) SyncQueueRowByID(ctx context.Context, id string) (*SyncQueueRow, e
 // enqueueTx inserts a job in tx when an Enqueuer is set; without one the
 // sweeper picks the row up later.
 func (db *DB) enqueueTx(ctx context.Context, tx *sql.Tx, job optio.Job) error {
-	if db.Enqueue == nil {
+	if db.enqueue == nil {
 		return nil
 	}
-	if err := db.Enqueue.EnqueueTx(ctx, tx, job); err != nil {
+	if err := db.enqueue.EnqueueTx(ctx, tx, job); err != nil {
 		return fmt.Errorf("enqueue %s: %w", job.Kind(), err)
 	}
 	return nil

@@ -59,8 +59,8 @@ func (db *DB) setDeliveryRefTx(ctx context.Context, tx *sql.Tx, webhookID, ref s
 // third of what a webhook costs (docs/PERFORMANCE.md). Without an Enqueuer
 // the rows wait for the sweeper.
 func (db *DB) syncSoon(queueIDs ...string) {
-	if db.Enqueue != nil && len(queueIDs) > 0 {
-		db.Enqueue.EnqueueSoon(queueIDs...)
+	if db.enqueue != nil && len(queueIDs) > 0 {
+		db.enqueue.EnqueueSoon(queueIDs...)
 	}
 }
 

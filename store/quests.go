@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -193,6 +194,63 @@ func (db *DB) ListQuests(ctx context.Context, activeOnly bool) ([]optio.Quest, e
 		out[i].TaskCount = counts[out[i].ID]
 	}
 	return out, nil
+}
+
+// QuestsWithTasks lists every quest, retired ones too, newest first, each
+// with its tasks in order: two queries, however many quests there are.
+func (db *DB) QuestsWithTasks(ctx context.Context) ([]optio.Quest, error) {
+	qs, err := db.ListQuests(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.R.QueryContext(ctx, `SELECT `+taskCols+` FROM tasks ORDER BY quest_id, position, created_at`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	byQuest := map[string][]optio.Task{}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, err
+		}
+		byQuest[t.QuestID] = append(byQuest[t.QuestID], *t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	for i := range qs {
+		qs[i].Tasks = byQuest[qs[i].ID]
+	}
+	return qs, nil
+}
+
+// QuestStanding reports whether userID is enrolled in questID (and has not
+// dropped it) and every task of it they completed, however many.
+func (db *DB) QuestStanding(ctx context.Context, userID, questID string) (*optio.QuestStanding, error) {
+	st := &optio.QuestStanding{Done: map[string]bool{}}
+	var status string
+	err := db.R.QueryRowContext(ctx, `SELECT status FROM user_quests WHERE user_id = $1 AND quest_id = $2`, userID, questID).Scan(&status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, translate(err)
+	default:
+		st.Enrolled = status != optio.EnrollmentDropped
+	}
+	rows, err := db.R.QueryContext(ctx, `SELECT task_id FROM quest_task_completions WHERE user_id = $1 AND quest_id = $2`, userID, questID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, translate(err)
+		}
+		st.Done[id] = true
+	}
+	return st, translate(rows.Err())
 }
 
 func (db *DB) taskCounts(ctx context.Context) (map[string]int, error) {

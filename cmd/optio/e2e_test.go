@@ -247,6 +247,20 @@ func TestQuestSliceEndToEnd(t *testing.T) {
 		require.Equal(t, 200, resp.StatusCode)
 		require.Contains(t, string(page), "Your XP: 200")
 		require.Contains(t, string(page), "Four raised beds")
+		getPage := func(c *client, path string) string {
+			resp, err := c.http.Get(a.URL() + path)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			require.Equal(t, 200, resp.StatusCode, path)
+			return string(b)
+		}
+		// The quest page and the API agree: both tasks done; the admin page
+		// lists every quest's tasks.
+		require.Equal(t, 2, strings.Count(getPage(student, "/quests/"+q.ID), "✓ Completed"))
+		adminPage := getPage(admin, "/admin")
+		require.Contains(t, adminPage, "Plan the beds")
+		require.Contains(t, adminPage, "Write to the council")
 
 		require.Equal(t, 204, student.do("POST", "/api/auth/logout", nil, nil))
 		require.Equal(t, 401, student.do("GET", "/api/me", nil, nil))

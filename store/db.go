@@ -210,7 +210,7 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	if err := fn(tx); err != nil {
-		return err
+		return translate(err)
 	}
 	return translate(tx.Commit())
 }

@@ -416,7 +416,7 @@ func (db *DB) UpdateSparkCourse(ctx context.Context, courseID string, in optio.S
 		if in.SyncEnabled != nil {
 			if _, err := tx.ExecContext(ctx, `UPDATE spark_course_mappings SET sync_enabled = $1, updated_at = $2 WHERE id = $3`,
 				*in.SyncEnabled, now, r.ID); err != nil {
-				return translate(err)
+				return err
 			}
 			if *in.SyncEnabled && !r.SyncEnabled {
 				if requeued, err = db.requeueCourseTx(ctx, tx, courseID); err != nil {
@@ -427,7 +427,7 @@ func (db *DB) UpdateSparkCourse(ctx context.Context, courseID string, in optio.S
 		if in.AutoEnrollStudents != nil {
 			if _, err := tx.ExecContext(ctx, `UPDATE spark_course_mappings SET auto_enroll_students = $1, updated_at = $2 WHERE id = $3`,
 				*in.AutoEnrollStudents, now, r.ID); err != nil {
-				return translate(err)
+				return err
 			}
 			if *in.AutoEnrollStudents && !r.AutoEnroll && r.QuestID.Valid {
 				r.AutoEnroll = true
@@ -497,9 +497,9 @@ func (db *DB) sparkCourses(ctx context.Context, courseID string) ([]optio.SparkC
 		q += ` WHERE m.spark_course_id = $1`
 		args = append(args, courseID)
 	}
-	rows, err := db.R.QueryContext(ctx, q+` ORDER BY m.course_title, m.spark_course_id`, args...)
+	rows, err := db.query(ctx, q+` ORDER BY m.course_title, m.spark_course_id`, args...)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := []optio.SparkCourseStatus{}

@@ -108,7 +108,9 @@ func (e *pfEnv) setConsent(ok bool) {
 }
 
 func (e *pfEnv) linkParent(parent *optio.User) {
-	e.exec(`INSERT INTO parent_links (parent_id, student_id, linked_via, created_at) VALUES ($1,$2,'test',$3)`, parent.ID, e.student.ID, testNow)
+	e.tb.Helper()
+	_, err := e.db.LinkParent(context.Background(), "", parent.ID, e.student.ID, optio.LinkedViaAdmin)
+	require.NoError(e.tb, err)
 }
 
 func (e *pfEnv) linkObserver(observer *optio.User, revoked bool) {

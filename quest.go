@@ -172,6 +172,13 @@ func (t TaskInput) validate(f FieldErrors, prefix string) {
 	}
 }
 
+// QuestStanding is where one student stands in one quest: enrolled (and not
+// dropped), and which of its tasks they have completed, by task ID.
+type QuestStanding struct {
+	Enrolled bool
+	Done     map[string]bool
+}
+
 // QuestProgress is a quest as one student sees it.
 type QuestProgress struct {
 	Quest      Quest     `json:"quest"`

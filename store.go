@@ -47,6 +47,9 @@ type Store interface {
 	TaskByID(ctx context.Context, id string) (*Task, error)
 	StartQuest(ctx context.Context, userID, questID string) (*Enrollment, error)
 	QuestProgressFor(ctx context.Context, userID string) ([]QuestProgress, error)
+	// QuestsWithTasks lists every quest, newest first, with its tasks.
+	QuestsWithTasks(ctx context.Context) ([]Quest, error)
+	QuestStanding(ctx context.Context, userID, questID string) (*QuestStanding, error)
 
 	CompleteTask(ctx context.Context, in CompletionInput) (*CompletionView, error)
 	CompletionByID(ctx context.Context, id string) (*CompletionView, error)

@@ -75,9 +75,8 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Store = db
-	db.AutoMap = cfg.SparkAutoMap
 	a.closers = append(a.closers, db.Close)
+	db = db.WithAutoMap(cfg.SparkAutoMap)
 	if err := db.Migrate(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -119,19 +118,25 @@ func New(ctx context.Context, cfg *optio.Config, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	db.Enqueue = a.Jobs
-	a.Web = web.New(cfg, db, files, opts.Logger, opts.Clock, a.Registry)
-	a.Web.Exports = exportStore{files.Store}
-	if err := a.startSSO(ctx); err != nil {
+	// From here on the store inserts its jobs through the runner.
+	a.Store = a.Jobs.Store()
+	sso, err := a.startSSO(ctx)
+	if err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.Web.LTI = ltiWeb
-	if a.Web.Tutor, err = newTutor(ctx, cfg, opts.Logger, opts.Clock, a.Registry); err != nil {
+	tut, err := newTutor(ctx, cfg, opts.Logger, opts.Clock, a.Registry)
+	if err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.Web.BadgeProgress = optio.BadgeProgressWithLinks(db, cfg.SparkCatalogURL)
+	a.Web, err = web.New(web.Deps{Config: cfg, Store: a.Store, Files: files, Exports: exportStore{files.Store},
+		SSO: sso, Tutor: tut, LTI: ltiWeb, BadgeProgress: optio.BadgeProgressWithLinks(a.Store, cfg.SparkCatalogURL),
+		Logger: opts.Logger, Clock: opts.Clock, Registerer: a.Registry})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.Registry.MustRegister(store.BadgesAwarded)
 	return a, nil
 }

@@ -12,7 +12,9 @@ import (
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/app"
+	"github.com/optio-edu/optio/internal/apptest"
 	"github.com/optio-edu/optio/internal/browsertest"
+	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/store/storetest"
 	"github.com/optio-edu/optio/web"
 )
@@ -26,18 +28,8 @@ func TestFamilyInBrowser(t *testing.T) {
 	clock := optio.NewFakeClock(time.Date(2026, 4, 6, 15, 0, 0, 0, time.UTC))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	env := map[string]string{"OPTIO_DATA_DIR": t.TempDir(), "OPTIO_ADDR": ln.Addr().String(), "OPTIO_METRICS_ADDR": "off", "OPTIO_BASE_URL": "http://" + ln.Addr().String()}
-	env["OPTIO_DATABASE_URL"] = "sqlite://" + env["OPTIO_DATA_DIR"] + "/optio.db"
-	cfg, err := optio.LoadConfig(func(k string) string { return env[k] })
-	require.NoError(t, err)
-	a, err := app.New(context.Background(), cfg, app.Options{Clock: clock})
-	require.NoError(t, err)
-	require.NoError(t, a.Start(ln))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-	})
+	env := apptest.Env(t, store.SQLite, map[string]string{"OPTIO_METRICS_ADDR": "off", "OPTIO_BASE_URL": "http://" + ln.Addr().String()})
+	a := apptest.Start(t, env.Get, app.Options{Clock: clock}, ln)
 	base := a.URL()
 
 	// A student with one finished task and a Spark submission an hour ago,
@@ -49,8 +41,7 @@ func TestFamilyInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	pat, err := a.Store.CreateUser(ctx, optio.NewUser{Email: "pat@example.com", PasswordHash: hash, GivenName: "Pat", FamilyName: "Lee", Role: optio.RoleParent})
 	require.NoError(t, err)
-	_, err = a.Store.LinkParent(ctx, "", pat.ID, sam.ID, optio.LinkedViaAdmin)
-	require.NoError(t, err)
+	apptest.LinkParent(t, a, pat, sam)
 	q := storetest.MustCreateQuest(t, a.Store, "Robots", 40, optio.PillarSTEM)
 	clock.Advance(-48 * time.Hour) // finished two days ago
 	_, err = a.Store.CompleteTask(ctx, optio.CompletionInput{UserID: sam.ID, TaskID: q.Tasks[0].ID, Source: "optio",

@@ -10,7 +10,7 @@ import (
 // startSSO builds the one Spark SSO verifier the web server uses, from the
 // SPARK_SSO_* configuration, and registers its shutdown. Without a secret or
 // JWKS URL the verifier answers sso_not_configured.
-func (a *App) startSSO(ctx context.Context) error {
+func (a *App) startSSO(ctx context.Context) (*spark.SSOVerifier, error) {
 	v, err := spark.NewSSOVerifier(context.WithoutCancel(ctx), spark.SSOConfig{
 		Secrets:  a.Config.SparkSSOSecrets,
 		JWKSURL:  a.Config.SparkSSOJWKSURL,
@@ -19,9 +19,8 @@ func (a *App) startSSO(ctx context.Context) error {
 		Clock:    a.Clock,
 	})
 	if err != nil {
-		return fmt.Errorf("SPARK_SSO_SECRET / SPARK_SSO_JWKS_URL: %w", err)
+		return nil, fmt.Errorf("SPARK_SSO_SECRET / SPARK_SSO_JWKS_URL: %w", err)
 	}
-	a.Web.SSO = v
 	a.closers = append(a.closers, v.Close)
-	return nil
+	return v, nil
 }

@@ -17,9 +17,9 @@ import (
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/app"
+	"github.com/optio-edu/optio/internal/apptest"
 	"github.com/optio-edu/optio/spark"
 	"github.com/optio-edu/optio/store"
-	"github.com/optio-edu/optio/store/storetest"
 )
 
 // ssoSecret is the SPARK_SSO_SECRET of the test apps.
@@ -28,23 +28,13 @@ const ssoSecret = "spark-test-secret-0123456789abcdef"
 // ssoEnv is the environment of one test Optio process: a fresh database of
 // dialect d (dbURL, when set, shares one), SSO configured with ssoSecret.
 type ssoEnv struct {
-	vars   map[string]string
+	vars   apptest.Vars
 	clock  optio.Clock
 	logger *slog.Logger
 }
 
 func newSSOEnv(t testing.TB, d store.Dialect) *ssoEnv {
-	url := storetest.URL(t, d)
-	if d == store.SQLite {
-		url = "sqlite://" + url
-	}
-	return &ssoEnv{vars: map[string]string{
-		"OPTIO_DATA_DIR":     t.TempDir(),
-		"OPTIO_DATABASE_URL": url,
-		"OPTIO_ADDR":         "127.0.0.1:0",
-		"OPTIO_METRICS_ADDR": "127.0.0.1:0",
-		"SPARK_SSO_SECRET":   ssoSecret,
-	}}
+	return &ssoEnv{vars: apptest.Env(t, d, map[string]string{"SPARK_SSO_SECRET": ssoSecret})}
 }
 
 func (e *ssoEnv) set(k, v string) *ssoEnv { e.vars[k] = v; return e }
@@ -52,21 +42,11 @@ func (e *ssoEnv) set(k, v string) *ssoEnv { e.vars[k] = v; return e }
 // start runs the real program on :0 and stops it when the test ends.
 func (e *ssoEnv) start(t testing.TB) *app.App {
 	t.Helper()
-	cfg, err := optio.LoadConfig(func(k string) string { return e.vars[k] })
-	require.NoError(t, err)
 	logger := e.logger
 	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		logger = slog.New(slog.DiscardHandler)
 	}
-	a, err := app.New(context.Background(), cfg, app.Options{Clock: e.clock, Logger: logger})
-	require.NoError(t, err)
-	require.NoError(t, a.Start(nil))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-	})
-	return a
+	return apptest.Start(t, e.vars.Get, app.Options{Clock: e.clock, Logger: logger}, nil)
 }
 
 // ssoBrowser is a cookie-keeping HTTP client that does not follow redirects,

@@ -36,6 +36,7 @@ func TestBlobCollectorKeepsEveryReferencedBlob(t *testing.T) {
 		t.Cleanup(func() { _ = fs.Close() })
 		b.files = fs
 		b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 
 		essay := pdfBytes()
 		q1 := submit(t, db, "spark-stu-gc", time.Now().Add(-time.Minute), "First draft",

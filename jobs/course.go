@@ -42,7 +42,7 @@ func (w *courseFetchWorker) Work(ctx context.Context, job *river.Job[optio.Spark
 		}
 		return river.JobCancel(fmt.Errorf("fetch spark course %s: %w", id, err))
 	}
-	ev.AutoMap = w.db.AutoMap
+	ev.AutoMap = w.db.AutoMap()
 	if _, err := w.db.ApplySparkCourse(ctx, *ev); err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func (b *bundle) runner(t testing.TB, mod func(*jobs.Options)) *jobs.Runner {
 	}
 	r, err := jobs.New(context.Background(), b.cfg, b.db, b.files, o)
 	require.NoError(t, err)
-	b.db.Enqueue = r
+	b.db = r.Store()
 	require.NoError(t, r.Start(context.Background()))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

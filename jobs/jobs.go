@@ -125,6 +125,10 @@ type Runner struct {
 	soonDone chan struct{}
 }
 
+// Store is the store the runner was built on, inserting its background
+// jobs through the runner: the DB the web server and the workers write with.
+func (r *Runner) Store() *store.DB { return r.db }
+
 // soonBatch bounds how many EnqueueSoon jobs go into one insert.
 const soonBatch = 500
 
@@ -186,6 +190,10 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 			OnStatus: newAPIKeyWatch(db, opts.Logger, opts.Registerer).observe}
 	}
 	r := &Runner{db: db, opts: opts, passback: cfg.SparkGradePassback && sparkClient != nil, fetchCourses: sparkClient != nil}
+	// The workers, and everyone who takes Store, write through a DB whose
+	// jobs this runner inserts.
+	db = db.WithEnqueuer(r)
+	r.db = db
 	r.Sync = &SyncWorker{
 		DB:    db,
 		Files: files,

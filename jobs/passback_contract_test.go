@@ -95,6 +95,7 @@ func TestGradePassbackContract(t *testing.T) {
 		mustSparkTask(t, db, "spark-math", "spark-math-quiz", 100)
 		b.cfg.SparkAPIURL, b.cfg.SparkAPIKey, b.cfg.SparkGradePassback = api.URL, "k3y", true
 		b.runner(t, func(o *jobs.Options) { o.MaxAttempts = 5 })
+		db = b.db // the runner's store: it inserts the jobs
 
 		syncGraded(t, db, 1, "spark-stu-ada", "spark-math-quiz", "spark-math", "Quiz", "92")
 		require.Eventually(t, func() bool { return len(spark.grades()) == 1 && spark.posts() >= 2 }, 20*time.Second, 20*time.Millisecond)

@@ -78,6 +78,7 @@ func TestGradePassback(t *testing.T) {
 		mustSparkTask(t, db, "spark-physics", "spark-physics-forces-essay", 100)
 		b.cfg.SparkAPIURL, b.cfg.SparkAPIKey, b.cfg.SparkGradePassback = api.URL, "k3y", true
 		b.runner(t, func(o *jobs.Options) { o.MaxAttempts = 5 })
+		db = b.db // the runner's store: it inserts the jobs
 
 		syncGraded(t, db, 1, "spark-stu-maya", "spark-physics-forces-essay", "spark-physics", "Forces essay", "B+")
 		require.Eventually(t, func() bool { return len(sb.Grades()) == 1 }, 20*time.Second, 20*time.Millisecond)
@@ -138,6 +139,7 @@ func TestGradePassbackOff(t *testing.T) {
 		mustSparkTask(t, db, "spark-physics", "spark-physics-forces-essay", 100)
 		b.cfg.SparkAPIURL, b.cfg.SparkAPIKey, b.cfg.SparkGradePassback = api.URL, "k3y", false
 		b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 		syncGraded(t, db, 1, "spark-stu-maya", "spark-physics-forces-essay", "spark-physics", "Forces essay", "B+")
 		require.Zero(t, passbackJobs(t, db))
 		require.Empty(t, sb.Grades())

@@ -143,6 +143,7 @@ func TestPollAloneLearnsCoursesEnrolmentsAndWork(t *testing.T) {
 		ps.enrollments["stu-h"] = []map[string]any{{"course_id": "hist-9", "status": "active", "updated_at": now.Add(-48 * time.Hour).Format(time.RFC3339)}}
 		b.cfg.SparkAPIURL, b.cfg.SparkAutoMap = ps.URL, true
 		r := b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 
 		res, err := r.Poll.Poll(ctx, nil)
 		require.NoError(t, err)
@@ -234,6 +235,7 @@ func TestPollResumesWhereSparkFailed(t *testing.T) {
 		}
 		b.cfg.SparkAPIURL = ps.URL
 		r := b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 
 		res, err := r.Poll.Poll(ctx, nil)
 		require.ErrorContains(t, err, "500")
@@ -309,6 +311,7 @@ func TestPollStopsAHostileAPI(t *testing.T) {
 		b.cfg.SparkAPIMaxResponseBytes = 2 << 20
 		b.cfg.SparkPollMaxCourses = 3
 		r := b.runner(t, func(o *jobs.Options) { o.Registerer = reg })
+		db = b.db // the runner's store: it inserts the jobs
 
 		res, err := r.Poll.Poll(ctx, nil)
 		require.Error(t, err)
@@ -383,6 +386,7 @@ func TestPollCatchesLateWork(t *testing.T) {
 				ps.assignments["course-1"] = []map[string]any{{"id": "asg-1", "course_id": "course-1", "title": "Cell essay"}}
 				b.cfg.SparkAPIURL = ps.URL
 				r := b.runner(t, nil)
+				db = b.db // the runner's store: it inserts the jobs
 				r.Poll.Limits.ReconcileEvery = 24 * time.Hour
 				_, err := r.Poll.Poll(ctx, nil)
 				require.NoError(t, err)
@@ -430,6 +434,7 @@ func TestPollRequeuesFailedSyncsAndNeverDuplicates(t *testing.T) {
 		r := b.runner(t, func(o *jobs.Options) {
 			o.SyncRetry = jobs.RetrySchedule{Base: 20 * time.Millisecond, Max: 20 * time.Millisecond, Window: time.Millisecond}
 		})
+		db = b.db // the runner's store: it inserts the jobs
 
 		// The same work by webhook first, then by polling: stored once.
 		_, err := db.AcceptSparkSubmission(ctx, "msg_overlap", optio.SparkSubmissionEvent{SparkUserID: "stu-f",
@@ -476,6 +481,7 @@ func TestPollJobWaitsOutRetryAfter(t *testing.T) {
 		t.Cleanup(api.Close)
 		b.cfg.SparkAPIURL = api.URL
 		r := b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 		_, err := r.Client.Insert(ctx, jobs.PollJob{}, nil)
 		require.NoError(t, err)
 		var state string
@@ -517,6 +523,7 @@ func TestPollStoppedPollsMakeProgress(t *testing.T) {
 		b.cfg.SparkAPIURL = ps.URL
 		b.cfg.SparkPollMaxSubmissions = 2
 		r := b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 
 		_, err := r.Poll.Poll(ctx, nil)
 		require.ErrorContains(t, err, "502")

@@ -48,6 +48,7 @@ func TestPollingPicksUpAMissedSubmission(t *testing.T) {
 		})
 		b.cfg.SparkAPIURL, b.cfg.SparkAPIKey = api.URL, "k3y"
 		r := b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 		res, err := r.Poll.Poll(ctx, nil)
 		require.NoError(t, err)
 		require.Equal(t, 1, res.Queued)

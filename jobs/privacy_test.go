@@ -128,6 +128,7 @@ func TestExportZipMatchesTheDatabaseAndOpensOffline(t *testing.T) {
 		ctx := context.Background()
 		b := setup(t, db)
 		r := b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 		s := seedStudent(t, b, r)
 
 		// Asking twice at once makes one request (and one job).
@@ -298,6 +299,7 @@ func TestDeletionLeavesNoPersonalData(t *testing.T) {
 		ctx := context.Background()
 		b := setup(t, db)
 		r := b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 		s := seedStudent(t, b, r)
 		needles := []string{s.given, s.family, s.email, strings.TrimSpace(s.fileContent), s.user.ID}
 		// Precondition: the search finds them before the deletion (the
@@ -351,6 +353,7 @@ func TestSyncDuringDeletionDoesNotResurrect(t *testing.T) {
 		ctx := context.Background()
 		b := setup(t, db)
 		r := b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 		path := "/slow.txt"
 		url := b.srv.put(path, []byte("slow file\n"))
 		b.srv.holdPath(path)

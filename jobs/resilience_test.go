@@ -53,6 +53,7 @@ func TestSyncKeepsEveryFileItCanAndNamesTheRest(t *testing.T) {
 		ctx := context.Background()
 		b := setupBlobs(t, db, blobURL)
 		b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 		qid := submit(t, db, "spark-files-1", time.Now(), "My field trip",
 			spark.SubmissionFile{URL: b.srv.put("/IMG_0001.HEIC", heic), Type: "image", Filename: "IMG_0001.HEIC"},
 			spark.SubmissionFile{URL: b.srv.put("/scan.tif", tif.Bytes()), Type: "image", Filename: "scan.tif"},
@@ -121,6 +122,7 @@ func TestSyncRetriesAcrossAnOutage(t *testing.T) {
 			o.SyncRetry = jobs.RetrySchedule{} // the defaults: 30 s, doubling, hourly, for 24 h
 			o.SweepInterval, o.SweepAge = 30*time.Millisecond, time.Millisecond
 		})
+		db = b.db // the runner's store: it inserts the jobs
 		qid := submit(t, db, "spark-outage-1", time.Now(), "Essay", spark.SubmissionFile{URL: host.URL + "/essay.pdf", Type: "pdf", Filename: "essay.pdf"})
 		attempts := 0
 		for clk.Now().Sub(start) < 30*time.Minute {

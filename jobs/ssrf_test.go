@@ -27,6 +27,7 @@ func TestSyncRefusesSSRFTargets(t *testing.T) {
 		b := setup(t, db)
 		b.cfg.SparkFileAllowPrivate = false
 		b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 		u, err := url.Parse(b.srv.put("/secret.pdf", pdfBytes()))
 		require.NoError(t, err)
 		port := u.Port()

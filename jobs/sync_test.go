@@ -22,6 +22,7 @@ func TestSyncSubmissionBecomesEvidence(t *testing.T) {
 		ctx := context.Background()
 		b := setupBlobs(t, db, blobURL)
 		r := b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 		files := []spark.SubmissionFile{
 			{URL: b.srv.put("/essay.pdf", pdfBytes()), Type: "application/pdf", Filename: "essay.pdf"},
 			{URL: b.srv.put("/cell.png", pngBytes(t)), Type: "image/png", Filename: "cell.png"},
@@ -124,6 +125,7 @@ func TestSyncSurvivesAKilledWorker(t *testing.T) {
 		ctx := context.Background()
 		b := setupBlobs(t, db, blobURL)
 		r1 := b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 		url := b.srv.put("/big.pdf", pdfBytes())
 		b.srv.holdPath("/big.pdf")
 		qid := submit(t, db, "spark-stu-2", time.Now(), "text", spark.SubmissionFile{URL: url, Type: "pdf", Filename: "big.pdf"},
@@ -140,6 +142,7 @@ func TestSyncSurvivesAKilledWorker(t *testing.T) {
 
 		b.srv.release("/big.pdf")
 		b.runner(t, nil) // a new process picks the job up
+		db = b.db        // the runner's store: it inserts the jobs
 		waitStatus(t, db, qid, optio.SyncCompleted)
 		u, err := db.UserBySparkID(ctx, "spark-stu-2")
 		require.NoError(t, err)
@@ -156,10 +159,11 @@ func TestSweeperSyncsARowWhoseJobWasLost(t *testing.T) {
 		b := setupBlobs(t, db, blobURL)
 		qid := submit(t, db, "spark-stu-lost", time.Now(), "written before the crash",
 			spark.SubmissionFile{URL: b.srv.put("/lost.pdf", pdfBytes()), Type: "pdf", Filename: "lost.pdf"})
-		require.Nil(t, db.Enqueue, "no runner yet: the row gets no job")
+		require.False(t, db.HasEnqueuer(), "no runner yet: the row gets no job")
 		waitStatus(t, db, qid, optio.SyncPending)
 
 		b.runner(t, func(o *jobs.Options) { o.SweepAge = time.Millisecond; o.SweepInterval = time.Hour })
+		db = b.db // the runner's store: it inserts the jobs
 		waitStatus(t, db, qid, optio.SyncCompleted)
 		u, err := db.UserBySparkID(context.Background(), "spark-stu-lost")
 		require.NoError(t, err)
@@ -173,6 +177,7 @@ func TestSyncRefusesAPrivateFileHost(t *testing.T) {
 		b := setup(t, db)
 		b.cfg.SparkFileAllowPrivate = false
 		b.runner(t, nil)
+		db = b.db // the runner's store: it inserts the jobs
 		qid := submit(t, db, "spark-stu-3", time.Now(), "My essay", spark.SubmissionFile{URL: b.srv.put("/essay.pdf", pdfBytes()), Type: "pdf", Filename: "essay.pdf"})
 		row := waitStatus(t, db, qid, optio.SyncCompleted)
 		require.Equal(t, 1, row.Attempts, "a refusal is not retried")
@@ -204,6 +209,7 @@ func TestSyncA404FailsAfterRetriesThenAdminRetrySucceeds(t *testing.T) {
 			o.SyncRetry = jobs.RetrySchedule{Base: 20 * time.Millisecond, Max: 20 * time.Millisecond, Window: 60 * time.Millisecond}
 			o.SweepInterval, o.SweepAge = 30*time.Millisecond, time.Millisecond
 		})
+		db = b.db // the runner's store: it inserts the jobs
 		url := b.srv.URL + "/late.pdf"
 		qid := submit(t, db, "spark-stu-4", time.Now(), "", spark.SubmissionFile{URL: url, Type: "pdf", Filename: "late.pdf"})
 		row := waitStatus(t, db, qid, optio.SyncFailed)

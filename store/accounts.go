@@ -117,11 +117,11 @@ func (db *DB) LinkAccounts(ctx context.Context, sparkUserID, passwordUserID stri
 				FROM user_quests WHERE user_id = $1 ON CONFLICT DO NOTHING`, []any{from.ID, into.ID, now}},
 		} {
 			if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
-				return translate(err)
+				return err
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, from.ID); err != nil {
-			return translate(err)
+			return err
 		}
 		// The survivor keeps the password and the email Spark vouches for
 		// (the password account's own, unproven, when Spark gave none).
@@ -135,7 +135,7 @@ func (db *DB) LinkAccounts(ctx context.Context, sparkUserID, passwordUserID stri
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, email = $2, displaced_email = NULL, email_verified = $3, updated_at = $4 WHERE id = $5`,
 			pHash, e, verified && email != "", now, into.ID); err != nil {
-			return translate(err)
+			return err
 		}
 		survivor = into.ID
 		return db.auditTx(ctx, tx, into.ID, "account.linked", into.ID, map[string]any{"folded_user_id": from.ID,
@@ -154,7 +154,7 @@ func (db *DB) SetPassword(ctx context.Context, userID, passwordHash, keepTokenHa
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`, passwordHash, db.now(), userID)
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("User")
@@ -196,9 +196,9 @@ func (db *DB) DeleteUserSession(ctx context.Context, userID, sessionID string) e
 	if !validID(sessionID) {
 		return notFound("Session")
 	}
-	res, err := db.W.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, userID)
+	res, err := db.exec(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, userID)
 	if err != nil {
-		return translate(err)
+		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notFound("Session")
@@ -209,10 +209,10 @@ func (db *DB) DeleteUserSession(ctx context.Context, userID, sessionID string) e
 // ListSessions implements optio.AccountStore: the user's unexpired
 // sessions, most recently used first; currentTokenHash marks the caller's.
 func (db *DB) ListSessions(ctx context.Context, userID, currentTokenHash string) ([]optio.SessionInfo, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT id, created_at, last_seen_at, expires_at, user_agent, token_hash = $2
+	rows, err := db.query(ctx, `SELECT id, created_at, last_seen_at, expires_at, user_agent, token_hash = $2
 		FROM sessions WHERE user_id = $1 AND expires_at > $3 ORDER BY COALESCE(last_seen_at, created_at) DESC, id`, userID, currentTokenHash, db.now())
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := []optio.SessionInfo{}
@@ -242,9 +242,9 @@ const sessionTouchEvery = 5 * time.Minute
 // stored time is older than a few minutes or the device changed.
 func (db *DB) TouchSession(ctx context.Context, tokenHash, device string) error {
 	now := db.now()
-	_, err := db.W.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1, user_agent = $2
+	_, err := db.exec(ctx, `UPDATE sessions SET last_seen_at = $1, user_agent = $2
 		WHERE token_hash = $3 AND (last_seen_at IS NULL OR last_seen_at < $4 OR user_agent <> $2)`, now, device, tokenHash, now.Add(-sessionTouchEvery))
-	return translate(err)
+	return err
 }
 
 // PasswordHash implements optio.AccountStore: the user's password hash, ""

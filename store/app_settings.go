@@ -42,7 +42,7 @@ func (db *DB) SetSparkDefaultVisibility(ctx context.Context, actorID string, v o
 		if _, err := tx.ExecContext(ctx, `INSERT INTO app_settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
 			settingSparkDefaultVisibility, string(v), now, nullString(actorID)); err != nil {
-			return translate(err)
+			return err
 		}
 		return db.auditTx(ctx, tx, actorID, "settings.spark_default_visibility", "", map[string]any{"visibility": v})
 	})

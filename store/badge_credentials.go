@@ -117,9 +117,9 @@ func (db *DB) RevokeBadgeAward(ctx context.Context, awardID, reason, byUserID st
 
 // RevokedStatusIndexes implements optio.BadgeStore.
 func (db *DB) RevokedStatusIndexes(ctx context.Context) ([]int64, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT status_index FROM user_badges WHERE revoked_at IS NOT NULL AND status_index IS NOT NULL ORDER BY status_index`)
+	rows, err := db.query(ctx, `SELECT status_index FROM user_badges WHERE revoked_at IS NOT NULL AND status_index IS NOT NULL ORDER BY status_index`)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := []int64{}

@@ -67,9 +67,9 @@ func (db *DB) courseStatuses(ctx context.Context, userID string) (map[string]cou
 	if !validID(userID) {
 		return out, nil
 	}
-	rows, err := db.R.QueryContext(ctx, courseStatusQuery, userID)
+	rows, err := db.query(ctx, courseStatusQuery, userID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -131,9 +131,9 @@ func (db *DB) earnedBadges(ctx context.Context, userID string) (map[string]earni
 	if !validID(userID) {
 		return out, nil
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT badge_id, earned_at, id FROM user_badges WHERE user_id = $1 AND revoked_at IS NULL`, userID)
+	rows, err := db.query(ctx, `SELECT badge_id, earned_at, id FROM user_badges WHERE user_id = $1 AND revoked_at IS NULL`, userID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -197,7 +197,7 @@ func (db *DB) AwardBadges(ctx context.Context, userID string) ([]optio.Badge, er
 			res, err := tx.ExecContext(ctx, `INSERT INTO user_badges (id, user_id, badge_id, earned_at, evidence) VALUES ($1,$2,$3,$4,$5)
 				ON CONFLICT (user_id, badge_id) DO NOTHING`, newID(), userID, a.badge.ID, db.now(), string(a.evidence))
 			if err != nil {
-				return translate(err)
+				return err
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
 				awarded = append(awarded, a.badge)
@@ -234,9 +234,9 @@ func (db *DB) AwardBadgesInCourse(ctx context.Context, sparkCourseID string) (in
 // awardBadgesTo runs AwardBadges for each student the query selects and
 // returns how many awards were made.
 func (db *DB) awardBadgesTo(ctx context.Context, query string, args ...any) (int, error) {
-	rows, err := db.R.QueryContext(ctx, query, args...)
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
-		return 0, translate(err)
+		return 0, err
 	}
 	ids, err := collectIDs(rows)
 	if err != nil {

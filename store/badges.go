@@ -63,7 +63,7 @@ func (db *DB) CreateBadge(ctx context.Context, in optio.BadgeInput) (*optio.Badg
 			if isConflict(err) {
 				return nameTaken()
 			}
-			return translate(err)
+			return err
 		}
 		return setBadgeCoursesTx(ctx, tx, id, *in.RequiredCourses)
 	})
@@ -126,7 +126,7 @@ func (db *DB) UpdateBadge(ctx context.Context, id string, in optio.BadgeInput) (
 			if isConflict(err) {
 				return nameTaken()
 			}
-			return translate(err)
+			return err
 		}
 		if in.RequiredCourses != nil {
 			return setBadgeCoursesTx(ctx, tx, id, *in.RequiredCourses)
@@ -171,9 +171,9 @@ func (db *DB) ListBadges(ctx context.Context, includeRetired bool) ([]optio.Badg
 	if !includeRetired {
 		q += ` WHERE active = TRUE`
 	}
-	rows, err := db.R.QueryContext(ctx, q+` ORDER BY lower(name), id`)
+	rows, err := db.query(ctx, q+` ORDER BY lower(name), id`)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := []optio.Badge{}
@@ -208,9 +208,9 @@ func (db *DB) badgeCourses(ctx context.Context, badgeID string) (map[string][]st
 		q += ` WHERE badge_id = $1`
 		args = append(args, badgeID)
 	}
-	rows, err := db.R.QueryContext(ctx, q+` ORDER BY badge_id, spark_course_id`, args...)
+	rows, err := db.query(ctx, q+` ORDER BY badge_id, spark_course_id`, args...)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := map[string][]string{}

@@ -13,9 +13,9 @@ import (
 // blob collector keeps a blob used after its cutoff even while no file row
 // refers to it yet (filestore.Options.Touch).
 func (db *DB) TouchBlob(ctx context.Context, key string) error {
-	_, err := db.W.ExecContext(ctx, `INSERT INTO blob_uses (blob_key, used_at) VALUES ($1, $2)
+	_, err := db.exec(ctx, `INSERT INTO blob_uses (blob_key, used_at) VALUES ($1, $2)
 		ON CONFLICT (blob_key) DO UPDATE SET used_at = excluded.used_at`, key, db.now())
-	return translate(err)
+	return err
 }
 
 // UnreferencedBlobs returns those of keys that no file row refers to (as a
@@ -34,9 +34,9 @@ func (db *DB) UnreferencedBlobs(ctx context.Context, keys []string, before time.
 		{`SELECT DISTINCT blob_key FROM files WHERE blob_key IN (` + in + `)`, args},
 		{`SELECT blob_key FROM blob_uses WHERE blob_key IN (` + in + `) AND used_at >= $` + strconv.Itoa(len(keys)+1), append(args[:len(args):len(args)], before.UTC())},
 	} {
-		rows, err := db.R.QueryContext(ctx, q.sql, q.args...)
+		rows, err := db.query(ctx, q.sql, q.args...)
 		if err != nil {
-			return nil, translate(err)
+			return nil, err
 		}
 		for rows.Next() {
 			var k string
@@ -72,7 +72,7 @@ func (db *DB) CollectBlob(ctx context.Context, key string, cutoff time.Time, del
 		// A blob stored before use rows existed gets one, so there is a row to lock.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO blob_uses (blob_key, used_at) VALUES ($1, $2) ON CONFLICT (blob_key) DO NOTHING`,
 			key, time.Unix(0, 0).UTC()); err != nil {
-			return translate(err)
+			return err
 		}
 		lock := ""
 		if db.Dialect == Postgres {
@@ -80,11 +80,11 @@ func (db *DB) CollectBlob(ctx context.Context, key string, cutoff time.Time, del
 		}
 		var usedAt time.Time
 		if err := tx.QueryRowContext(ctx, `SELECT used_at FROM blob_uses WHERE blob_key = $1`+lock, key).Scan(&usedAt); err != nil {
-			return translate(err)
+			return err
 		}
 		var referenced bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = $1)`, key).Scan(&referenced); err != nil {
-			return translate(err)
+			return err
 		}
 		if referenced || !usedAt.Before(cutoff) {
 			return nil
@@ -93,7 +93,7 @@ func (db *DB) CollectBlob(ctx context.Context, key string, cutoff time.Time, del
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM blob_uses WHERE blob_key = $1`, key); err != nil {
-			return translate(err)
+			return err
 		}
 		deleted = true
 		return nil

@@ -29,7 +29,7 @@ func (db *DB) CompleteTask(ctx context.Context, in optio.CompletionInput) (*opti
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		var q optio.Quest
 		if err := tx.QueryRowContext(ctx, `SELECT active FROM quests WHERE id = $1`, task.QuestID).Scan(&q.Active); err != nil {
-			return translate(err)
+			return err
 		}
 		if !q.Active && in.Source == "optio" {
 			return &optio.Error{Code: optio.ECONFLICT, Message: "This quest is no longer open."}
@@ -39,7 +39,7 @@ func (db *DB) CompleteTask(ctx context.Context, in optio.CompletionInput) (*opti
 		if err == nil {
 			return &optio.Error{Code: optio.ECONFLICT, Message: "You have already completed this task."}
 		} else if err != sql.ErrNoRows {
-			return translate(err)
+			return err
 		}
 		completionID, err = db.completeTx(ctx, tx, in.UserID, task, in.Source, in.Grade, in.Blocks)
 		return err
@@ -191,10 +191,10 @@ func (db *DB) CompletionByID(ctx context.Context, id string) (*optio.CompletionV
 
 // RecentCompletions lists a user's completions, newest first, with evidence.
 func (db *DB) RecentCompletions(ctx context.Context, userID string, limit, offset int) ([]optio.CompletionView, error) {
-	rows, err := db.R.QueryContext(ctx, completionViewQuery+` WHERE c.user_id = $1 ORDER BY c.completed_at DESC, c.id DESC LIMIT $2 OFFSET $3`,
+	rows, err := db.query(ctx, completionViewQuery+` WHERE c.user_id = $1 ORDER BY c.completed_at DESC, c.id DESC LIMIT $2 OFFSET $3`,
 		userID, limit, offset)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []optio.CompletionView
@@ -235,12 +235,12 @@ func (db *DB) evidenceFor(ctx context.Context, completionIDs []string) (map[stri
 		}
 		ph = fmt.Appendf(ph, "$%d", i+1)
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT d.id, d.user_id, d.task_id, d.completion_id, d.created_at, d.updated_at,
+	rows, err := db.query(ctx, `SELECT d.id, d.user_id, d.task_id, d.completion_id, d.created_at, d.updated_at,
 		b.id, b.block_type, b.content, b.order_index, b.is_private, b.created_at
 		FROM evidence_documents d LEFT JOIN evidence_document_blocks b ON b.document_id = d.id
 		WHERE d.completion_id IN (`+string(ph)+`) ORDER BY d.id, b.order_index`, args...)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -278,9 +278,9 @@ func (db *DB) XPSummary(ctx context.Context, userID string) (*optio.XPSummary, e
 	for _, p := range optio.Pillars {
 		s.ByPillar[p] = 0
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT pillar, SUM(amount) FROM xp_ledger WHERE user_id = $1 GROUP BY pillar`, userID)
+	rows, err := db.query(ctx, `SELECT pillar, SUM(amount) FROM xp_ledger WHERE user_id = $1 GROUP BY pillar`, userID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -299,10 +299,10 @@ func (db *DB) XPSummary(ctx context.Context, userID string) (*optio.XPSummary, e
 // dashboard's "XP this week".
 func (db *DB) XPSince(ctx context.Context, userID string, since time.Time) (int, error) {
 	var n int
-	err := db.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM xp_ledger WHERE user_id = $1 AND created_at >= $2`,
+	err := db.queryRow(ctx, `SELECT COALESCE(SUM(amount), 0) FROM xp_ledger WHERE user_id = $1 AND created_at >= $2`,
 		userID, since.UTC().Truncate(time.Microsecond)).Scan(&n)
 	if err != nil {
-		return 0, translate(err)
+		return 0, err
 	}
 	return n, nil
 }

@@ -45,11 +45,12 @@ type DB struct {
 	R       *sql.DB
 	Dialect Dialect
 	Clock   optio.Clock
-	// Enqueue, when set, inserts background jobs (see Enqueuer).
-	Enqueue Enqueuer
-	// AutoMap (Config.SparkAutoMap) maps a Spark course to a quest, and its
+	// enqueue inserts background jobs (see Enqueuer); nil (a DB as Open
+	// returns it) records queue rows without jobs. WithEnqueuer sets it.
+	enqueue Enqueuer
+	// autoMap (Config.SparkAutoMap) maps a Spark course to a quest, and its
 	// assignments to tasks, as soon as Optio first sees it (spark_courses.go).
-	AutoMap bool
+	autoMap bool
 	// sqlitePath is the SQLite database file ("" on PostgreSQL).
 	sqlitePath string
 }
@@ -67,6 +68,29 @@ type Enqueuer interface {
 }
 
 var _ optio.Store = (*DB)(nil)
+
+// WithEnqueuer is db, sharing its connections, with e inserting its
+// background jobs. The job runner builds the DB it and the web server use
+// with it (jobs.New), so no one patches a DB that is already serving.
+func (db *DB) WithEnqueuer(e Enqueuer) *DB {
+	c := *db
+	c.enqueue = e
+	return &c
+}
+
+// WithAutoMap is db, sharing its connections, mapping Spark courses to
+// quests as soon as Optio first sees them when on is true (SPARK_AUTO_MAP).
+func (db *DB) WithAutoMap(on bool) *DB {
+	c := *db
+	c.autoMap = on
+	return &c
+}
+
+// AutoMap reports whether db maps Spark courses as soon as it sees them.
+func (db *DB) AutoMap() bool { return db.autoMap }
+
+// HasEnqueuer reports whether db inserts background jobs (WithEnqueuer).
+func (db *DB) HasEnqueuer() bool { return db.enqueue != nil }
 
 // Open connects to the database named by databaseURL: postgres:// URLs open
 // PostgreSQL, anything else is a SQLite file path (sqlite:// prefix optional).
@@ -186,7 +210,7 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	if err := fn(tx); err != nil {
-		return err
+		return translate(err)
 	}
 	return translate(tx.Commit())
 }

@@ -44,11 +44,11 @@ func (db *DB) DeleteStudent(ctx context.Context, studentID, actorID string) (*op
 		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT blob_key FROM files WHERE owner_id = $1
 			UNION SELECT blob_key FROM data_requests WHERE student_id = $1 AND blob_key IS NOT NULL`, studentID)
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		keys, err := collectIDs(rows)
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		// Evidence first: blocks refer to files without a cascade.
 		for _, q := range []string{
@@ -74,7 +74,7 @@ func (db *DB) DeleteStudent(ctx context.Context, studentID, actorID string) (*op
 		for _, k := range keys {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM files WHERE blob_key = $1`, k).Scan(&n); err != nil {
-				return translate(err)
+				return err
 			}
 			if n == 0 {
 				out.BlobKeys = append(out.BlobKeys, k)
@@ -124,14 +124,14 @@ func (db *DB) PurgeExpired(ctx context.Context, r optio.Retention, now time.Time
 		rows, err := tx.QueryContext(ctx, `SELECT blob_key FROM data_requests WHERE kind = $1 AND expires_at < $2 AND blob_key IS NOT NULL`,
 			optio.RequestExport, now)
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		if keys, err = collectIDs(rows); err != nil {
-			return translate(err)
+			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM data_requests WHERE kind = $1 AND expires_at < $2`, optio.RequestExport, now)
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		p.Exports, _ = res.RowsAffected()
 		return nil

@@ -65,6 +65,33 @@ func translate(err error) error {
 	return err
 }
 
+// The query helpers run one statement and translate its error, so a method
+// that only passes the error on needs no translate of its own; inTx does the
+// same for whatever its function returns.
+
+// query runs a read on the reader pool.
+func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	rows, err := db.R.QueryContext(ctx, q, args...)
+	return rows, translate(err)
+}
+
+// row is a *sql.Row whose Scan translates the driver's error.
+type row struct{ *sql.Row }
+
+// Scan copies the row's columns into dest (sql.Row.Scan), translated.
+func (r row) Scan(dest ...any) error { return translate(r.Row.Scan(dest...)) }
+
+// queryRow runs a one-row read on the reader pool.
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) row {
+	return row{db.R.QueryRowContext(ctx, q, args...)}
+}
+
+// exec runs a write outside a transaction on the writer pool.
+func (db *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	res, err := db.W.ExecContext(ctx, q, args...)
+	return res, translate(err)
+}
+
 // isSQLiteUnique reports whether err is SQLite's unique or primary-key
 // constraint failure, by its extended result code.
 func isSQLiteUnique(err error) bool {

@@ -75,7 +75,7 @@ func (db *DB) CreateLinkCode(ctx context.Context, studentID string) (*optio.Link
 		_, err := tx.ExecContext(ctx, `INSERT INTO parent_link_codes (id, code_hash, student_id, expires_at, created_at) VALUES ($1,$2,$3,$4,$5)`,
 			newID(), hashCode(lc.Code), studentID, lc.ExpiresAt, now)
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		return db.auditTx(ctx, tx, studentID, "parent_link_code.create", studentID, map[string]any{"expires_at": lc.ExpiresAt})
 	})
@@ -101,7 +101,7 @@ func (db *DB) RedeemLinkCode(ctx context.Context, parentID, code string) (*optio
 				return &optio.Error{Code: optio.ENOTFOUND, Message: "This link code is not valid. Check it and try again.",
 					Fields: map[string]string{"code": "is not a valid link code"}}
 			}
-			return translate(err)
+			return err
 		}
 		now := db.now()
 		switch {
@@ -111,7 +111,7 @@ func (db *DB) RedeemLinkCode(ctx context.Context, parentID, code string) (*optio
 			return optio.Errorf(optio.EINVITATIONEXPIRED, "This link code has expired. Ask your child for a new one.")
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE parent_link_codes SET used_at = $1, used_by = $2 WHERE id = $3`, now, parentID, id); err != nil {
-			return translate(err)
+			return err
 		}
 		link, err = db.linkParentTx(ctx, tx, parentID, parentID, studentID, optio.LinkedViaCode)
 		return err
@@ -182,7 +182,7 @@ func (db *DB) UnlinkParent(ctx context.Context, actorID, parentID, studentID str
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM parent_links WHERE parent_id = $1 AND student_id = $2`, parentID, studentID)
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("Parent link")
@@ -200,10 +200,10 @@ func (db *DB) ChildrenOf(ctx context.Context, parentID string) ([]optio.User, er
 	if !validID(parentID) {
 		return nil, nil
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT `+prefixed("u.", userColsT)+` FROM parent_links l JOIN users u ON u.id = l.student_id
+	rows, err := db.query(ctx, `SELECT `+prefixed("u.", userColsT)+` FROM parent_links l JOIN users u ON u.id = l.student_id
 		WHERE l.parent_id = $1 ORDER BY u.given_name, u.family_name, u.id`, parentID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []optio.User
@@ -223,11 +223,11 @@ func (db *DB) LinkedChildren(ctx context.Context, parentID string) ([]optio.Link
 	if !validID(parentID) {
 		return out, nil
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT u.id, u.given_name, u.family_name, COALESCE(u.portfolio_slug,''), l.linked_via, l.created_at
+	rows, err := db.query(ctx, `SELECT u.id, u.given_name, u.family_name, COALESCE(u.portfolio_slug,''), l.linked_via, l.created_at
 		FROM parent_links l JOIN users u ON u.id = l.student_id
 		WHERE l.parent_id = $1 ORDER BY u.given_name, u.family_name, u.id`, parentID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -270,7 +270,7 @@ func (db *DB) SetParentConsent(ctx context.Context, parentID, studentID string, 
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM parent_links WHERE parent_id = $1 AND student_id = $2`, parentID, studentID).Scan(&n); err != nil {
-			return translate(err)
+			return err
 		}
 		if n == 0 {
 			return notFound("Student")
@@ -278,7 +278,7 @@ func (db *DB) SetParentConsent(ctx context.Context, parentID, studentID string, 
 		now := db.now()
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET parent_consent = $1, parent_consent_source = $2, parent_consent_set_at = $3,
 			parent_consent_set_by = $4, updated_at = $3 WHERE id = $5`, consent, optio.SourceParent, now, parentID, studentID); err != nil {
-			return translate(err)
+			return err
 		}
 		detail := map[string]any{"consent": consent}
 		if birthDate != nil {
@@ -308,11 +308,11 @@ func (db *DB) StudentActivity(ctx context.Context, studentID string) (*optio.Stu
 	if !validID(studentID) {
 		return nil, notFound("Student")
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT e.spark_course_id, COALESCE(m.course_title, ''), e.status, COALESCE(CAST(m.optio_quest_id AS TEXT), ''), e.updated_at
+	rows, err := db.query(ctx, `SELECT e.spark_course_id, COALESCE(m.course_title, ''), e.status, COALESCE(CAST(m.optio_quest_id AS TEXT), ''), e.updated_at
 		FROM spark_enrollments e LEFT JOIN spark_course_mappings m ON m.spark_course_id = e.spark_course_id
 		WHERE e.user_id = $1 ORDER BY COALESCE(m.course_title, ''), e.spark_course_id`, studentID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	for rows.Next() {
 		var c optio.StudentCourseStatus
@@ -332,7 +332,7 @@ func (db *DB) StudentActivity(ctx context.Context, studentID string) (*optio.Stu
 	}
 	// Assignments of the courses the student is (or was) enrolled in and
 	// not dropped, plus any assignment they submitted.
-	rows, err = db.R.QueryContext(ctx, `SELECT a.spark_assignment_id, a.spark_course_id, COALESCE(m.course_title, ''), a.title, a.due_at,
+	rows, err = db.query(ctx, `SELECT a.spark_assignment_id, a.spark_course_id, COALESCE(m.course_title, ''), a.title, a.due_at,
 		s.submitted_at, s.grade, COALESCE(s.synced_to_optio, FALSE)
 		FROM spark_assignments a
 		LEFT JOIN spark_enrollments e ON e.spark_course_id = a.spark_course_id AND e.user_id = $1
@@ -341,7 +341,7 @@ func (db *DB) StudentActivity(ctx context.Context, studentID string) (*optio.Stu
 		WHERE (e.user_id IS NOT NULL AND e.status <> 'dropped') OR s.id IS NOT NULL
 		ORDER BY a.due_at, a.spark_assignment_id`, studentID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	for rows.Next() {
 		var x optio.AssignmentStatus
@@ -406,7 +406,7 @@ func (db *DB) CreateInvitation(ctx context.Context, in optio.NewInvitation) (*op
 		_, err := tx.ExecContext(ctx, `INSERT INTO observer_invitations (id, code_hash, student_id, created_by, can_comment, note, expires_at, created_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, inv.ID, hashCode(inv.Code), inv.StudentID, inv.CreatedBy, inv.CanComment, inv.Note, inv.ExpiresAt, now)
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		return db.auditTx(ctx, tx, in.CreatedBy, "observer_invitation.create", in.StudentID,
 			map[string]any{"invitation_id": inv.ID, "can_comment": inv.CanComment, "expires_at": inv.ExpiresAt})
@@ -432,7 +432,7 @@ func (db *DB) AcceptInvitation(ctx context.Context, observerID, code string) (*o
 				return &optio.Error{Code: optio.ENOTFOUND, Message: "This invitation code is not valid. Check the link you were sent.",
 					Fields: map[string]string{"code": "is not a valid invitation code"}}
 			}
-			return translate(err)
+			return err
 		}
 		now := db.now()
 		switch {
@@ -447,16 +447,16 @@ func (db *DB) AcceptInvitation(ctx context.Context, observerID, code string) (*o
 			return optio.Errorf(optio.EFORBIDDEN, "Invitations are accepted with a family-member (observer) account.")
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE observer_invitations SET accepted_by = $1, accepted_at = $2 WHERE id = $3`, observerID, now, inv.ID); err != nil {
-			return translate(err)
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO observer_links (id, observer_id, student_id, can_comment, created_at) VALUES ($1,$2,$3,$4,$5)
 			ON CONFLICT (observer_id, student_id) DO UPDATE SET can_comment = excluded.can_comment, revoked_at = NULL`,
 			newID(), observerID, inv.StudentID, inv.CanComment, now)
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM observer_links WHERE observer_id = $1 AND student_id = $2`, observerID, inv.StudentID).Scan(&linkID); err != nil {
-			return translate(err)
+			return err
 		}
 		return db.auditTx(ctx, tx, observerID, "observer_link.create", inv.StudentID,
 			map[string]any{"invitation_id": inv.ID, "link_id": linkID, "can_comment": inv.CanComment})
@@ -513,7 +513,7 @@ func (db *DB) RevokeObserverLink(ctx context.Context, actorID, linkID string) er
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE observer_links SET revoked_at = $1 WHERE id = $2`, db.now(), linkID); err != nil {
-			return translate(err)
+			return err
 		}
 		return db.auditTx(ctx, tx, actorID, "observer_link.revoke", studentID, map[string]any{"link_id": linkID})
 	})
@@ -527,9 +527,9 @@ func (db *DB) observerLinks(ctx context.Context, where string, arg string) ([]op
 	if !validID(arg) {
 		return []optio.ObserverLink{}, nil
 	}
-	rows, err := db.R.QueryContext(ctx, observerLinkQuery+` WHERE `+where+` ORDER BY l.created_at, l.id`, arg)
+	rows, err := db.query(ctx, observerLinkQuery+` WHERE `+where+` ORDER BY l.created_at, l.id`, arg)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := []optio.ObserverLink{}
@@ -578,7 +578,7 @@ func (db *DB) AddComment(ctx context.Context, completionID, authorID, body strin
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM completion_comments WHERE author_id = $1 AND created_at > $2`,
 			authorID, now.Add(-time.Hour)).Scan(&n); err != nil {
-			return translate(err)
+			return err
 		}
 		if n >= optio.CommentsPerHour {
 			return optio.Errorf(optio.ERATELIMIT, "You have posted %d comments in the last hour; please wait a little before posting more.", n)
@@ -586,7 +586,7 @@ func (db *DB) AddComment(ctx context.Context, completionID, authorID, body strin
 		c.CreatedAt = now
 		_, err := tx.ExecContext(ctx, `INSERT INTO completion_comments (id, completion_id, student_id, author_id, body, created_at) VALUES ($1,$2,$3,$4,$5,$6)`,
 			c.ID, completionID, c.StudentID, authorID, body, now)
-		return translate(err)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("add comment: %w", err)
@@ -646,9 +646,9 @@ func (db *DB) CommentsOn(ctx context.Context, completionIDs []string, includeHid
 	if !includeHidden {
 		q += ` AND c.hidden_at IS NULL`
 	}
-	rows, err := db.R.QueryContext(ctx, q+` ORDER BY c.created_at, c.id`, args...)
+	rows, err := db.query(ctx, q+` ORDER BY c.created_at, c.id`, args...)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -677,7 +677,7 @@ func (db *DB) HideComment(ctx context.Context, actorID, commentID string) error 
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE completion_comments SET hidden_at = $1, hidden_by = $2 WHERE id = $3`, db.now(), actorID, commentID); err != nil {
-			return translate(err)
+			return err
 		}
 		return db.auditTx(ctx, tx, actorID, "comment.hide", studentID, map[string]any{"comment_id": commentID})
 	})

@@ -31,7 +31,7 @@ func (db *DB) AddHealthCounts(ctx context.Context, cs []optio.HealthCount) error
 			if _, err := tx.ExecContext(ctx, `INSERT INTO health_hourly (hour, metric, dim, outcome, n) VALUES ($1,$2,$3,$4,$5)
 				ON CONFLICT (metric, hour, dim, outcome) DO UPDATE SET n = health_hourly.n + excluded.n`,
 				c.Hour.UTC().Truncate(time.Hour), c.Metric, c.Key, c.Outcome, c.N); err != nil {
-				return translate(err)
+				return err
 			}
 		}
 		return nil
@@ -44,10 +44,10 @@ func (db *DB) AddHealthCounts(ctx context.Context, cs []optio.HealthCount) error
 
 // HealthCounts implements optio.HealthStore.
 func (db *DB) HealthCounts(ctx context.Context, metric string, since time.Time) ([]optio.HealthCount, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT hour, dim, outcome, n FROM health_hourly WHERE metric = $1 AND hour >= $2 ORDER BY hour`,
+	rows, err := db.query(ctx, `SELECT hour, dim, outcome, n FROM health_hourly WHERE metric = $1 AND hour >= $2 ORDER BY hour`,
 		metric, since.UTC())
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := []optio.HealthCount{}
@@ -65,10 +65,10 @@ func (db *DB) HealthCounts(ctx context.Context, metric string, since time.Time) 
 // SyncsDone implements optio.HealthStore from the sync queue's own
 // timestamps: queued (created_at) to evidence visible (completed_at).
 func (db *DB) SyncsDone(ctx context.Context, since time.Time, limit int) ([]optio.SyncDone, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT created_at, completed_at FROM spark_evidence_sync_queue
+	rows, err := db.query(ctx, `SELECT created_at, completed_at FROM spark_evidence_sync_queue
 		WHERE status = 'completed' AND completed_at >= $1 ORDER BY completed_at DESC LIMIT $2`, since.UTC(), limit)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := []optio.SyncDone{}
@@ -85,10 +85,10 @@ func (db *DB) SyncsDone(ctx context.Context, since time.Time, limit int) ([]opti
 // SyncFailures implements optio.HealthStore: rows failed for good, last
 // changed from since on, grouped by their error message.
 func (db *DB) SyncFailures(ctx context.Context, since time.Time, limit int) (int, []optio.ReasonCount, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT COALESCE(error_message, ''), COUNT(*) FROM spark_evidence_sync_queue
+	rows, err := db.query(ctx, `SELECT COALESCE(error_message, ''), COUNT(*) FROM spark_evidence_sync_queue
 		WHERE status = 'failed' AND updated_at >= $1 GROUP BY COALESCE(error_message, '')`, since.UTC())
 	if err != nil {
-		return 0, nil, translate(err)
+		return 0, nil, err
 	}
 	defer rows.Close()
 	total, out := 0, []optio.ReasonCount{}
@@ -124,9 +124,9 @@ func (db *DB) SyncQueueDepth(ctx context.Context) (map[string]int, float64, erro
 	for _, s := range []string{optio.SyncPending, optio.SyncProcessing, optio.SyncCompleted, optio.SyncFailed, optio.SyncWaiting} {
 		counts[s] = 0
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT status, COUNT(*) FROM spark_evidence_sync_queue GROUP BY status`)
+	rows, err := db.query(ctx, `SELECT status, COUNT(*) FROM spark_evidence_sync_queue GROUP BY status`)
 	if err != nil {
-		return nil, 0, translate(err)
+		return nil, 0, err
 	}
 	for rows.Next() {
 		var s string
@@ -180,13 +180,13 @@ func (db *DB) RecordOnFireClick(ctx context.Context, c optio.OnFireClick) error 
 // completed) occurred within 30 days after the click; each student counts
 // once per course.
 func (db *DB) OnFireFunnel(ctx context.Context, since time.Time) ([]optio.OnFireCourse, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT c.spark_course_id, COALESCE(m.course_title, ''), c.user_id, c.clicked_at, e.occurred_at
+	rows, err := db.query(ctx, `SELECT c.spark_course_id, COALESCE(m.course_title, ''), c.user_id, c.clicked_at, e.occurred_at
 		FROM onfire_clicks c
 		LEFT JOIN spark_course_mappings m ON m.spark_course_id = c.spark_course_id
 		LEFT JOIN spark_enrollments e ON e.user_id = c.user_id AND e.spark_course_id = c.spark_course_id AND e.status IN ('enrolled','completed')
 		WHERE c.clicked_at >= $1`, since.UTC())
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	by := map[string]*optio.OnFireCourse{}
@@ -252,12 +252,12 @@ func (db *DB) CheckBadgeAccuracy(ctx context.Context) (*optio.BadgeAccuracy, err
 	if err != nil {
 		return nil, fmt.Errorf("badge accuracy: %w", err)
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT u.id, u.given_name, u.family_name FROM users u WHERE u.role = 'student' AND (
+	rows, err := db.query(ctx, `SELECT u.id, u.given_name, u.family_name FROM users u WHERE u.role = 'student' AND (
 		EXISTS (SELECT 1 FROM spark_enrollments e WHERE e.user_id = u.id)
 		OR EXISTS (SELECT 1 FROM spark_assignment_submissions s WHERE s.user_id = u.id)
 		OR EXISTS (SELECT 1 FROM user_badges b WHERE b.user_id = u.id)) ORDER BY u.id`)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	type student struct{ id, name string }
 	var students []student
@@ -349,9 +349,9 @@ func (db *DB) CheckBadgeAccuracy(ctx context.Context) (*optio.BadgeAccuracy, err
 
 // awardEvidence maps the student's held badges to their award snapshots.
 func (db *DB) awardEvidence(ctx context.Context, userID string) (map[string]awardEvidence, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT badge_id, evidence FROM user_badges WHERE user_id = $1`, userID)
+	rows, err := db.query(ctx, `SELECT badge_id, evidence FROM user_badges WHERE user_id = $1`, userID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]awardEvidence{}
@@ -374,9 +374,9 @@ func (db *DB) coursesTaken(ctx context.Context, userID string) (map[string]bool,
 	if !validID(userID) {
 		return out, nil
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT spark_course_id FROM spark_enrollments WHERE user_id = $1 AND status IN ('enrolled','completed')`, userID)
+	rows, err := db.query(ctx, `SELECT spark_course_id FROM spark_enrollments WHERE user_id = $1 AND status IN ('enrolled','completed')`, userID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	ids, err := collectIDs(rows)
 	if err != nil {
@@ -445,9 +445,9 @@ func (db *DB) RollupBusinessDay(ctx context.Context, day time.Time) (*optio.Busi
 	if err != nil {
 		return nil, fmt.Errorf("business rollup: %w", err)
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE role = 'student' AND portfolio_visibility <> 'private'`)
+	rows, err := db.query(ctx, `SELECT `+userCols+` FROM users WHERE role = 'student' AND portfolio_visibility <> 'private'`)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	for rows.Next() {
 		u, err := scanUser(rows)
@@ -478,10 +478,10 @@ func (db *DB) RollupBusinessDay(ctx context.Context, day time.Time) (*optio.Busi
 
 // BusinessDays implements optio.HealthStore.
 func (db *DB) BusinessDays(ctx context.Context, since time.Time) ([]optio.BusinessDay, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT day, students_with_synced_work, portfolios_beyond_family, badges_earned,
+	rows, err := db.query(ctx, `SELECT day, students_with_synced_work, portfolios_beyond_family, badges_earned,
 		active_parents, active_observers, onfire_clicks FROM business_daily WHERE day >= $1 ORDER BY day`, since.UTC())
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := []optio.BusinessDay{}

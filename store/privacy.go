@@ -71,7 +71,7 @@ func (db *DB) newRequest(ctx context.Context, kind, studentID, requestedBy strin
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO data_requests (id, kind, student_id, requested_by, status, due_at, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6)`, id, kind, studentID, nullString(requestedBy), due, now); err != nil {
-			return translate(err)
+			return err
 		}
 		if job != nil {
 			if err := db.enqueueTx(ctx, tx, job(id)); err != nil {
@@ -82,7 +82,7 @@ func (db *DB) newRequest(ctx context.Context, kind, studentID, requestedBy strin
 			return err
 		}
 		out, err = scanDataRequest(tx.QueryRowContext(ctx, `SELECT `+dataRequestCols+` FROM data_requests WHERE id = $1`, id))
-		return translate(err)
+		return err
 	})
 	if isConflict(err) {
 		r, lerr := liveRequestTx(ctx, db.R, studentID, kind)
@@ -120,7 +120,7 @@ func (db *DB) CancelDeletion(ctx context.Context, studentID, by string) (*optio.
 		res, err := tx.ExecContext(ctx, `UPDATE data_requests SET status = 'cancelled', updated_at = $3
 			WHERE student_id = $1 AND kind = $2 AND status = 'pending'`, studentID, optio.RequestDeletion, now)
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("Pending deletion")
@@ -130,7 +130,7 @@ func (db *DB) CancelDeletion(ctx context.Context, studentID, by string) (*optio.
 		}
 		out, err = scanDataRequest(tx.QueryRowContext(ctx, `SELECT `+dataRequestCols+` FROM data_requests
 			WHERE student_id = $1 AND kind = $2 ORDER BY created_at DESC, id DESC LIMIT 1`, studentID, optio.RequestDeletion))
-		return translate(err)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -175,29 +175,29 @@ func (db *DB) ClaimDataRequest(ctx context.Context, id string) (*optio.DataReque
 		res, err := tx.ExecContext(ctx, `UPDATE data_requests SET status = 'running', updated_at = $2
 			WHERE id = $1 AND status IN ('pending','running')`, id, db.now())
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("Pending data request")
 		}
 		out, err = scanDataRequest(tx.QueryRowContext(ctx, `SELECT `+dataRequestCols+` FROM data_requests WHERE id = $1`, id))
-		return translate(err)
+		return err
 	})
 	return out, err
 }
 
 // ExportProgress implements optio.PrivacyStore.
 func (db *DB) ExportProgress(ctx context.Context, id string, done, total int) error {
-	_, err := db.W.ExecContext(ctx, `UPDATE data_requests SET done = $2, total = $3, updated_at = $4 WHERE id = $1`, id, done, total, db.now())
-	return translate(err)
+	_, err := db.exec(ctx, `UPDATE data_requests SET done = $2, total = $3, updated_at = $4 WHERE id = $1`, id, done, total, db.now())
+	return err
 }
 
 // FinishExport implements optio.PrivacyStore.
 func (db *DB) FinishExport(ctx context.Context, id, blobKey string, expiresAt time.Time) error {
-	res, err := db.W.ExecContext(ctx, `UPDATE data_requests SET status = 'ready', blob_key = $2, expires_at = $3,
+	res, err := db.exec(ctx, `UPDATE data_requests SET status = 'ready', blob_key = $2, expires_at = $3,
 		done = total, updated_at = $4 WHERE id = $1 AND status = 'running'`, id, blobKey, expiresAt.UTC().Truncate(time.Microsecond), db.now())
 	if err != nil {
-		return translate(err)
+		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notFound("Running export")
@@ -207,18 +207,18 @@ func (db *DB) FinishExport(ctx context.Context, id, blobKey string, expiresAt ti
 
 // FailExport implements optio.PrivacyStore.
 func (db *DB) FailExport(ctx context.Context, id, message string) error {
-	_, err := db.W.ExecContext(ctx, `UPDATE data_requests SET status = 'failed', error_message = $2, updated_at = $3
+	_, err := db.exec(ctx, `UPDATE data_requests SET status = 'failed', error_message = $2, updated_at = $3
 		WHERE id = $1 AND status IN ('pending','running')`, id, message, db.now())
-	return translate(err)
+	return err
 }
 
 // DueDeletions implements optio.PrivacyStore.
 func (db *DB) DueDeletions(ctx context.Context, now time.Time) ([]optio.DataRequest, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT `+dataRequestCols+` FROM data_requests
+	rows, err := db.query(ctx, `SELECT `+dataRequestCols+` FROM data_requests
 		WHERE kind = $1 AND status IN ('pending','running') AND due_at <= $2 ORDER BY due_at LIMIT 500`,
 		optio.RequestDeletion, now.UTC())
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []optio.DataRequest
@@ -237,9 +237,9 @@ func (db *DB) EarnedBadges(ctx context.Context, studentID string) ([]optio.Badge
 	if !validID(studentID) {
 		return nil, nil
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT badge_id FROM user_badges WHERE user_id = $1 ORDER BY earned_at, id`, studentID)
+	rows, err := db.query(ctx, `SELECT badge_id FROM user_badges WHERE user_id = $1 ORDER BY earned_at, id`, studentID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	ids, err := collectIDs(rows)
 	if err != nil {
@@ -258,10 +258,10 @@ func (db *DB) EarnedBadges(ctx context.Context, studentID string) ([]optio.Badge
 
 // StudentFiles implements optio.PrivacyStore.
 func (db *DB) StudentFiles(ctx context.Context, studentID string) ([]optio.ExportFile, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT id, blob_key, filename, content_type, size, sha256 FROM files
+	rows, err := db.query(ctx, `SELECT id, blob_key, filename, content_type, size, sha256 FROM files
 		WHERE owner_id = $1 ORDER BY created_at, id`, studentID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []optio.ExportFile

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -64,7 +65,7 @@ func (db *DB) CreateQuest(ctx context.Context, in optio.QuestInput) (*optio.Ques
 		active := in.Active == nil || *in.Active
 		if _, err := tx.ExecContext(ctx, `INSERT INTO quests (id, title, description, source, active, created_at, updated_at)
 			VALUES ($1,$2,$3,'optio',$4,$5,$5)`, id, strings.TrimSpace(in.Title), in.Description, active, now); err != nil {
-			return translate(err)
+			return err
 		}
 		for i, t := range in.Tasks {
 			if t.Position == nil {
@@ -112,10 +113,10 @@ func (db *DB) UpdateQuest(ctx context.Context, id string, in optio.QuestInput) (
 	if in.Active != nil {
 		active = *in.Active
 	}
-	res, err := db.W.ExecContext(ctx, `UPDATE quests SET title = $1, description = $2, active = $3, updated_at = $4 WHERE id = $5`,
+	res, err := db.exec(ctx, `UPDATE quests SET title = $1, description = $2, active = $3, updated_at = $4 WHERE id = $5`,
 		strings.TrimSpace(in.Title), in.Description, active, db.now(), id)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, notFound("Quest")
@@ -169,9 +170,9 @@ func (db *DB) ListQuests(ctx context.Context, activeOnly bool) ([]optio.Quest, e
 	if activeOnly {
 		q += ` WHERE active = TRUE`
 	}
-	rows, err := db.R.QueryContext(ctx, q+` ORDER BY created_at DESC, id`)
+	rows, err := db.query(ctx, q+` ORDER BY created_at DESC, id`)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []optio.Quest
@@ -195,10 +196,67 @@ func (db *DB) ListQuests(ctx context.Context, activeOnly bool) ([]optio.Quest, e
 	return out, nil
 }
 
-func (db *DB) taskCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT quest_id, COUNT(*) FROM tasks GROUP BY quest_id`)
+// QuestsWithTasks lists every quest, retired ones too, newest first, each
+// with its tasks in order: two queries, however many quests there are.
+func (db *DB) QuestsWithTasks(ctx context.Context) ([]optio.Quest, error) {
+	qs, err := db.ListQuests(ctx, false)
 	if err != nil {
+		return nil, err
+	}
+	rows, err := db.query(ctx, `SELECT `+taskCols+` FROM tasks ORDER BY quest_id, position, created_at`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byQuest := map[string][]optio.Task{}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, err
+		}
+		byQuest[t.QuestID] = append(byQuest[t.QuestID], *t)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, translate(err)
+	}
+	for i := range qs {
+		qs[i].Tasks = byQuest[qs[i].ID]
+	}
+	return qs, nil
+}
+
+// QuestStanding reports whether userID is enrolled in questID (and has not
+// dropped it) and every task of it they completed, however many.
+func (db *DB) QuestStanding(ctx context.Context, userID, questID string) (*optio.QuestStanding, error) {
+	st := &optio.QuestStanding{Done: map[string]bool{}}
+	var status string
+	err := db.R.QueryRowContext(ctx, `SELECT status FROM user_quests WHERE user_id = $1 AND quest_id = $2`, userID, questID).Scan(&status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, translate(err)
+	default:
+		st.Enrolled = status != optio.EnrollmentDropped
+	}
+	rows, err := db.query(ctx, `SELECT task_id FROM quest_task_completions WHERE user_id = $1 AND quest_id = $2`, userID, questID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, translate(err)
+		}
+		st.Done[id] = true
+	}
+	return st, translate(rows.Err())
+}
+
+func (db *DB) taskCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := db.query(ctx, `SELECT quest_id, COUNT(*) FROM tasks GROUP BY quest_id`)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	m := map[string]int{}
@@ -226,7 +284,7 @@ func (db *DB) CreateTask(ctx context.Context, questID string, in optio.TaskInput
 		if in.Position == nil {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tasks WHERE quest_id = $1`, questID).Scan(&n); err != nil {
-				return translate(err)
+				return err
 			}
 			in.Position = &n
 		}
@@ -254,10 +312,10 @@ func (db *DB) UpdateTask(ctx context.Context, id string, in optio.TaskInput) (*o
 	if in.Position != nil {
 		pos = *in.Position
 	}
-	_, err = db.W.ExecContext(ctx, `UPDATE tasks SET title=$1, description=$2, pillar=$3, xp_value=$4, position=$5, due_at=$6, updated_at=$7 WHERE id=$8`,
+	_, err = db.exec(ctx, `UPDATE tasks SET title=$1, description=$2, pillar=$3, xp_value=$4, position=$5, due_at=$6, updated_at=$7 WHERE id=$8`,
 		strings.TrimSpace(in.Title), in.Description, in.Pillar, *in.XPValue, pos, nullTime(in.DueAt), db.now(), id)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	return db.TaskByID(ctx, id)
 }
@@ -310,13 +368,13 @@ func (db *DB) enrollTx(ctx context.Context, tx *sql.Tx, userID, questID, status 
 
 // QuestProgressFor lists the quests a user is enrolled in with progress.
 func (db *DB) QuestProgressFor(ctx context.Context, userID string) ([]optio.QuestProgress, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT `+prefixed("q.", questColsT)+`, uq.status, uq.started_at,
+	rows, err := db.query(ctx, `SELECT `+prefixed("q.", questColsT)+`, uq.status, uq.started_at,
 		(SELECT COUNT(*) FROM tasks t WHERE t.quest_id = q.id),
 		(SELECT COUNT(*) FROM quest_task_completions c WHERE c.quest_id = q.id AND c.user_id = uq.user_id),
 		(SELECT COALESCE(SUM(x.amount),0) FROM xp_ledger x JOIN tasks t ON t.id = x.task_id WHERE t.quest_id = q.id AND x.user_id = uq.user_id)
 		FROM user_quests uq JOIN quests q ON q.id = uq.quest_id WHERE uq.user_id = $1 ORDER BY uq.started_at DESC`, userID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []optio.QuestProgress

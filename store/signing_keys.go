@@ -84,7 +84,7 @@ func (db *DB) rotate(ctx context.Context, purpose, alg string, generate func() (
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM signing_keys WHERE purpose = $1 AND retired_at IS NULL AND alg = $2`,
 				purpose, alg).Scan(&n); err != nil {
-				return translate(err)
+				return err
 			}
 			if n > 0 {
 				return optio.Errorf(optio.ECONFLICT, "An active signing key exists.")
@@ -92,11 +92,11 @@ func (db *DB) rotate(ctx context.Context, purpose, alg string, generate func() (
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = $1 WHERE purpose = $2 AND retired_at IS NULL`,
 			k.CreatedAt, purpose); err != nil {
-			return translate(err)
+			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (kid, purpose, alg, private_key, created_at) VALUES ($1,$2,$3,$4,$5)`,
 			k.KID, purpose, alg, key, k.CreatedAt)
-		return translate(err)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", purpose, err)

@@ -94,7 +94,7 @@ func (db *DB) ensureSparkCourseTx(ctx context.Context, tx *sql.Tx, courseID stri
 			return r, err
 		}
 	}
-	if r.QuestID.Valid || !db.AutoMap {
+	if r.QuestID.Valid || !db.autoMap {
 		return r, nil
 	}
 	title := strings.TrimSpace(r.Title)
@@ -423,7 +423,7 @@ func (db *DB) UpdateSparkCourse(ctx context.Context, courseID string, in optio.S
 		if in.SyncEnabled != nil {
 			if _, err := tx.ExecContext(ctx, `UPDATE spark_course_mappings SET sync_enabled = $1, updated_at = $2 WHERE id = $3`,
 				*in.SyncEnabled, now, r.ID); err != nil {
-				return translate(err)
+				return err
 			}
 			if *in.SyncEnabled && !r.SyncEnabled {
 				if requeued, err = db.requeueCourseTx(ctx, tx, courseID); err != nil {
@@ -434,7 +434,7 @@ func (db *DB) UpdateSparkCourse(ctx context.Context, courseID string, in optio.S
 		if in.AutoEnrollStudents != nil {
 			if _, err := tx.ExecContext(ctx, `UPDATE spark_course_mappings SET auto_enroll_students = $1, updated_at = $2 WHERE id = $3`,
 				*in.AutoEnrollStudents, now, r.ID); err != nil {
-				return translate(err)
+				return err
 			}
 			if *in.AutoEnrollStudents && !r.AutoEnroll && r.QuestID.Valid {
 				r.AutoEnroll = true
@@ -504,9 +504,9 @@ func (db *DB) sparkCourses(ctx context.Context, courseID string) ([]optio.SparkC
 		q += ` WHERE m.spark_course_id = $1`
 		args = append(args, courseID)
 	}
-	rows, err := db.R.QueryContext(ctx, q+` ORDER BY m.course_title, m.spark_course_id`, args...)
+	rows, err := db.query(ctx, q+` ORDER BY m.course_title, m.spark_course_id`, args...)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := []optio.SparkCourseStatus{}

@@ -79,7 +79,7 @@ func (e *sparkCourseEnv) xp(sparkUser string) *optio.XPSummary {
 
 func eachCourseStore(t *testing.T, autoMap bool, fn func(t *testing.T, e *sparkCourseEnv)) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		db.AutoMap = autoMap
+		db = db.WithAutoMap(autoMap)
 		fn(t, &sparkCourseEnv{t: t, db: db, ctx: context.Background()})
 	})
 }

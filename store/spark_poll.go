@@ -67,7 +67,7 @@ func (db *DB) SavePollWalk(ctx context.Context, w *PollWalk) error {
 				walk_since = excluded.walk_since, walk_cursor = excluded.walk_cursor, updated_at = excluded.updated_at`,
 			w.AssignmentID, w.CourseID, nullTimeOf(w.Watermark), nullTimeOf(w.ReconciledAt), nullTimeOf(w.Started), w.Full,
 			nullTimeOf(w.Since), nullString(w.Cursor), db.now())
-		return translate(err)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("save poll walk %s: %w", w.AssignmentID, err)
@@ -94,11 +94,11 @@ func (db *DB) RequeueFailedSubmission(ctx context.Context, sparkUserID, sparkAss
 			return nil
 		}
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4`,
 			optio.SyncPending, now, queueID, optio.SyncFailed); err != nil {
-			return translate(err)
+			return err
 		}
 		return db.enqueueTx(ctx, tx, optio.SyncRetryJob{QueueID: queueID, Retry: now.UnixNano()})
 	})

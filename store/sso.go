@@ -301,7 +301,7 @@ func (db *DB) coursesSettledSQL(userExpr string, courses []string, args []any) (
 // unmappedStays is SQL for whether a course without a quest stays so when a
 // student signs in (no AutoMap).
 func (db *DB) unmappedStays() string {
-	if db.AutoMap {
+	if db.autoMap {
 		return "FALSE"
 	}
 	return "TRUE"

@@ -150,7 +150,7 @@ func TestReturningSSOLoginEnrolsOnlyWhatChanged(t *testing.T) {
 		require.Equal(t, 1, count(`SELECT COUNT(*) FROM spark_course_mappings WHERE spark_course_id = 'c-3'`))
 
 		require.Zero(t, count(`SELECT COUNT(*) FROM user_quests WHERE user_id = $1`, uid))
-		db.AutoMap = true
+		db = db.WithAutoMap(true)
 		login("c-1")
 		require.Equal(t, 1, count(`SELECT COUNT(*) FROM user_quests WHERE user_id = $1`, uid),
 			"with AutoMap on, the unmapped course is mapped and the student enrolled in its quest")

@@ -85,7 +85,7 @@ func (db *DB) BeginSync(ctx context.Context, queueID string) (*SyncWork, error) 
 				WHERE t.lms_assignment_id = $1 AND q.lms_platform = $2 ORDER BY t.created_at LIMIT 1`,
 				w.SparkAssignmentID, optio.PlatformSpark).Scan(&taskID)
 			if err != nil && err != sql.ErrNoRows {
-				return translate(err)
+				return err
 			}
 		}
 		if !taskID.Valid {
@@ -104,14 +104,14 @@ func (db *DB) BeginSync(ctx context.Context, queueID string) (*SyncWork, error) 
 			_, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'waiting',
 				error_message = $2, updated_at = $3 WHERE id = $1`, queueID,
 				fmt.Sprintf("waiting for an admin to map Spark course %s (/admin/spark)", w.SparkCourseID), now)
-			return translate(err)
+			return err
 		}
 		if !enabled {
 			w.Waiting = true
 			_, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'waiting',
 				error_message = $2, updated_at = $3 WHERE id = $1`, queueID,
 				fmt.Sprintf("sync is off for Spark course %s; it syncs when an admin turns it on", w.SparkCourseID), now)
-			return translate(err)
+			return err
 		}
 		t, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = $1`, taskID.String))
 		if err != nil {
@@ -121,7 +121,7 @@ func (db *DB) BeginSync(ctx context.Context, queueID string) (*SyncWork, error) 
 		w.Attempts++
 		_, err = tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'processing', attempts = attempts + 1,
 			started_at = $2, updated_at = $2 WHERE id = $1`, queueID, now)
-		return translate(err)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("begin sync %s: %w", queueID, err)
@@ -149,7 +149,7 @@ func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockI
 			res.Superseded = true
 			_, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'completed', completed_at = $2, updated_at = $2,
 				error_message = $3 WHERE id = $1`, w.QueueID, now, fmt.Sprintf("superseded by revision %d", latest))
-			return translate(err)
+			return err
 		}
 		// The task as it is now, share-locked: Spark's data may have
 		// replaced a placeholder's XP or pillar since BeginSync read it, and
@@ -175,7 +175,7 @@ func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockI
 			}
 			res.Created = true
 		case err != nil:
-			return translate(err)
+			return err
 		default:
 			if err := db.replaceEvidenceTx(ctx, tx, w.UserID, w.Task.ID, cid, w.Grade, blocks); err != nil {
 				return err
@@ -188,12 +188,12 @@ func (db *DB) FinishSync(ctx context.Context, w *SyncWork, blocks []optio.BlockI
 		res.CompletionID = cid
 		if _, err := tx.ExecContext(ctx, `UPDATE spark_assignment_submissions SET synced_to_optio = TRUE, optio_task_completion_id = $2,
 			updated_at = $3 WHERE id = $1`, w.SubmissionID, cid, now); err != nil {
-			return translate(err)
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'completed', completed_at = $2, updated_at = $2,
 			error_message = NULL, next_attempt_at = NULL, retry_until = NULL, file_problems = $3 WHERE id = $1`,
 			w.QueueID, now, fileProblemsJSON(blocks)); err != nil {
-			return translate(err)
+			return err
 		}
 		return nil
 	})
@@ -256,7 +256,7 @@ func (db *DB) FailSync(ctx context.Context, queueID, message string, final bool)
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = $2, error_message = $3, updated_at = $4,
 			next_attempt_at = NULL WHERE id = $1 AND status <> 'completed'`, queueID, status, message, db.now())
-		return translate(err)
+		return err
 	})
 }
 
@@ -264,11 +264,11 @@ func (db *DB) FailSync(ctx context.Context, queueID, message string, final bool)
 // created before cutoff with no retry scheduled, and those whose scheduled
 // retry (ScheduleRetry) is due by the store's clock. The sweeper gives each a job.
 func (db *DB) PendingSyncsOlderThan(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT id FROM spark_evidence_sync_queue WHERE status = 'pending'
+	rows, err := db.query(ctx, `SELECT id FROM spark_evidence_sync_queue WHERE status = 'pending'
 		AND ((next_attempt_at IS NULL AND created_at < $1) OR next_attempt_at <= $3)
 		ORDER BY created_at LIMIT $2`, cutoff.UTC(), limit, db.now())
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	return collectIDs(rows)
 }
@@ -310,10 +310,10 @@ func (db *DB) SyncQueueRowByID(ctx context.Context, id string) (*SyncQueueRow, e
 // enqueueTx inserts a job in tx when an Enqueuer is set; without one the
 // sweeper picks the row up later.
 func (db *DB) enqueueTx(ctx context.Context, tx *sql.Tx, job optio.Job) error {
-	if db.Enqueue == nil {
+	if db.enqueue == nil {
 		return nil
 	}
-	if err := db.Enqueue.EnqueueTx(ctx, tx, job); err != nil {
+	if err := db.enqueue.EnqueueTx(ctx, tx, job); err != nil {
 		return fmt.Errorf("enqueue %s: %w", job.Kind(), err)
 	}
 	return nil

@@ -20,9 +20,9 @@ func (db *DB) SyncQueueStats(ctx context.Context, failures int) (*optio.SyncQueu
 	for _, s := range []string{optio.SyncPending, optio.SyncProcessing, optio.SyncCompleted, optio.SyncFailed, optio.SyncWaiting} {
 		st.Counts[s] = 0
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT status, COUNT(*) FROM spark_evidence_sync_queue GROUP BY status`)
+	rows, err := db.query(ctx, `SELECT status, COUNT(*) FROM spark_evidence_sync_queue GROUP BY status`)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	for rows.Next() {
 		var s string
@@ -50,14 +50,14 @@ func (db *DB) SyncQueueStats(ctx context.Context, failures int) (*optio.SyncQueu
 	if oldest.Valid {
 		st.OldestPendingSeconds = max(0, now.Sub(oldest.Time.UTC()).Seconds())
 	}
-	frows, err := db.R.QueryContext(ctx, `SELECT q.id, q.submission_id, s.user_id, s.spark_assignment_id, q.status, q.attempts,
+	frows, err := db.query(ctx, `SELECT q.id, q.submission_id, s.user_id, s.spark_assignment_id, q.status, q.attempts,
 		COALESCE(q.error_message,''), q.updated_at, q.next_attempt_at, q.file_problems
 		FROM spark_evidence_sync_queue q JOIN spark_assignment_submissions s ON s.id = q.submission_id
 		WHERE q.status = 'failed' OR (q.status IN ('pending','processing') AND q.error_message IS NOT NULL)
 			OR (q.status = 'completed' AND q.file_problems IS NOT NULL)
 		ORDER BY q.updated_at DESC LIMIT $1`, failures)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	for frows.Next() {
 		var f optio.SyncFailure
@@ -94,10 +94,10 @@ func (db *DB) syncHistory(ctx context.Context, now time.Time, st *optio.SyncQueu
 	for i := range hours {
 		hours[i].Hour = start.Add(time.Duration(i) * time.Hour)
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT created_at, completed_at FROM spark_evidence_sync_queue
+	rows, err := db.query(ctx, `SELECT created_at, completed_at FROM spark_evidence_sync_queue
 		WHERE created_at >= $1 OR completed_at >= $1 LIMIT 100000`, start)
 	if err != nil {
-		return translate(err)
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -144,7 +144,7 @@ func (db *DB) RetrySyncs(ctx context.Context, retryFailed bool) (int, error) {
 			rows, err := tx.QueryContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'pending', updated_at = $1,
 				next_attempt_at = NULL, retry_until = NULL WHERE status = 'failed' RETURNING id`, now)
 			if err != nil {
-				return translate(err)
+				return err
 			}
 			var retries []optio.SyncRetryJob
 			for rows.Next() {
@@ -166,7 +166,7 @@ func (db *DB) RetrySyncs(ctx context.Context, retryFailed bool) (int, error) {
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM spark_evidence_sync_queue WHERE status = 'pending' AND updated_at < $1
 			ORDER BY created_at LIMIT 10000`, now)
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		ids, err := collectIDs(rows)
 		if err != nil {
@@ -250,7 +250,7 @@ func (db *DB) MapSparkCourse(ctx context.Context, courseID string, in optio.Cour
 				if isConflict(err) {
 					return &optio.Error{Code: optio.ECONFLICT, Message: "A quest already exists for this Spark course; map to it instead."}
 				}
-				return translate(err)
+				return err
 			}
 		} else {
 			var one int
@@ -258,12 +258,12 @@ func (db *DB) MapSparkCourse(ctx context.Context, courseID string, in optio.Cour
 				if err == sql.ErrNoRows {
 					return optio.FieldErrors{"optio_quest_id": "no such quest"}.Err(optio.EINVALID, "The mapping is not valid.")
 				}
-				return translate(err)
+				return err
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE spark_course_mappings SET optio_quest_id = $2, mapping_mode = $3, updated_at = $4
 			WHERE spark_course_id = $1`, courseID, questID, mode, now); err != nil {
-			return translate(err)
+			return err
 		}
 		ids, err := db.mapAssignmentsTx(ctx, tx, courseID, questID, in)
 		if err != nil {

@@ -51,10 +51,10 @@ func (db *DB) ImportSubmission(ctx context.Context, in IncomingSubmission) (queu
 				spark_course_id, submission_text, submission_files, submitted_at, grade, revision, created_at, updated_at)
 				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,1,$10,$10)`, subID, u.ID, in.SparkUserID, in.SparkAssignmentID, in.SparkCourseID,
 				in.Text, in.FilesJSON, submitted, in.Grade, now); err != nil {
-				return translate(err)
+				return err
 			}
 		case err != nil:
-			return translate(err)
+			return err
 		case in.SubmittedAt.IsZero() || !submitted.After(prev.UTC()):
 			return nil // already known
 		default:
@@ -62,13 +62,13 @@ func (db *DB) ImportSubmission(ctx context.Context, in IncomingSubmission) (queu
 			if _, err := tx.ExecContext(ctx, `UPDATE spark_assignment_submissions SET submission_text = $2, submission_files = $3,
 				submitted_at = $4, grade = $5, revision = $6, synced_to_optio = FALSE, updated_at = $7 WHERE id = $1`,
 				subID, in.Text, in.FilesJSON, submitted, in.Grade, rev, now); err != nil {
-				return translate(err)
+				return err
 			}
 		}
 		queueID = newID()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO spark_evidence_sync_queue (id, submission_id, revision, status, attempts, created_at, updated_at)
 			VALUES ($1,$2,$3,'pending',0,$4,$4)`, queueID, subID, rev, now); err != nil {
-			return translate(err)
+			return err
 		}
 		queued = true
 		return nil
@@ -97,7 +97,7 @@ func (db *DB) SetJobState(ctx context.Context, key, value string) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO job_state (key, value, updated_at) VALUES ($1,$2,$3)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, db.now())
-		return translate(err)
+		return err
 	})
 }
 

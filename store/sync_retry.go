@@ -37,12 +37,12 @@ func (db *DB) ScheduleRetry(ctx context.Context, queueID, message string, delay 
 		if at.After(end) {
 			_, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'failed', error_message = $2, updated_at = $3,
 				next_attempt_at = NULL, retry_until = $4 WHERE id = $1 AND status <> 'completed'`, queueID, message, now, end)
-			return translate(err)
+			return err
 		}
 		next = &at
 		_, err := tx.ExecContext(ctx, `UPDATE spark_evidence_sync_queue SET status = 'pending', error_message = $2, updated_at = $3,
 			next_attempt_at = $4, retry_until = $5 WHERE id = $1 AND status <> 'completed'`, queueID, message, now, at, end)
-		return translate(err)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("schedule retry of %s: %w", queueID, err)

@@ -76,22 +76,22 @@ func (db *DB) ThrottleHit(ctx context.Context, key string, rule optio.ThrottleRu
 // counted in between, that attempt's lock is the one lifted: the count it
 // added stays, so at most one more attempt gets through.)
 func (db *DB) ThrottleForgive(ctx context.Context, key string) error {
-	_, err := db.W.ExecContext(ctx, `UPDATE throttle_counters SET count = count - 1, locked_until_ms = prev_locked_until_ms
+	_, err := db.exec(ctx, `UPDATE throttle_counters SET count = count - 1, locked_until_ms = prev_locked_until_ms
 		WHERE key = $1 AND count > 0`, key)
-	return translate(err)
+	return err
 }
 
 // ThrottleReset forgets key.
 func (db *DB) ThrottleReset(ctx context.Context, key string) error {
-	_, err := db.W.ExecContext(ctx, `DELETE FROM throttle_counters WHERE key = $1`, key)
-	return translate(err)
+	_, err := db.exec(ctx, `DELETE FROM throttle_counters WHERE key = $1`, key)
+	return err
 }
 
 // PruneThrottle deletes the counters whose run is forgotten.
 func (db *DB) PruneThrottle(ctx context.Context) (int64, error) {
-	res, err := db.W.ExecContext(ctx, `DELETE FROM throttle_counters WHERE expires_ms <= $1`, db.now().UnixMilli())
+	res, err := db.exec(ctx, `DELETE FROM throttle_counters WHERE expires_ms <= $1`, db.now().UnixMilli())
 	if err != nil {
-		return 0, translate(err)
+		return 0, err
 	}
 	return res.RowsAffected()
 }
@@ -102,6 +102,6 @@ func (db *DB) StoredBytes(ctx context.Context, userID string) (int64, error) {
 		return 0, nil
 	}
 	var n int64
-	err := db.R.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM files WHERE owner_id = $1`, userID).Scan(&n)
-	return n, translate(err)
+	err := db.queryRow(ctx, `SELECT COALESCE(SUM(size), 0) FROM files WHERE owner_id = $1`, userID).Scan(&n)
+	return n, err
 }

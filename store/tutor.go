@@ -53,7 +53,7 @@ func (db *DB) CreateTutorConversation(ctx context.Context, in optio.NewTutorConv
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tutor_conversations (id, user_id, mode, quest_id, task_id, title, created_at, updated_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$7)`, id, in.UserID, in.Mode, tutorNullStr(in.QuestID), tutorNullStr(in.TaskID), in.Title, now); err != nil {
-			return translate(err)
+			return err
 		}
 		var err error
 		c, err = scanTutorConversation(tx.QueryRowContext(ctx, `SELECT `+tutorConvCols+` FROM tutor_conversations WHERE id = $1`, id))
@@ -68,10 +68,10 @@ func (db *DB) CreateTutorConversation(ctx context.Context, in optio.NewTutorConv
 // TutorConversations lists a student's own conversations, most recent first,
 // without messages.
 func (db *DB) TutorConversations(ctx context.Context, userID string) ([]optio.TutorConversation, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT `+tutorConvCols+` FROM tutor_conversations WHERE user_id = $1
+	rows, err := db.query(ctx, `SELECT `+tutorConvCols+` FROM tutor_conversations WHERE user_id = $1
 		ORDER BY updated_at DESC, id DESC LIMIT 200`, userID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := []optio.TutorConversation{}
@@ -96,10 +96,10 @@ func (db *DB) TutorConversation(ctx context.Context, userID, id string) (*optio.
 	if err != nil {
 		return nil, translateNotFound(err, "Conversation")
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT `+tutorMsgCols+` FROM tutor_messages WHERE conversation_id = $1
+	rows, err := db.query(ctx, `SELECT `+tutorMsgCols+` FROM tutor_messages WHERE conversation_id = $1
 		ORDER BY created_at, id`, id)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	c.Messages = []optio.TutorMessage{}
@@ -128,7 +128,7 @@ func (db *DB) AddTutorQuestion(ctx context.Context, in optio.TutorQuestion) (*op
 			// One student's questions queue here; SQLite's single writer
 			// already serialises them.
 			if _, err := tx.ExecContext(ctx, `SELECT id FROM users WHERE id = $1 FOR UPDATE`, in.UserID); err != nil {
-				return translate(err)
+				return err
 			}
 		}
 		var owner string
@@ -142,7 +142,7 @@ func (db *DB) AddTutorQuestion(ctx context.Context, in optio.TutorQuestion) (*op
 			var sent int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tutor_messages WHERE user_id = $1 AND role = 'user'
 				AND created_at >= $2 AND created_at < $3`, in.UserID, in.DayStart.UTC(), in.DayEnd.UTC()).Scan(&sent); err != nil {
-				return translate(err)
+				return err
 			}
 			if sent >= in.Limit {
 				return optio.Errorf(optio.ERATELIMIT, "The daily tutor message limit of %d is reached.", in.Limit)
@@ -153,7 +153,7 @@ func (db *DB) AddTutorQuestion(ctx context.Context, in optio.TutorQuestion) (*op
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tutor_messages (id, conversation_id, user_id, role, text, flagged, category,
 			refused, created_at) VALUES ($1,$2,$3,'user',$4,$5,$6,$7,$8)`,
 			id, in.ConversationID, in.UserID, in.Text, in.Flagged, in.Category, in.Refused, now); err != nil {
-			return translate(err)
+			return err
 		}
 		var err error
 		m, err = scanTutorMessage(tx.QueryRowContext(ctx, `SELECT `+tutorMsgCols+` FROM tutor_messages WHERE id = $1`, id))
@@ -181,14 +181,14 @@ func (db *DB) AnswerTutorQuestion(ctx context.Context, in optio.TutorAnswer) (*o
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tutor_messages SET flagged = $1, category = $2, refused = $3 WHERE id = $4`,
 			in.Flagged, in.Category, in.Refused, in.QuestionID); err != nil {
-			return translate(err)
+			return err
 		}
 		id := newID()
 		now := db.now()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tutor_messages (id, conversation_id, user_id, role, text, flagged, category,
 			withheld, reply_to, created_at) VALUES ($1,$2,$3,'model',$4,$5,$6,$7,$8,$9)`,
 			id, convID, userID, in.Text, in.Flagged, in.Category, in.Withheld, in.QuestionID, now); err != nil {
-			return translate(err)
+			return err
 		}
 		q := `UPDATE tutor_conversations SET updated_at = $1 WHERE id = $2`
 		args := []any{now, convID}
@@ -197,7 +197,7 @@ func (db *DB) AnswerTutorQuestion(ctx context.Context, in optio.TutorAnswer) (*o
 			args = append(args, t)
 		}
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return translate(err)
+			return err
 		}
 		var err error
 		m, err = scanTutorMessage(tx.QueryRowContext(ctx, `SELECT `+tutorMsgCols+` FROM tutor_messages WHERE id = $1`, id))
@@ -216,17 +216,17 @@ func (db *DB) DeleteTutorQuestion(ctx context.Context, questionID string) error 
 	if !validID(questionID) {
 		return nil
 	}
-	_, err := db.W.ExecContext(ctx, `DELETE FROM tutor_messages WHERE id = $1 AND role = 'user' AND NOT flagged
+	_, err := db.exec(ctx, `DELETE FROM tutor_messages WHERE id = $1 AND role = 'user' AND NOT flagged
 		AND NOT EXISTS (SELECT 1 FROM tutor_messages a WHERE a.reply_to = $1)`, questionID)
-	return translate(err)
+	return err
 }
 
 // TutorMessagesSent counts a student's messages in [start, end).
 func (db *DB) TutorMessagesSent(ctx context.Context, userID string, start, end time.Time) (int, error) {
 	var n int
-	err := db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM tutor_messages WHERE user_id = $1 AND role = 'user'
+	err := db.queryRow(ctx, `SELECT COUNT(*) FROM tutor_messages WHERE user_id = $1 AND role = 'user'
 		AND created_at >= $2 AND created_at < $3`, userID, start.UTC(), end.UTC()).Scan(&n)
-	return n, translate(err)
+	return n, err
 }
 
 // TutorDailyLimit is the limit a parent set for a student; set is false when
@@ -260,7 +260,7 @@ func (db *DB) SetTutorDailyLimit(ctx context.Context, parentID, studentID string
 		_, err := tx.ExecContext(ctx, `INSERT INTO tutor_limits (student_id, daily_limit, set_by, updated_at) VALUES ($1,$2,$3,$4)
 			ON CONFLICT (student_id) DO UPDATE SET daily_limit = excluded.daily_limit, set_by = excluded.set_by, updated_at = excluded.updated_at`,
 			studentID, limit, parentID, db.now())
-		return translate(err)
+		return err
 	})
 }
 
@@ -294,7 +294,7 @@ func (db *DB) TutorFlaggedExchanges(ctx context.Context, parentID, studentID str
 	if err := tutorParentLinked(ctx, db.R, parentID, studentID); err != nil {
 		return nil, err
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT c.id, c.mode,
+	rows, err := db.query(ctx, `SELECT c.id, c.mode,
 		q.id, q.text, q.flagged, q.category, q.refused, q.created_at,
 		a.id, a.text, a.flagged, a.category, a.withheld, a.created_at
 		FROM tutor_messages q
@@ -303,7 +303,7 @@ func (db *DB) TutorFlaggedExchanges(ctx context.Context, parentID, studentID str
 		WHERE c.user_id = $1 AND q.role = 'user' AND (q.flagged OR a.flagged)
 		ORDER BY q.created_at DESC, q.id DESC LIMIT 200`, studentID)
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := []optio.TutorFlaggedExchange{}
@@ -436,9 +436,9 @@ func (db *DB) TutorFacts(ctx context.Context, userID string, now time.Time) (*op
 
 // tutorEach runs a read query and calls fn for every row.
 func (db *DB) tutorEach(ctx context.Context, query string, args []any, fn func(scanner) error) error {
-	rows, err := db.R.QueryContext(ctx, query, args...)
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
-		return translate(err)
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {

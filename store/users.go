@@ -268,7 +268,7 @@ func (db *DB) UpdateProfile(ctx context.Context, userID string, p optio.ProfileU
 		now := db.now()
 		if p.Visibility != nil {
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET portfolio_visibility = $1, updated_at = $2 WHERE id = $3`, *p.Visibility, now, userID); err != nil {
-				return translate(err)
+				return err
 			}
 		}
 		if p.BirthDate != nil {
@@ -393,8 +393,8 @@ func (db *DB) SessionUser(ctx context.Context, tokenHash string) (*optio.User, e
 
 // DeleteSession revokes a session (logout).
 func (db *DB) DeleteSession(ctx context.Context, tokenHash string) error {
-	_, err := db.W.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
-	return translate(err)
+	_, err := db.exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
+	return err
 }
 
 // prefixed fills a column-list template's {a} markers with a table alias.

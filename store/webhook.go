@@ -59,8 +59,8 @@ func (db *DB) setDeliveryRefTx(ctx context.Context, tx *sql.Tx, webhookID, ref s
 // third of what a webhook costs (docs/PERFORMANCE.md). Without an Enqueuer
 // the rows wait for the sweeper.
 func (db *DB) syncSoon(queueIDs ...string) {
-	if db.Enqueue != nil && len(queueIDs) > 0 {
-		db.Enqueue.EnqueueSoon(queueIDs...)
+	if db.enqueue != nil && len(queueIDs) > 0 {
+		db.enqueue.EnqueueSoon(queueIDs...)
 	}
 }
 
@@ -113,11 +113,11 @@ func (db *DB) AcceptSparkSubmission(ctx context.Context, webhookID string, ev op
 			newID(), u.ID, ev.SparkUserID, ev.SparkAssignmentID, ev.SparkCourseID, ev.Text, files,
 			ev.SubmittedAt.UTC().Truncate(time.Microsecond), deref(ev.Grade), webhookID, now).Scan(&rc.SubmissionID, &rc.Revision)
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO spark_evidence_sync_queue (id, submission_id, revision, status, attempts, created_at, updated_at)
 			VALUES ($1,$2,$3,$4,0,$5,$5)`, rc.SyncID, rc.SubmissionID, rc.Revision, optio.SyncPending, now); err != nil {
-			return translate(err)
+			return err
 		}
 		return nil
 	})
@@ -269,7 +269,7 @@ func (db *DB) AcceptSparkRoster(ctx context.Context, webhookID string, ev optio.
 			WHERE spark_enrollments.occurred_at <= excluded.occurred_at`,
 			u.ID, ev.SparkCourseID, status, ev.OccurredAt.UTC().Truncate(time.Microsecond), db.now())
 		if err != nil {
-			return translate(err)
+			return err
 		}
 		n, err := res.RowsAffected()
 		if err != nil {

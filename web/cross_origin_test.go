@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
@@ -28,7 +27,7 @@ func TestCrossOriginRequestsAnswerLikeEveryError(t *testing.T) {
 		db := storetest.Open(t, d, nil)
 		cfg, err := optio.LoadConfig(func(string) string { return "" })
 		require.NoError(t, err)
-		srv := httptest.NewServer(web.New(cfg, db, nil, slog.New(slog.DiscardHandler), nil, prometheus.NewRegistry()))
+		srv := httptest.NewServer(newServer(t, web.Deps{Config: cfg, Store: db, Logger: slog.New(slog.DiscardHandler)}))
 		t.Cleanup(srv.Close)
 		post := func(path, accept string) (*http.Response, string) {
 			req, err := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(`{}`))

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
@@ -48,7 +47,7 @@ func newFamilyFixture(t *testing.T, d store.Dialect) *familyFixture {
 	db := storetest.Open(t, d, clock)
 	cfg, err := optio.LoadConfig(func(string) string { return "" })
 	require.NoError(t, err)
-	s := web.New(cfg, db, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), clock, prometheus.NewRegistry())
+	s := newServer(t, web.Deps{Config: cfg, Store: db, Logger: slog.New(slog.DiscardHandler), Clock: clock})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	f := &familyFixture{t: t, db: db, srv: srv, clock: clock, tokens: map[string]string{}}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
@@ -41,7 +40,7 @@ func TestSignedInPagesFramableBySparkWhenOptedIn(t *testing.T) {
 		framers := func(optedIn bool, u *optio.User, path string) string {
 			cfg := &optio.Config{BaseURL: "https://optio.example", CookieSameSiteNone: optedIn, SparkAllowedOrigins: []string{spark},
 				SessionTTL: time.Hour, MaxUploadBytes: 1 << 20}
-			srv := web.New(cfg, db, nil, slog.New(slog.DiscardHandler), nil, prometheus.NewRegistry())
+			srv := newServer(t, web.Deps{Config: cfg, Store: db, Logger: slog.New(slog.DiscardHandler)})
 			req := httptest.NewRequest("GET", path, nil)
 			req.Header.Set("Accept", "text/html")
 			req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: tokens[u]})

@@ -322,34 +322,19 @@ type questPage struct {
 
 func (s *Server) handleQuestPage(w http.ResponseWriter, r *http.Request) {
 	u := userOf(r)
-	q, err := s.Store.QuestByID(r.Context(), r.PathValue("id"))
-	if err == nil && !q.Active && u.Role != optio.RoleAdmin {
-		err = &optio.Error{Code: optio.ENOTFOUND, Message: "Quest not found."}
-	}
+	q, err := s.questFor(r.Context(), u, r.PathValue("id"))
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	qp := questPage{Quest: q, Done: map[string]bool{}}
 	if u.Role == optio.RoleStudent {
-		prog, err := s.Store.QuestProgressFor(r.Context(), u.ID)
+		st, err := s.Store.QuestStanding(r.Context(), u.ID, q.ID)
 		if err != nil {
 			s.Error(w, r, err)
 			return
 		}
-		for _, p := range prog {
-			if p.Quest.ID == q.ID && p.Status != optio.EnrollmentDropped {
-				qp.Enrolled = true
-			}
-		}
-		done, err := s.Store.RecentCompletions(r.Context(), u.ID, 1000, 0)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		for _, c := range done {
-			qp.Done[c.Task.ID] = true
-		}
+		qp.Enrolled, qp.Done = st.Enrolled, st.Done
 	}
 	s.render(w, r, "quest", pageData{Title: q.Title, Data: qp})
 }
@@ -421,12 +406,7 @@ func (s *Server) handleCompleteTaskForm(w http.ResponseWriter, r *http.Request) 
 		}
 		part.Close()
 	}
-	if len(blocks) == 0 {
-		s.Error(w, r, &optio.Error{Code: optio.EINVALID, Message: "Add some evidence: a description, a link or a file.",
-			Fields: map[string]string{"evidence": "add at least one piece of evidence"}})
-		return
-	}
-	if _, err := s.Store.CompleteTask(r.Context(), optio.CompletionInput{UserID: u.ID, TaskID: task.ID, Blocks: blocks, Source: "optio"}); err != nil {
+	if _, err := s.completeTask(r.Context(), u, task.ID, blocks); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -434,21 +414,12 @@ func (s *Server) handleCompleteTaskForm(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) handleAdminPage(w http.ResponseWriter, r *http.Request) {
-	qs, err := s.Store.ListQuests(r.Context(), false)
+	qs, err := s.Store.QuestsWithTasks(r.Context())
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	full := make([]optio.Quest, 0, len(qs))
-	for _, q := range qs {
-		fq, err := s.Store.QuestByID(r.Context(), q.ID)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		full = append(full, *fq)
-	}
-	s.render(w, r, "admin", pageData{Title: "Admin", Data: full})
+	s.render(w, r, "admin", pageData{Title: "Admin", Data: qs})
 }
 
 func (s *Server) handleAdminCreateQuestForm(w http.ResponseWriter, r *http.Request) {

@@ -51,7 +51,7 @@ func TestParentPageShowsTutorFlagsAndLimit(t *testing.T) {
 			DailyLimit int  `json:"daily_limit"`
 			Custom     bool `json:"custom"`
 		}
-		require.Equal(t, 200, mum.json("GET", "/api/parent/students/"+kid.user.ID+"/tutor/limit", nil, &lim))
+		require.Equal(t, 200, mum.JSON("GET", "/api/parent/students/"+kid.user.ID+"/tutor/limit", nil, &lim))
 		require.Equal(t, 5, lim.DailyLimit)
 		require.True(t, lim.Custom)
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
@@ -225,7 +223,7 @@ func TestPortfolioCacheAcrossProcesses(t *testing.T) {
 		e.setVisibility(optio.VisibilityPublic)
 		dbB := open()
 		dbB.Clock = e.clock
-		b := New(e.srv.Config, dbB, e.files, slog.New(slog.NewTextHandler(io.Discard, nil)), e.clock, prometheus.NewRegistry())
+		b := mustNew(t, Deps{Config: e.srv.Config, Store: dbB, Files: e.files, Logger: slog.New(slog.DiscardHandler), Clock: e.clock})
 		owner := e.sessionCookie(e.student)
 		page, api := "/portfolio/"+e.student.PortfolioSlug, "/api/public/portfolio/"+e.student.PortfolioSlug
 		for _, srv := range []*Server{e.srv, b} {

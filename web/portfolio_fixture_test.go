@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
@@ -77,7 +76,7 @@ func setupPortfolio(tb testing.TB, db *store.DB) *pfEnv {
 	db.Clock = clock
 	cfg := &optio.Config{BaseURL: "http://optio.test", SparkAllowedOrigins: []string{sparkOrigin},
 		MaxUploadBytes: 10 << 20, SessionTTL: time.Hour, PortfolioCacheMB: 8}
-	srv := New(cfg, db, testFiles{fs}, slog.New(slog.NewTextHandler(io.Discard, nil)), clock, prometheus.NewRegistry())
+	srv := mustNew(tb, Deps{Config: cfg, Store: db, Files: testFiles{fs}, Logger: slog.New(slog.DiscardHandler), Clock: clock})
 	e := &pfEnv{tb: tb, db: db, files: testFiles{fs}, srv: srv, clock: clock}
 	e.student = storetest.MustCreateUser(tb, db, optio.RoleStudent, "Maya", "Ortiz")
 	e.setAge(18 + 5)
@@ -109,7 +108,9 @@ func (e *pfEnv) setConsent(ok bool) {
 }
 
 func (e *pfEnv) linkParent(parent *optio.User) {
-	e.exec(`INSERT INTO parent_links (parent_id, student_id, linked_via, created_at) VALUES ($1,$2,'test',$3)`, parent.ID, e.student.ID, testNow)
+	e.tb.Helper()
+	_, err := e.db.LinkParent(context.Background(), "", parent.ID, e.student.ID, optio.LinkedViaAdmin)
+	require.NoError(e.tb, err)
 }
 
 func (e *pfEnv) linkObserver(observer *optio.User, revoked bool) {
@@ -251,3 +252,11 @@ func httptestForm(path string, v url.Values) *http.Request {
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
 
 func openStore(tb testing.TB, d store.Dialect) *store.DB { return storetest.Open(tb, d, nil) }
+
+// mustNew builds a Server from d, failing the test when New refuses.
+func mustNew(tb testing.TB, d Deps) *Server {
+	tb.Helper()
+	s, err := New(d)
+	require.NoError(tb, err)
+	return s
+}

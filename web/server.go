@@ -4,6 +4,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -38,7 +39,8 @@ type StoredObject struct {
 	Kind        string // image, video, audio, document, text
 }
 
-// Server holds what the handlers need. Create it with New.
+// Server holds what the handlers need. Create it with New; its fields are
+// set from Deps and not changed once it serves.
 type Server struct {
 	Store   optio.Store
 	Files   FileStore
@@ -80,13 +82,53 @@ type Server struct {
 	metricsHandler http.Handler
 }
 
-// New builds a Server and its routes. reg receives the HTTP metrics.
-func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger, clock optio.Clock, reg prometheus.Registerer) *Server {
+// Deps is what a Server is built from. Config and Store are required; the
+// rest say what happens without them on their fields.
+type Deps struct {
+	Config *optio.Config
+	Store  optio.Store
+	// Files keeps evidence files; nil refuses uploads and serves no file.
+	Files FileStore
+	// Exports reads finished export ZIPs; nil answers every download 404.
+	Exports ExportStore
+	// SSO verifies Spark's sign-in tokens; nil answers sso_not_configured.
+	SSO *spark.SSOVerifier
+	// Tutor answers students' questions; nil or without a provider means not configured.
+	Tutor *TutorService
+	// BadgeProgress reports a student's badges (see Server.BadgeProgress);
+	// nil reads the store's progress without catalog links.
+	BadgeProgress func(ctx context.Context, userID string) ([]optio.BadgeProgress, error)
+	// LTI is the LTI 1.3 tool; nil answers the LTI endpoints not_configured.
+	LTI *LTI
+	// Logger defaults to slog.Default(); Clock to the system clock.
+	Logger *slog.Logger
+	Clock  optio.Clock
+	// Registerer receives the HTTP metrics; it defaults to a new registry,
+	// and /metrics serves it when it is also a Gatherer.
+	Registerer prometheus.Registerer
+}
+
+// New builds a Server and its routes from d; a missing required dependency
+// is an error, so a server never starts half-wired.
+func New(d Deps) (*Server, error) {
+	switch {
+	case d.Config == nil:
+		return nil, errors.New("web: no configuration (Deps.Config)")
+	case d.Store == nil:
+		return nil, errors.New("web: no store (Deps.Store)")
+	}
+	cfg, st, logger, clock, reg := d.Config, d.Store, d.Logger, d.Clock, d.Registerer
 	if clock == nil {
 		clock = optio.SystemClock{}
 	}
-	s := &Server{Store: st, Files: files, Config: cfg, Logger: logger, Clock: clock, Metrics: NewMetrics(reg),
-		Health: optio.NewHealthTally(clock)}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s := &Server{Store: st, Files: d.Files, Exports: d.Exports, SSO: d.SSO, Tutor: d.Tutor, BadgeProgress: d.BadgeProgress,
+		LTI: d.LTI, Config: cfg, Logger: logger, Clock: clock, Metrics: NewMetrics(reg), Health: optio.NewHealthTally(clock)}
 	registerHealthCollector(reg, st, logger)
 	s.pages = mustParsePages()
 	s.portfolioCache = newPortfolioCache(int64(cfg.PortfolioCacheMB) << 20)
@@ -117,7 +159,7 @@ func New(cfg *optio.Config, st optio.Store, files FileStore, logger *slog.Logger
 	h = s.Metrics.instrument(h)
 	h = s.recoverer(h)
 	s.handler = h
-	return s
+	return s, nil
 }
 
 // RoutePattern is the registered pattern that serves method and path, or ""

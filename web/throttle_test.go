@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
@@ -46,7 +45,7 @@ func newThrottleEnv(t *testing.T, d store.Dialect, env map[string]string) *throt
 	e := &throttleEnv{t: t, db: db, clock: clock,
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	for _, s := range []**web.Server{&e.a, &e.b} {
-		*s = web.New(cfg, db, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), clock, prometheus.NewRegistry())
+		*s = newServer(t, web.Deps{Config: cfg, Store: db, Logger: slog.New(slog.DiscardHandler), Clock: clock})
 	}
 	sa, sb := httptest.NewServer(e.a), httptest.NewServer(e.b)
 	t.Cleanup(sa.Close)

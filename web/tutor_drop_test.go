@@ -19,26 +19,31 @@ import (
 )
 
 // askAndLeave sends a question as a streaming client and closes the
-// connection as soon as the first piece of the answer has arrived (or,
-// with wantChunk false, as soon as the request is sent and has been
-// waited on for a moment), as a student closing the tab does.
-func (b *browser) askAndLeave(convID, text string, wantChunk bool) string {
+// connection as soon as the first piece of the answer has arrived (or, when
+// leaveWhen is set, as soon as it reports true: before any answer), as a
+// student closing the tab does.
+func (b *browser) askAndLeave(convID, text string, leaveWhen func() bool) string {
 	b.t.Helper()
 	raw, _ := json.Marshal(map[string]string{"text": text})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "POST", b.base+"/api/tutor/conversations/"+convID+"/messages", bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(ctx, "POST", b.Base+"/api/tutor/conversations/"+convID+"/messages", bytes.NewReader(raw))
 	require.NoError(b.t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
-	if !wantChunk {
-		go func() { time.Sleep(300 * time.Millisecond); cancel() }()
-		if resp, err := b.http.Do(req); err == nil {
+	if leaveWhen != nil {
+		go func() {
+			defer cancel()
+			for deadline := time.Now().Add(10 * time.Second); !leaveWhen() && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+		if resp, err := b.HTTP.Do(req); err == nil {
 			resp.Body.Close()
 		}
 		return ""
 	}
-	resp, err := b.http.Do(req)
+	resp, err := b.HTTP.Do(req)
 	require.NoError(b.t, err)
 	defer resp.Body.Close()
 	require.Equal(b.t, 200, resp.StatusCode)
@@ -53,6 +58,13 @@ func (b *browser) askAndLeave(convID, text string, wantChunk bool) string {
 	return ""
 }
 
+// providerAsked reports, from now on, whether the fake Gemini has been asked
+// once more: Optio recorded the question, and the answer is on its way.
+func (e *tutorEnv) providerAsked() func() bool {
+	n := len(e.gemini.Requests())
+	return func() bool { return len(e.gemini.Requests()) > n }
+}
+
 // Issue 17, item 8: a student who closed the connection once the answer's
 // text arrived got the answer, but the exchange was deleted: it did not
 // count against the daily limit, and a flagged message ("I am being
@@ -63,8 +75,9 @@ func TestTutorDroppedStreamKeepsSafeguarding(t *testing.T) {
 	eachStore(t, func(t *testing.T, d store.Dialect) {
 		e := setupTutor(t, d, true, map[string]string{"OPTIO_TUTOR_DAILY_LIMIT": "4"})
 		teen := e.signUp(optio.RoleStudent, "Tess", nil)
-		e.exec(`UPDATE users SET birth_date = $1 WHERE id = $2`, tutorNow.AddDate(-15, 0, 0), teen.user.ID) // answers stream
-		kid := e.signUp(optio.RoleStudent, "Kim", nil)                                                      // under 13: answers are buffered
+		_, err := e.app.Store.RecordBirthDate(context.Background(), "", teen.user.ID, tutorNow.AddDate(-15, 0, 0), optio.SourceAdmin) // answers stream
+		require.NoError(t, err)
+		kid := e.signUp(optio.RoleStudent, "Kim", nil) // under 13: answers are buffered
 		mum := e.signUp(optio.RoleParent, "Mum", nil)
 		e.linkParent(mum.user, teen.user)
 		e.linkParent(mum.user, kid.user)
@@ -72,7 +85,7 @@ func TestTutorDroppedStreamKeepsSafeguarding(t *testing.T) {
 			var out struct {
 				Exchanges []optio.TutorFlaggedExchange `json:"exchanges"`
 			}
-			require.Equal(t, 200, mum.json("GET", "/api/parent/students/"+student.user.ID+"/tutor/flagged", nil, &out))
+			require.Equal(t, 200, mum.JSON("GET", "/api/parent/students/"+student.user.ID+"/tutor/flagged", nil, &out))
 			return out.Exchanges
 		}
 		slow := func(chunks ...string) geminitest.Reply {
@@ -82,7 +95,7 @@ func TestTutorDroppedStreamKeepsSafeguarding(t *testing.T) {
 		// The teen leaves after the first words of the answer.
 		c := teen.newConversation("study_buddy")
 		e.gemini.Reply(slow("I'm really sorry that is happening. ", "Please tell a trusted adult, ", "like a teacher or a parent."))
-		first := teen.askAndLeave(c.ID, "I am being bullied at school and I don't know what to do", true)
+		first := teen.askAndLeave(c.ID, "I am being bullied at school and I don't know what to do", nil)
 		require.Contains(t, first, "sorry")
 		require.Eventually(t, func() bool { return len(flaggedOf(teen)) == 1 }, 10*time.Second, 50*time.Millisecond,
 			"the flagged question reaches the parent")
@@ -96,10 +109,10 @@ func TestTutorDroppedStreamKeepsSafeguarding(t *testing.T) {
 
 		// An unflagged question dropped mid-answer counts too.
 		e.gemini.Reply(slow("Fractions ", "are parts ", "of a whole."))
-		teen.askAndLeave(c.ID, "What is a fraction?", true)
+		teen.askAndLeave(c.ID, "What is a fraction?", nil)
 		// So does a question whose answer never started arriving.
 		e.gemini.Reply(geminitest.Reply{Chunks: []string{"Too late."}, Delay: 5 * time.Second})
-		teen.askAndLeave(c.ID, "What is a decimal?", false)
+		teen.askAndLeave(c.ID, "What is a decimal?", e.providerAsked())
 		require.Eventually(t, func() bool { return len(teen.conversation(c.ID).Messages) >= 5 }, 10*time.Second, 50*time.Millisecond)
 
 		e.gemini.Reply(geminitest.Text("Four."))
@@ -114,7 +127,7 @@ func TestTutorDroppedStreamKeepsSafeguarding(t *testing.T) {
 		// before it comes still leaves the flagged question with the parent.
 		kc := kid.newConversation("study_buddy")
 		e.gemini.Reply(geminitest.Reply{Chunks: []string{"That sounds hard. Tell a trusted adult."}, Delay: 2 * time.Second})
-		kid.askAndLeave(kc.ID, "kids keep picking on me", false)
+		kid.askAndLeave(kc.ID, "kids keep picking on me", e.providerAsked())
 		require.Eventually(t, func() bool { return len(flaggedOf(kid)) == 1 }, 10*time.Second, 50*time.Millisecond)
 		require.Equal(t, "kids keep picking on me", flaggedOf(kid)[0].Question.Text)
 

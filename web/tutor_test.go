@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/app"
+	"github.com/optio-edu/optio/internal/apptest"
 	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/store/storetest"
 	"github.com/optio-edu/optio/tutor"
@@ -47,28 +46,11 @@ func eachStore(t *testing.T, fn func(t *testing.T, d store.Dialect)) {
 func setupTutor(t *testing.T, d store.Dialect, configured bool, extra map[string]string) *tutorEnv {
 	t.Helper()
 	e := &tutorEnv{t: t, gemini: geminitest.NewServer(t), clock: optio.NewFakeClock(tutorNow)}
-	dbURL := storetest.URL(t, d)
-	if d == store.SQLite {
-		dbURL = "sqlite://" + dbURL
-	}
-	env := map[string]string{"OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": dbURL, "OPTIO_ADDR": "127.0.0.1:0", "OPTIO_METRICS_ADDR": "127.0.0.1:0"}
+	env := apptest.Env(t, d, extra)
 	if configured {
 		env["GEMINI_API_KEY"], env["GEMINI_MODEL"], env["GEMINI_BASE_URL"] = geminitest.APIKey, geminitest.Model, e.gemini.URL
 	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	cfg, err := optio.LoadConfig(func(k string) string { return env[k] })
-	require.NoError(t, err)
-	a, err := app.New(context.Background(), cfg, app.Options{Clock: e.clock, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	require.NoError(t, a.Start(nil))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-	})
-	e.app = a
+	e.app = apptest.Start(t, env.Get, app.Options{Clock: e.clock, Logger: slog.New(slog.DiscardHandler)}, nil)
 	return e
 }
 
@@ -79,14 +61,13 @@ func (e *tutorEnv) exec(q string, args ...any) {
 }
 
 func (e *tutorEnv) linkParent(parent, student *optio.User) {
-	e.exec(`INSERT INTO parent_links (parent_id, student_id, linked_via, created_at) VALUES ($1,$2,'test',$3)`, parent.ID, student.ID, tutorNow)
+	apptest.LinkParent(e.t, e.app, parent, student)
 }
 
 // browser is a signed-in user's HTTP client with its own cookie jar.
 type browser struct {
+	*apptest.Client
 	t    *testing.T
-	base string
-	http *http.Client
 	user *optio.User
 }
 
@@ -94,49 +75,11 @@ type browser struct {
 // student a teenager or an adult (none: under 13).
 func (e *tutorEnv) signUp(role optio.Role, given string, birth *time.Time) *browser {
 	e.t.Helper()
-	jar, _ := cookiejar.New(nil)
-	b := &browser{t: e.t, base: e.app.URL(), http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}}
-	var u optio.User
-	require.Equal(e.t, 201, b.json("POST", "/api/auth/register", map[string]any{"email": strings.ToLower(given) + "-" + uuid.NewString()[:8] + "@example.com",
-		"password": "a long password", "given_name": given, "family_name": "Tester", "role": role}, &u))
+	c := apptest.SignUp(e.t, e.app, role, given)
 	if birth != nil {
-		require.Equal(e.t, 200, b.json("PATCH", "/api/me", map[string]any{"birth_date": birth}, &u))
+		require.Equal(e.t, 200, c.JSON("PATCH", "/api/me", map[string]any{"birth_date": birth}, c.User))
 	}
-	b.user = &u
-	return b
-}
-
-func (b *browser) request(method, path, accept, contentType string, body io.Reader) *http.Response {
-	b.t.Helper()
-	req, err := http.NewRequest(method, b.base+path, body)
-	require.NoError(b.t, err)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	req.Header.Set("Accept", accept)
-	resp, err := b.http.Do(req)
-	require.NoError(b.t, err)
-	return resp
-}
-
-// json sends a JSON request and decodes the answer into out.
-func (b *browser) json(method, path string, body, out any) int {
-	b.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		require.NoError(b.t, err)
-		rd = bytes.NewReader(raw)
-	}
-	resp := b.request(method, path, "application/json", "application/json", rd)
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if out != nil && len(raw) > 0 {
-		require.NoError(b.t, json.Unmarshal(raw, out), "body: %s", raw)
-	}
-	return resp.StatusCode
+	return &browser{Client: c, t: e.t, user: c.User}
 }
 
 type sseEvent struct {
@@ -149,7 +92,7 @@ type sseEvent struct {
 func (b *browser) stream(convID, text string) (int, []sseEvent, apiErr) {
 	b.t.Helper()
 	raw, _ := json.Marshal(map[string]string{"text": text})
-	resp := b.request("POST", "/api/tutor/conversations/"+convID+"/messages", "text/event-stream", "application/json", bytes.NewReader(raw))
+	resp := b.Request("POST", "/api/tutor/conversations/"+convID+"/messages", "text/event-stream", "application/json", bytes.NewReader(raw))
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(b.t, err)
@@ -176,7 +119,7 @@ func (b *browser) stream(convID, text string) (int, []sseEvent, apiErr) {
 // page fetches a page as a browser does.
 func (b *browser) page(path string) (int, string) {
 	b.t.Helper()
-	resp := b.request("GET", path, "text/html", "", nil)
+	resp := b.Request("GET", path, "text/html", "", nil)
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(raw)
@@ -185,7 +128,7 @@ func (b *browser) page(path string) (int, string) {
 // form posts a form as a browser without JavaScript does.
 func (b *browser) form(path string, v url.Values) (int, string, string) {
 	b.t.Helper()
-	resp := b.request("POST", path, "text/html", "application/x-www-form-urlencoded", strings.NewReader(v.Encode()))
+	resp := b.Request("POST", path, "text/html", "application/x-www-form-urlencoded", strings.NewReader(v.Encode()))
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header.Get("Location"), string(raw)
@@ -211,14 +154,14 @@ type turn struct {
 func (b *browser) newConversation(mode string) *optio.TutorConversation {
 	b.t.Helper()
 	var c optio.TutorConversation
-	require.Equal(b.t, 201, b.json("POST", "/api/tutor/conversations", map[string]string{"mode": mode}, &c))
+	require.Equal(b.t, 201, b.JSON("POST", "/api/tutor/conversations", map[string]string{"mode": mode}, &c))
 	return &c
 }
 
 func (b *browser) ask(convID, text string) (int, turn, apiErr) {
 	b.t.Helper()
 	raw, _ := json.Marshal(map[string]string{"text": text})
-	resp := b.request("POST", "/api/tutor/conversations/"+convID+"/messages", "application/json", "application/json", bytes.NewReader(raw))
+	resp := b.Request("POST", "/api/tutor/conversations/"+convID+"/messages", "application/json", "application/json", bytes.NewReader(raw))
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	var tr turn
@@ -234,7 +177,7 @@ func (b *browser) ask(convID, text string) (int, turn, apiErr) {
 func (b *browser) conversation(id string) optio.TutorConversation {
 	b.t.Helper()
 	var c optio.TutorConversation
-	require.Equal(b.t, 200, b.json("GET", "/api/tutor/conversations/"+id, nil, &c))
+	require.Equal(b.t, 200, b.JSON("GET", "/api/tutor/conversations/"+id, nil, &c))
 	return c
 }
 
@@ -359,13 +302,13 @@ func TestTutorStreamsAnswerAndKeepsHistory(t *testing.T) {
 			Configured    bool                      `json:"configured"`
 			Conversations []optio.TutorConversation `json:"conversations"`
 		}
-		require.Equal(t, 200, maya.json("GET", "/api/tutor/conversations", nil, &list))
+		require.Equal(t, 200, maya.JSON("GET", "/api/tutor/conversations", nil, &list))
 		require.True(t, list.Configured)
 		require.Len(t, list.Conversations, 1)
-		require.Equal(t, 200, other.json("GET", "/api/tutor/conversations", nil, &list))
+		require.Equal(t, 200, other.JSON("GET", "/api/tutor/conversations", nil, &list))
 		require.Empty(t, list.Conversations)
 		var ae apiErr
-		require.Equal(t, 404, other.json("GET", "/api/tutor/conversations/"+c.ID, nil, &ae), "another student's conversation")
+		require.Equal(t, 404, other.JSON("GET", "/api/tutor/conversations/"+c.ID, nil, &ae), "another student's conversation")
 		status, _, ae = other.ask(c.ID, "hello")
 		require.Equal(t, 404, status)
 		require.Equal(t, "not_found", ae.Error.Code)
@@ -462,7 +405,7 @@ func TestTutorSafety(t *testing.T) {
 		var flagged struct {
 			Exchanges []optio.TutorFlaggedExchange `json:"exchanges"`
 		}
-		require.Equal(t, 200, mum.json("GET", "/api/parent/students/"+kid.user.ID+"/tutor/flagged", nil, &flagged))
+		require.Equal(t, 200, mum.JSON("GET", "/api/parent/students/"+kid.user.ID+"/tutor/flagged", nil, &flagged))
 		require.Len(t, flagged.Exchanges, 2)
 		require.Equal(t, "Can you check my essay?", flagged.Exchanges[0].Question.Text)
 		require.True(t, flagged.Exchanges[0].Answer.Withheld)
@@ -470,9 +413,9 @@ func TestTutorSafety(t *testing.T) {
 		require.Equal(t, tutor.CategorySelfHarm, flagged.Exchanges[1].Question.Category)
 
 		var ae apiErr
-		require.Equal(t, 404, stranger.json("GET", "/api/parent/students/"+kid.user.ID+"/tutor/flagged", nil, &ae), "another family's child")
+		require.Equal(t, 404, stranger.JSON("GET", "/api/parent/students/"+kid.user.ID+"/tutor/flagged", nil, &ae), "another family's child")
 		require.Equal(t, "not_found", ae.Error.Code)
-		require.Equal(t, 403, kid.json("GET", "/api/parent/students/"+kid.user.ID+"/tutor/flagged", nil, &ae), "students cannot read the parent view")
+		require.Equal(t, 403, kid.JSON("GET", "/api/parent/students/"+kid.user.ID+"/tutor/flagged", nil, &ae), "students cannot read the parent view")
 
 		// Operators see the outcomes on /metrics.
 		status, metrics := scrapeMetrics(t, e.app.MetricsURL(), "")
@@ -495,16 +438,16 @@ func TestTutorDailyLimit(t *testing.T) {
 		path := "/api/parent/students/" + kid.user.ID + "/tutor/limit"
 
 		var ae apiErr
-		require.Equal(t, 400, mum.json("PUT", path, map[string]int{"daily_limit": 201}, &ae))
+		require.Equal(t, 400, mum.JSON("PUT", path, map[string]int{"daily_limit": 201}, &ae))
 		require.Contains(t, ae.Error.Fields, "daily_limit")
-		require.Equal(t, 400, mum.json("PUT", path, map[string]any{}, &ae))
-		require.Equal(t, 400, mum.json("PUT", path, map[string]any{"daily_limit": "two"}, &ae))
-		require.Equal(t, 404, stranger.json("PUT", path, map[string]int{"daily_limit": 100}, &ae))
+		require.Equal(t, 400, mum.JSON("PUT", path, map[string]any{}, &ae))
+		require.Equal(t, 400, mum.JSON("PUT", path, map[string]any{"daily_limit": "two"}, &ae))
+		require.Equal(t, 404, stranger.JSON("PUT", path, map[string]int{"daily_limit": 100}, &ae))
 		var lv map[string]any
-		require.Equal(t, 200, mum.json("GET", path, nil, &lv))
+		require.Equal(t, 200, mum.JSON("GET", path, nil, &lv))
 		require.Equal(t, map[string]any{"student_id": kid.user.ID, "daily_limit": float64(50), "custom": false}, lv)
-		require.Equal(t, 200, mum.json("PUT", path, map[string]int{"daily_limit": 2}, &lv))
-		require.Equal(t, 200, mum.json("GET", path, nil, &lv))
+		require.Equal(t, 200, mum.JSON("PUT", path, map[string]int{"daily_limit": 2}, &lv))
+		require.Equal(t, 200, mum.JSON("GET", path, nil, &lv))
 		require.Equal(t, map[string]any{"student_id": kid.user.ID, "daily_limit": float64(2), "custom": true}, lv)
 
 		c := kid.newConversation("review")
@@ -530,7 +473,7 @@ func TestTutorDailyLimit(t *testing.T) {
 		require.Equal(t, 200, status)
 
 		// A parent can pause the tutor.
-		require.Equal(t, 200, mum.json("PUT", path, map[string]int{"daily_limit": 0}, &lv))
+		require.Equal(t, 200, mum.JSON("PUT", path, map[string]int{"daily_limit": 0}, &lv))
 		status, _, ae = kid.ask(c.ID, "Hello?")
 		require.Equal(t, 429, status)
 		require.Contains(t, ae.Error.Message, "paused")
@@ -579,7 +522,7 @@ func TestTutorPagesWithoutJavaScript(t *testing.T) {
 		status, _ = maya.page("/tutor/" + uuid.NewString())
 		require.Equal(t, 404, status)
 
-		resp := maya.request("GET", "/static/tutor.js", "*/*", "", nil)
+		resp := maya.Request("GET", "/static/tutor.js", "*/*", "", nil)
 		resp.Body.Close()
 		require.Equal(t, 200, resp.StatusCode)
 	})
@@ -592,7 +535,7 @@ func TestTutorNotConfigured(t *testing.T) {
 		maya := e.signUp(optio.RoleStudent, "Maya", teenBirth())
 
 		var ae apiErr
-		require.Equal(t, 503, maya.json("POST", "/api/tutor/conversations", map[string]string{"mode": "teacher"}, &ae))
+		require.Equal(t, 503, maya.JSON("POST", "/api/tutor/conversations", map[string]string{"mode": "teacher"}, &ae))
 		require.Equal(t, "not_configured", ae.Error.Code)
 		require.Equal(t, tutor.NotConfiguredMessage, ae.Error.Message)
 		status, _, ae := maya.stream(uuid.NewString(), "hello")
@@ -616,15 +559,15 @@ func TestTutorConversationValidation(t *testing.T) {
 		q := storetest.MustCreateQuest(t, e.app.Store, "Rocket club", 10, optio.PillarSTEM)
 
 		var ae apiErr
-		require.Equal(t, 400, maya.json("POST", "/api/tutor/conversations", map[string]string{"mode": "gossip"}, &ae))
+		require.Equal(t, 400, maya.JSON("POST", "/api/tutor/conversations", map[string]string{"mode": "gossip"}, &ae))
 		require.Contains(t, ae.Error.Fields, "mode")
-		require.Equal(t, 400, maya.json("POST", "/api/tutor/conversations", map[string]string{"task_id": uuid.NewString()}, &ae))
+		require.Equal(t, 400, maya.JSON("POST", "/api/tutor/conversations", map[string]string{"task_id": uuid.NewString()}, &ae))
 		require.Contains(t, ae.Error.Fields, "task_id")
-		require.Equal(t, 400, maya.json("POST", "/api/tutor/conversations", `{"mode":`, &ae))
-		require.Equal(t, 403, mum.json("POST", "/api/tutor/conversations", map[string]string{}, &ae), "students only")
+		require.Equal(t, 400, maya.JSON("POST", "/api/tutor/conversations", `{"mode":`, &ae))
+		require.Equal(t, 403, mum.JSON("POST", "/api/tutor/conversations", map[string]string{}, &ae), "students only")
 
 		var c optio.TutorConversation
-		require.Equal(t, 201, maya.json("POST", "/api/tutor/conversations", map[string]string{"mode": "teacher", "task_id": q.Tasks[0].ID}, &c))
+		require.Equal(t, 201, maya.JSON("POST", "/api/tutor/conversations", map[string]string{"mode": "teacher", "task_id": q.Tasks[0].ID}, &c))
 		require.Equal(t, q.ID, c.QuestID)
 		require.Equal(t, q.Tasks[0].Title, c.Title)
 

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
@@ -40,11 +38,11 @@ func twoHookServers(t *testing.T, d store.Dialect) (one, two *hookEnv) {
 			_, err = db.W.Exec(`CREATE TABLE test_jobs (queue_id TEXT NOT NULL)`)
 			require.NoError(t, err)
 		}
-		db.Enqueue = recordingEnqueuer{db: db}
-		srv := web.New(cfg, db, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, prometheus.NewRegistry())
+		jobs := &recordingEnqueuer{db: db}
+		srv := newServer(t, web.Deps{Config: cfg, Store: db.WithEnqueuer(jobs), Logger: slog.New(slog.DiscardHandler)})
 		ts := httptest.NewServer(srv)
 		t.Cleanup(ts.Close)
-		return &hookEnv{t: t, db: db, srv: srv, url: ts.URL, signer: spark.WebhookSigner{Secret: hookSecret}}
+		return &hookEnv{t: t, db: db, jobs: jobs, srv: srv, url: ts.URL, signer: spark.WebhookSigner{Secret: hookSecret}}
 	}
 	return start(true), start(false)
 }

@@ -14,10 +14,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
@@ -33,7 +33,8 @@ const hookSecret = "spark-webhook-secret-for-tests-0123456789"
 // Spark side.
 type hookEnv struct {
 	t      testing.TB
-	db     *store.DB
+	db     *store.DB // without the enqueuer: what a test reads and writes directly
+	jobs   *recordingEnqueuer
 	srv    http.Handler // the server itself, for requests that bypass the network
 	url    string
 	signer spark.WebhookSigner
@@ -46,19 +47,19 @@ type hookEnv struct {
 // as a crash before the jobs' insert would.
 type recordingEnqueuer struct {
 	db   *store.DB
-	lose bool
+	lose atomic.Bool
 }
 
-func (e recordingEnqueuer) EnqueueTx(ctx context.Context, tx *sql.Tx, job optio.Job) error {
+func (e *recordingEnqueuer) EnqueueTx(ctx context.Context, tx *sql.Tx, job optio.Job) error {
 	if _, ok := job.(optio.SparkCourseFetchJob); ok {
 		return nil // a course first seen: asking Spark's API for it commits with the course
 	}
 	return fmt.Errorf("unexpected job %T inside a webhook transaction", job)
 }
 
-func (e recordingEnqueuer) EnqueueSoon(queueIDs ...string) {
+func (e *recordingEnqueuer) EnqueueSoon(queueIDs ...string) {
 	for _, id := range queueIDs {
-		if !e.lose {
+		if !e.lose.Load() {
 			if _, err := e.db.W.Exec(`INSERT INTO test_jobs (queue_id) VALUES ($1)`, id); err != nil {
 				panic(err)
 			}
@@ -79,11 +80,11 @@ func setupHooks(t testing.TB, d store.Dialect, env map[string]string) *hookEnv {
 	db := storetest.Open(t, d, nil)
 	_, err = db.W.Exec(`CREATE TABLE test_jobs (queue_id TEXT NOT NULL)`)
 	require.NoError(t, err)
-	db.Enqueue = recordingEnqueuer{db: db}
-	srv := web.New(cfg, db, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, prometheus.NewRegistry())
+	jobs := &recordingEnqueuer{db: db}
+	srv := newServer(t, web.Deps{Config: cfg, Store: db.WithEnqueuer(jobs), Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &hookEnv{t: t, db: db, srv: srv, url: ts.URL, signer: spark.WebhookSigner{Secret: hookSecret}}
+	return &hookEnv{t: t, db: db, jobs: jobs, srv: srv, url: ts.URL, signer: spark.WebhookSigner{Secret: hookSecret}}
 }
 
 // eachStore runs fn in parallel on SQLite and PostgreSQL.
@@ -440,7 +441,7 @@ func TestWebhookKeepsASubmissionWhoseJobIsLost(t *testing.T) {
 		// The process dies between the commit and the job's insert: Spark
 		// was told 202, and the pending queue row is what the sweeper
 		// gives a job (jobs.TestSweeperEnqueuesPendingRows).
-		h.db.Enqueue = recordingEnqueuer{db: h.db, lose: true}
+		h.jobs.lose.Store(true)
 		id := h.newID()
 		body := submission("stu-new", "asg-1", "crs-1", "Essay")
 		a := h.sendAs("submission", id, time.Now(), h.signer, body)
@@ -448,13 +449,15 @@ func TestWebhookKeepsASubmissionWhoseJobIsLost(t *testing.T) {
 		require.Equal(t, "pending", h.str(`SELECT status FROM spark_evidence_sync_queue WHERE id = $1`, a.Body["sync_id"]))
 		require.Equal(t, 0, h.count(`SELECT COUNT(*) FROM test_jobs`))
 		// Spark's retry of the same delivery is a duplicate, not a second row.
-		h.db.Enqueue = recordingEnqueuer{db: h.db}
+		h.jobs.lose.Store(false)
 		require.Equal(t, http.StatusOK, h.sendAs("submission", id, time.Now(), h.signer, body).Status)
 		require.Equal(t, 1, h.count(`SELECT COUNT(*) FROM spark_evidence_sync_queue`))
 		require.Equal(t, 0, h.count(`SELECT COUNT(*) FROM test_jobs`))
 
 		// Without an enqueuer the queue row is still written, pending, for the sweeper.
-		h.db.Enqueue = nil
+		bare := httptest.NewServer(newServer(t, web.Deps{Config: h.srv.(*web.Server).Config, Store: h.db, Logger: slog.New(slog.DiscardHandler)}))
+		t.Cleanup(bare.Close)
+		h.url = bare.URL
 		a = h.send("submission", submission("stu-new", "asg-2", "crs-1", "Essay 2"))
 		require.Equal(t, http.StatusAccepted, a.Status)
 		require.Equal(t, "pending", h.str(`SELECT status FROM spark_evidence_sync_queue WHERE id = $1`, a.Body["sync_id"]))

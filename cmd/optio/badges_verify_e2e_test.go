@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/app"
+	"github.com/optio-edu/optio/internal/apptest"
 	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/store/storetest"
 )
@@ -32,16 +32,7 @@ func TestBadgesVerifyCommand(t *testing.T) {
 		getenv := testEnv(t, d, map[string]string{"OPTIO_BASE_URL": base})
 		var out bytes.Buffer
 		require.NoError(t, run(ctx, []string{"admin", "create", "--email", "head@school.test", "--password", "correct horse"}, &out, &out, getenv))
-		cfg, err := optio.LoadConfig(getenv)
-		require.NoError(t, err)
-		a, err := app.New(ctx, cfg, app.Options{})
-		require.NoError(t, err)
-		require.NoError(t, a.Start(ln))
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = a.Shutdown(ctx)
-		})
+		a := apptest.Start(t, getenv, app.Options{}, ln)
 
 		admin := newClient(t, base)
 		require.Equal(t, 200, admin.do("POST", "/api/auth/login", map[string]string{"email": "head@school.test", "password": "correct horse"}, nil))

@@ -12,47 +12,24 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/app"
+	"github.com/optio-edu/optio/internal/apptest"
 	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/store/storetest"
 )
 
 // testEnv is an environment for one Optio process in a test.
 func testEnv(t *testing.T, d store.Dialect, extra map[string]string) func(string) string {
-	env := map[string]string{
-		"OPTIO_DATA_DIR":     t.TempDir(),
-		"OPTIO_DATABASE_URL": storetest.URL(t, d),
-		"OPTIO_ADDR":         "127.0.0.1:0",
-		"OPTIO_METRICS_ADDR": "127.0.0.1:0",
-	}
-	if d == store.SQLite {
-		env["OPTIO_DATABASE_URL"] = "sqlite://" + env["OPTIO_DATABASE_URL"]
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	return func(k string) string { return env[k] }
+	return apptest.Env(t, d, extra).Get
 }
 
 // startApp starts the real program on :0 with env and stops it at the end.
 func startApp(t *testing.T, getenv func(string) string) *app.App {
-	t.Helper()
-	cfg, err := optio.LoadConfig(getenv)
-	require.NoError(t, err)
-	a, err := app.New(context.Background(), cfg, app.Options{})
-	require.NoError(t, err)
-	require.NoError(t, a.Start(nil))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-	})
-	return a
+	return apptest.Start(t, getenv, app.Options{}, nil)
 }
 
 // client is a browser-like HTTP client with its own cookie jar.
@@ -247,6 +224,20 @@ func TestQuestSliceEndToEnd(t *testing.T) {
 		require.Equal(t, 200, resp.StatusCode)
 		require.Contains(t, string(page), "Your XP: 200")
 		require.Contains(t, string(page), "Four raised beds")
+		getPage := func(c *client, path string) string {
+			resp, err := c.http.Get(a.URL() + path)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			require.Equal(t, 200, resp.StatusCode, path)
+			return string(b)
+		}
+		// The quest page and the API agree: both tasks done; the admin page
+		// lists every quest's tasks.
+		require.Equal(t, 2, strings.Count(getPage(student, "/quests/"+q.ID), "✓ Completed"))
+		adminPage := getPage(admin, "/admin")
+		require.Contains(t, adminPage, "Plan the beds")
+		require.Contains(t, adminPage, "Write to the council")
 
 		require.Equal(t, 204, student.do("POST", "/api/auth/logout", nil, nil))
 		require.Equal(t, 401, student.do("GET", "/api/me", nil, nil))

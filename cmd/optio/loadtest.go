@@ -1,3 +1,5 @@
+//go:build loadtest
+
 package main
 
 import (
@@ -21,6 +23,8 @@ import (
 	"github.com/optio-edu/optio/sandbox"
 	"github.com/optio-edu/optio/store"
 )
+
+func init() { taggedCommands = append(taggedCommands, loadtestCmd) }
 
 // loadtestCmd measures Optio under load: against a running Optio (--url)
 // or one it starts itself (--self), with the sandbox serving files.

@@ -15,6 +15,7 @@ import (
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/app"
 	"github.com/optio-edu/optio/filestore"
+	"github.com/optio-edu/optio/internal/apptest"
 	"github.com/optio-edu/optio/jobs"
 	"github.com/optio-edu/optio/sandbox"
 	"github.com/optio-edu/optio/spark"
@@ -42,17 +43,8 @@ func TestSubmissionFilesAndOutagesEndToEnd(t *testing.T) {
 		env := map[string]string{"SPARK_SSO_SECRET": randomSecret(), "SPARK_WEBHOOK_SECRET": randomSecret(),
 			"SPARK_API_KEY": randomSecret(), "SPARK_FILE_ALLOW_PRIVATE": "true"}
 		getenv := testEnv(t, d, env)
-		cfg, err := optio.LoadConfig(getenv)
-		require.NoError(t, err)
-		a, err := app.New(ctx, cfg, app.Options{Clock: clk, Jobs: jobs.Options{FetchPollInterval: 50 * time.Millisecond,
-			SweepInterval: 50 * time.Millisecond, SweepAge: time.Millisecond}})
-		require.NoError(t, err)
-		require.NoError(t, a.Start(nil))
-		t.Cleanup(func() {
-			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = a.Shutdown(c)
-		})
+		a := apptest.Start(t, getenv, app.Options{Clock: clk, Jobs: jobs.Options{FetchPollInterval: 50 * time.Millisecond,
+			SweepInterval: 50 * time.Millisecond, SweepAge: time.Millisecond}}, nil)
 		sb, err := sandbox.New(sandbox.Config{OptioURL: a.URL(), SSOSecret: env["SPARK_SSO_SECRET"],
 			WebhookSecret: env["SPARK_WEBHOOK_SECRET"], APIKey: env["SPARK_API_KEY"], Clock: clk})
 		require.NoError(t, err)

@@ -30,11 +30,18 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	root.AddCommand(sparkCmd(getenv))
 	root.AddCommand(demoCmd(getenv))
 	root.AddCommand(workerCmd(getenv))
-	root.AddCommand(loadtestCmd(getenv))
 	root.AddCommand(badgesCmd(getenv))
 	root.AddCommand(ltiCmd(getenv))
+	for _, c := range taggedCommands {
+		root.AddCommand(c(getenv))
+	}
 	return root
 }
+
+// taggedCommands are built in only with their build tag (`optio loadtest`:
+// go build -tags loadtest), so the production binary does not link what
+// they alone need (vegeta and its charts).
+var taggedCommands []func(getenv func(string) string) *cobra.Command
 
 // loadConfig reads the environment; a bad value stops the command.
 func loadConfig(getenv func(string) string) (*optio.Config, error) {

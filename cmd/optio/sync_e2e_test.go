@@ -15,6 +15,7 @@ import (
 
 	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/app"
+	"github.com/optio-edu/optio/internal/apptest"
 	"github.com/optio-edu/optio/jobs"
 	"github.com/optio-edu/optio/store"
 	"github.com/optio-edu/optio/store/storetest"
@@ -40,21 +41,12 @@ func TestSparkSyncAdminEndToEnd(t *testing.T) {
 		getenv := testEnv(t, d, map[string]string{"SPARK_FILE_ALLOW_PRIVATE": "true", "SPARK_AUTO_MAP": "false"})
 		var out strings.Builder
 		require.NoError(t, run(ctx, []string{"admin", "create", "--email", "ops@school.test", "--password", "correct horse"}, &out, &out, getenv))
-		cfg, err := optio.LoadConfig(getenv)
-		require.NoError(t, err)
-		a, err := app.New(ctx, cfg, app.Options{Jobs: jobs.Options{FetchPollInterval: 50 * time.Millisecond,
+		a := apptest.Start(t, getenv, app.Options{Jobs: jobs.Options{FetchPollInterval: 50 * time.Millisecond,
 			SyncRetry:     jobs.RetrySchedule{Base: 20 * time.Millisecond, Max: 20 * time.Millisecond, Window: 60 * time.Millisecond},
-			SweepInterval: 30 * time.Millisecond, SweepAge: time.Millisecond}})
-		require.NoError(t, err)
-		require.NoError(t, a.Start(nil))
-		t.Cleanup(func() {
-			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = a.Shutdown(c)
-		})
+			SweepInterval: 30 * time.Millisecond, SweepAge: time.Millisecond}}, nil)
 		db := a.Store
 		now := time.Now().UTC()
-		_, err = db.W.ExecContext(ctx, `INSERT INTO spark_course_mappings (id, spark_course_id, course_title, created_at, updated_at) VALUES ($1,'bio-101','Biology <101>',$2,$2)`, uuid.NewString(), now)
+		_, err := db.W.ExecContext(ctx, `INSERT INTO spark_course_mappings (id, spark_course_id, course_title, created_at, updated_at) VALUES ($1,'bio-101','Biology <101>',$2,$2)`, uuid.NewString(), now)
 		require.NoError(t, err)
 		_, err = db.W.ExecContext(ctx, `INSERT INTO spark_assignments (spark_assignment_id, spark_course_id, title, created_at, updated_at) VALUES ('cells','bio-101','Cells essay',$1,$1)`, now)
 		require.NoError(t, err)

@@ -386,7 +386,6 @@ func TestPollCatchesLateWork(t *testing.T) {
 				ps.assignments["course-1"] = []map[string]any{{"id": "asg-1", "course_id": "course-1", "title": "Cell essay"}}
 				b.cfg.SparkAPIURL = ps.URL
 				r := b.runner(t, nil)
-				db = b.db // the runner's store: it inserts the jobs
 				r.Poll.Limits.ReconcileEvery = 24 * time.Hour
 				_, err := r.Poll.Poll(ctx, nil)
 				require.NoError(t, err)

@@ -125,8 +125,10 @@ func TestPlanBadgeThroughRealWebhooks(t *testing.T) {
 		}
 		require.True(t, got)
 		require.GreaterOrEqual(t, xp, 900)
+		ava, err := dm.App.Store.UserBySparkID(ctx, "spark-stu-ava")
+		require.NoError(t, err)
 		var awards int
-		require.NoError(t, dm.App.Store.R.QueryRow(`SELECT COUNT(*) FROM user_badges`).Scan(&awards))
+		require.NoError(t, dm.App.Store.R.QueryRow(`SELECT COUNT(*) FROM user_badges WHERE user_id = $1`, ava.ID).Scan(&awards))
 		require.Equal(t, 1, awards, "awarded exactly once")
 	})
 }

@@ -73,6 +73,12 @@ type demo struct {
 // startDemo starts Optio on optioLn and the sandbox on sandboxLn, wires
 // them and seeds the plan's badges.
 func startDemo(ctx context.Context, getenv func(string) string, optioLn, sandboxLn net.Listener, opts app.Options) (*demo, error) {
+	return launchDemo(ctx, getenv, optioLn, sandboxLn, opts, true)
+}
+
+// launchDemo is startDemo; withWork false leaves out the seeded student's
+// handed-in work, for tests that count a course's submissions themselves.
+func launchDemo(ctx context.Context, getenv func(string) string, optioLn, sandboxLn net.Listener, opts app.Options, withWork bool) (*demo, error) {
 	optioURL := "http://" + optioLn.Addr().String()
 	sandboxURL := "http://" + sandboxLn.Addr().String()
 	secrets := newDemoSecrets()
@@ -104,7 +110,7 @@ func startDemo(ctx context.Context, getenv func(string) string, optioLn, sandbox
 	// learns each course when a student brings it (SSO, roster, submission),
 	// reading its title and assignments from the sandbox's API.
 	d := &demo{App: a, Sandbox: sb}
-	if d.PublicPortfolio, err = seedDemo(ctx, a, sb); err != nil {
+	if d.PublicPortfolio, err = seedDemo(ctx, a, sb, withWork); err != nil {
 		d.Close()
 		return nil, err
 	}

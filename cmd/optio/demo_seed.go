@@ -47,8 +47,9 @@ var demoWork = []struct {
 // three cross-course badges, and one consented family (the Okafors: Noah's
 // parent Grace consented to his public portfolio, and Noah has handed in his
 // Physics work, which earns a badge), so the public portfolio link shows real
-// work from the start. It returns that portfolio's URL.
-func seedDemo(ctx context.Context, a *app.App, sb *sandbox.Sandbox) (string, error) {
+// work from the start (withWork false leaves the work out). It returns that
+// portfolio's URL.
+func seedDemo(ctx context.Context, a *app.App, sb *sandbox.Sandbox, withWork bool) (string, error) {
 	if err := a.Store.SeedPlanBadges(ctx); err != nil {
 		return "", err
 	}
@@ -107,8 +108,10 @@ func seedDemo(ctx context.Context, a *app.App, sb *sandbox.Sandbox) (string, err
 		if _, err := a.Store.UpdateProfile(ctx, s.ID, optio.ProfileUpdate{Visibility: &pub}); err != nil {
 			return "", fmt.Errorf("demo seed visibility: %w", err)
 		}
-		if err := seedDemoWork(ctx, a, sb, student.ID); err != nil {
-			return "", err
+		if withWork {
+			if err := seedDemoWork(ctx, a, sb, student.ID); err != nil {
+				return "", err
+			}
 		}
 	}
 	return a.URL() + "/portfolio/" + url.PathEscape(s.PortfolioSlug), nil

@@ -136,6 +136,9 @@ type LTIToolConfig struct {
 	RedirectURIs []string
 	// ClientID is assigned when empty.
 	ClientID string
+	// DeploymentID is assigned when empty (a tool re-registered after a
+	// restart keeps the ids the tool already knows).
+	DeploymentID string
 	// Scopes default to every scope the platform supports.
 	Scopes []string
 	Custom map[string]string
@@ -417,8 +420,11 @@ func (s *Sandbox) addTool(cfg LTIToolConfig, dynamic bool) (LTITool, error) {
 	if lp.toolByID[cfg.ClientID] != nil {
 		return LTITool{}, optio.Errorf(optio.ECONFLICT, "A tool with client id %q is already registered.", cfg.ClientID)
 	}
+	if cfg.DeploymentID == "" {
+		cfg.DeploymentID = "sandbox-deployment-" + randomToken()[:8]
+	}
 	t := &LTITool{
-		ClientID: cfg.ClientID, DeploymentID: "sandbox-deployment-" + randomToken()[:8], Name: cfg.Name,
+		ClientID: cfg.ClientID, DeploymentID: cfg.DeploymentID, Name: cfg.Name,
 		LoginURL: cfg.LoginURL, RedirectURIs: slices.Clone(cfg.RedirectURIs), TargetLinkURI: cfg.TargetLinkURI,
 		JWKSURL: cfg.JWKSURL, Scopes: slices.Clone(cfg.Scopes), Custom: cfg.Custom, Dynamic: dynamic, RegisteredAt: now,
 	}

@@ -126,12 +126,26 @@ func launchDemo(ctx context.Context, getenv func(string) string, optioLn, sandbo
 // developer key on one side, `optio lti platform add` on the other), and
 // answers the course page that launches it.
 func registerDemoLTI(ctx context.Context, a *app.App, sb *sandbox.Sandbox, optioURL string) (string, error) {
-	tool, err := sb.RegisterLTITool(sandbox.LTIToolConfig{Name: "Optio", LoginURL: optioURL + lti.LoginPath,
-		TargetLinkURI: optioURL + lti.LaunchPath, JWKSURL: optioURL + lti.JWKSPath})
+	iss := sb.LTIIssuer()
+	cfg := sandbox.LTIToolConfig{Name: "Optio", LoginURL: optioURL + lti.LoginPath,
+		TargetLinkURI: optioURL + lti.LaunchPath, JWKSURL: optioURL + lti.JWKSPath}
+	// A restarted demo on the same data: the sandbox forgot the tool, Optio
+	// remembers the platform (and its users and courses); the tool comes
+	// back under the ids Optio knows.
+	known, err := a.Store.LTIPlatformsByIssuer(ctx, iss)
 	if err != nil {
 		return "", err
 	}
-	iss := sb.LTIIssuer()
+	if len(known) > 0 && len(known[0].DeploymentIDs) > 0 {
+		cfg.ClientID, cfg.DeploymentID = known[0].ClientID, known[0].DeploymentIDs[0]
+	}
+	tool, err := sb.RegisterLTITool(cfg)
+	if err != nil {
+		return "", err
+	}
+	if len(known) > 0 {
+		return sb.URL() + "/lti/courses/" + sandbox.LTICourseID, nil
+	}
 	p := optio.LTIPlatform{Issuer: iss, ClientID: tool.ClientID, DeploymentIDs: []string{tool.DeploymentID},
 		AuthURL: iss + "/authorize", TokenURL: iss + "/token", JWKSURL: iss + "/jwks", FrameOrigin: sb.URL()}
 	if err := p.Normalize(true); err != nil {

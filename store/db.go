@@ -53,6 +53,8 @@ type DB struct {
 	autoMap bool
 	// sqlitePath is the SQLite database file ("" on PostgreSQL).
 	sqlitePath string
+	// group batches one-statement transactions on PostgreSQL (groupcommit.go).
+	group *groupCommitter
 }
 
 // Enqueuer inserts background jobs. The jobs package provides it (River).
@@ -125,7 +127,7 @@ func openPostgres(ctx context.Context, dsn string, clock optio.Clock) (*DB, erro
 		db.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	return &DB{W: db, R: db, Dialect: Postgres, Clock: clock}, nil
+	return &DB{W: db, R: db, Dialect: Postgres, Clock: clock, group: newGroupCommitter(db)}, nil
 }
 
 func openSQLite(ctx context.Context, path string, clock optio.Clock) (*DB, error) {
@@ -156,6 +158,9 @@ func openSQLite(ctx context.Context, path string, clock optio.Clock) (*DB, error
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	if db.group != nil {
+		db.group.close()
+	}
 	err := db.W.Close()
 	if db.R != db.W {
 		err = errors.Join(err, db.R.Close())

@@ -72,12 +72,12 @@ func (db *DB) returningStudentLogin(ctx context.Context, in optio.SSOLogin) (*op
 	args := []any{optio.PlatformSpark, id.SparkUserID, email, id.GivenName, id.FamilyName,
 		in.Nonce, in.NonceExpiry.UTC(), now, sessionID, in.SessionTokenHash, now.Add(in.SessionTTL), in.SessionDevice}
 	settled, args := db.coursesSettledSQL("u.id", dedupe(in.SparkCourseIDs), args)
-	row := db.W.QueryRowContext(ctx, `WITH u AS (
-			SELECT `+prefixed("u.", userColsT)+` FROM lms_integrations l JOIN users u ON u.id = l.user_id
+	query := `WITH u AS (
+			SELECT ` + prefixed("u.", userColsT) + ` FROM lms_integrations l JOIN users u ON u.id = l.user_id
 			WHERE l.platform = $1 AND l.external_user_id = $2 AND u.role = 'student'
 				AND u.email = $3::text AND u.email_verified AND NOT u.provisional AND COALESCE(u.portfolio_slug, '') <> ''
 				AND ($4::text = '' OR u.given_name = $4) AND ($5::text = '' OR u.family_name = $5)
-				AND `+settled+`
+				AND ` + settled + `
 		), n AS (
 			INSERT INTO sso_nonces (nonce, expires_at) SELECT $6::text, $7::timestamptz FROM u
 			ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE sso_nonces.expires_at < $8
@@ -86,9 +86,14 @@ func (db *DB) returningStudentLogin(ctx context.Context, in optio.SSOLogin) (*op
 			INSERT INTO sessions (id, token_hash, user_id, expires_at, created_at, last_seen_at, user_agent)
 			SELECT $9::uuid, $10::text, u.id, $11::timestamptz, $8, $8, $12::text FROM u, n
 		)
-		SELECT u.*, EXISTS (SELECT 1 FROM n) FROM u`, args...)
+		SELECT u.*, EXISTS (SELECT 1 FROM n) FROM u`
 	var fresh bool
-	u, err := scanUser(extraScanner{row, []any{&fresh}})
+	var u *optio.User
+	err = db.group.queryRow(ctx, query, args, func(row scanner) error {
+		var err error
+		u, err = scanUser(extraScanner{row, []any{&fresh}})
+		return err
+	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil

@@ -183,7 +183,8 @@ const acceptSubmissionSQL = `WITH k AS (
 	SELECT EXISTS (SELECT 1 FROM k WHERE NOT k.ok), s.id, s.user_id, s.revision FROM (SELECT 1) one LEFT JOIN s ON TRUE`
 
 // acceptSubmissionOneStatement runs acceptSubmissionSQL (PostgreSQL only:
-// SQLite has no data-modifying WITH). A nil receipt without an error means
+// SQLite has no data-modifying WITH), group-committed with other requests'
+// statements (groupcommit.go). A nil receipt without an error means
 // the full path must run.
 func (db *DB) acceptSubmissionOneStatement(ctx context.Context, webhookID string, ev optio.SparkSubmissionEvent, files string) (*optio.SubmissionReceipt, error) {
 	sparkUserID := ev.SparkUserID
@@ -194,11 +195,14 @@ func (db *DB) acceptSubmissionOneStatement(ctx context.Context, webhookID string
 	var fullPath bool
 	var subID, userID sql.NullString
 	var revision sql.NullInt64
-	err := db.W.QueryRowContext(ctx, acceptSubmissionSQL, optio.PlatformSpark, sparkUserID, webhookID, optio.WebhookSubmission,
+	args := []any{optio.PlatformSpark, sparkUserID, webhookID, optio.WebhookSubmission,
 		syncID, db.now(), newID(), ev.SparkAssignmentID, ev.SparkCourseID, ev.Text, files,
 		ev.SubmittedAt.UTC().Truncate(time.Microsecond), deref(ev.Grade), optio.SyncPending,
 		newID(), optio.RoleStudent, settingSparkDefaultVisibility, string(optio.VisibilityPublic),
-		newID(), optio.LinkedViaWebhook).Scan(&fullPath, &subID, &userID, &revision)
+		newID(), optio.LinkedViaWebhook}
+	err := db.group.queryRow(ctx, acceptSubmissionSQL, args, func(row scanner) error {
+		return row.Scan(&fullPath, &subID, &userID, &revision)
+	})
 	switch {
 	case optio.ErrorCode(translate(err)) == optio.ECONFLICT:
 		return nil, nil // lost a race to create the student
@@ -408,11 +412,11 @@ func (db *DB) enrollRosterTx(ctx context.Context, tx *sql.Tx, sparkCourseID, que
 // worker claims a row once, so a second job for a pending row is harmless).
 func (db *DB) requeueAssignmentsTx(ctx context.Context, tx *sql.Tx, assignmentIDs []string) ([]string, error) {
 	var ids []string
-	for _, aid := range assignmentIDs {
-		rows, err := tx.QueryContext(ctx, `SELECT q.id FROM spark_evidence_sync_queue q
-			JOIN spark_assignment_submissions s ON s.id = q.submission_id
-			WHERE s.spark_assignment_id = $1 AND q.status IN ($2,$3) ORDER BY q.created_at, q.id`,
-			aid, optio.SyncPending, optio.SyncWaiting)
+	for len(assignmentIDs) > 0 {
+		chunk := assignmentIDs[:min(len(assignmentIDs), 500)]
+		assignmentIDs = assignmentIDs[len(chunk):]
+		in, args := inList(chunk, []any{optio.SyncPending, optio.SyncWaiting})
+		rows, err := tx.QueryContext(ctx, db.requeueQuery(in), args...)
 		if err != nil {
 			return nil, translate(err)
 		}
@@ -437,6 +441,27 @@ func (db *DB) requeueAssignmentsTx(ctx context.Context, tx *sql.Tx, assignmentID
 		}
 	}
 	return ids, nil
+}
+
+// requeueQuery finds the pending and waiting queue rows of the assignments
+// whose placeholders are in. It goes from the assignments' submissions to
+// their queue rows by submission, never from the queue's status index: a
+// backlog of pending rows (Spark's file host down, or a burst of new
+// assignments before the tables were ever analyzed) made PostgreSQL's planner
+// hash every pending row for each new task, 20–50 ms a time. The LATERAL
+// subquery with OFFSET 0 is not pulled up into a join, so PostgreSQL keeps
+// the per-submission index lookup whatever its statistics say; SQLite is
+// told the index by name.
+func (db *DB) requeueQuery(in string) string {
+	if db.Dialect == Postgres {
+		return `SELECT q.id FROM spark_assignment_submissions s
+			CROSS JOIN LATERAL (SELECT q.id, q.created_at FROM spark_evidence_sync_queue q
+				WHERE q.submission_id = s.id AND q.status IN ($1, $2) OFFSET 0) q
+			WHERE s.spark_assignment_id IN (` + in + `) ORDER BY q.created_at, q.id`
+	}
+	return `SELECT q.id FROM spark_assignment_submissions s
+		JOIN spark_evidence_sync_queue q INDEXED BY spark_sync_queue_submission_idx ON q.submission_id = s.id
+		WHERE s.spark_assignment_id IN (` + in + `) AND q.status IN ($1, $2) ORDER BY q.created_at, q.id`
 }
 
 // deref turns an optional value into a query argument: NULL when nil.

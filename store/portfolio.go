@@ -50,12 +50,11 @@ func (db *DB) PortfolioWork(ctx context.Context, userID string, limit, offset in
 	rows, err := db.query(ctx, `SELECT `+completionCols+`, t.id, t.quest_id, t.title, t.description, t.pillar, t.xp_value, t.position,
 		COALESCE(t.lms_assignment_id,''), t.due_at, t.max_points, t.created_at, t.updated_at, q.title,
 		q.source, COALESCE(q.lms_platform,''), COALESCE(q.lms_course_id,''), COALESCE(NULLIF(m.course_title,''), q.title)
-		FROM quest_task_completions c
+		FROM `+completionPage+` c
 		JOIN tasks t ON t.id = c.task_id
 		JOIN quests q ON q.id = c.quest_id
-		LEFT JOIN xp_ledger x ON x.user_id = c.user_id AND x.task_id = c.task_id
 		LEFT JOIN spark_course_mappings m ON q.source = 'lms' AND q.lms_platform = 'spark' AND m.spark_course_id = q.lms_course_id
-		WHERE c.user_id = $1 ORDER BY c.completed_at DESC, c.id DESC LIMIT $2 OFFSET $3`, userID, limit, offset)
+		ORDER BY c.completed_at DESC, c.id DESC`, userID, limit, offset)
 	if err != nil {
 		return nil, err
 	}

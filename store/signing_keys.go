@@ -80,6 +80,15 @@ func (db *DB) rotate(ctx context.Context, purpose, alg string, generate func() (
 	}
 	k := optio.SigningKey{KID: newID(), Purpose: purpose, Alg: alg, PrivateKey: key, CreatedAt: db.now()}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		// One rotation of a purpose at a time: two first callers on
+		// PostgreSQL both counted no key, and the later one's update then
+		// retired the key the other had just stored and handed out.
+		// SQLite's single writer already serializes them.
+		if db.Dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('signing_key'), hashtext($1))`, purpose); err != nil {
+				return err
+			}
+		}
 		if onlyIfStale {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM signing_keys WHERE purpose = $1 AND retired_at IS NULL AND alg = $2`,

@@ -53,7 +53,7 @@ func BenchmarkPortfolioPage(b *testing.B) {
 			path := "/portfolio/" + e.student.PortfolioSlug
 			res := e.do("GET", path, nil, nil)
 			require.Equal(b, 200, res.Code)
-			require.Equal(b, portfolioPerPage, countOf(res.Body.String(), `<article class="completion">`))
+			require.Equal(b, portfolioPerPage, countOf(res.Body.String(), `<article class="sc-card" id="work-`))
 
 			cache := e.srv.portfolioCache
 			for _, mode := range []string{"cached", "uncached"} {

@@ -172,7 +172,8 @@ func (g *groupCommitter) exec(batch []*groupReq) {
 	if !rolledBack || len(live) == 1 {
 		for i, r := range live {
 			if err != nil {
-				errs[i] = err
+				r.done <- err // the batch's: no connection, a broken one, or its own statement's
+				continue
 			}
 			r.done <- errs[i]
 		}
@@ -188,11 +189,28 @@ func (g *groupCommitter) exec(batch []*groupReq) {
 	}
 }
 
+// statementFailed reports whether err is PostgreSQL refusing a statement
+// (severity ERROR), which rolls back the transaction it ran in and leaves
+// the session usable. A FATAL (the server ending the session, as a restart
+// or an administrator does) says nothing of whether the commit happened.
+func statementFailed(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	severity := pe.SeverityUnlocalized // the message's language aside
+	if severity == "" {
+		severity = pe.Severity
+	}
+	return severity == "ERROR"
+}
+
 // send runs the statements as one pgx batch on one connection and returns
 // each statement's scan result, the batch's error, and whether PostgreSQL
 // rolled the batch back: a statement or the commit failed on the server, so
 // nothing of the batch was written. A batch that failed otherwise (the
-// connection broke) may or may not have committed, and is not run again.
+// connection broke or the server ended the session) may or may not have
+// committed, and is not run again.
 func (g *groupCommitter) send(batch []*groupReq) (errs []error, err error, rolledBack bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
@@ -213,15 +231,14 @@ func (g *groupCommitter) send(batch []*groupReq) (errs []error, err error, rolle
 		}
 		br := pc.Conn().SendBatch(ctx, b)
 		var server error
-		var pe *pgconn.PgError
 		for i, r := range batch {
 			errs[i] = r.scan(br.QueryRow())
-			if server == nil && errors.As(errs[i], &pe) {
+			if server == nil && statementFailed(errs[i]) {
 				server = errs[i]
 			}
 		}
 		err := br.Close()
-		if server != nil || errors.As(err, &pe) {
+		if server != nil || statementFailed(err) {
 			rolledBack = true
 		}
 		if server != nil {

@@ -104,3 +104,25 @@ func TestGroupCommitAnswersEachStatementAsItsOwnTransaction(t *testing.T) {
 		require.Equal(t, []string{"1a", "2b", "3c", "4d"}, rows(), "each row once")
 	})
 }
+
+// A batch that cannot reach the database (no connection to be had, or one
+// that broke) answers each of its statements with that error and runs none
+// again: it may have committed.
+func TestGroupCommitWithoutADatabaseAnswersWithTheError(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.Open(t, store.Postgres, nil)
+	g := store.GroupCommitOf(db, 1)
+	var one int
+	require.NoError(t, g.QueryRow(ctx, `SELECT 1`, nil, &one))
+	require.NoError(t, db.W.Close()) // the pool, not the store: the committer keeps running
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			var n int
+			require.ErrorContains(t, g.QueryRow(ctx, `SELECT 1`, nil, &n), "database is closed")
+		})
+	}
+	wg.Wait()
+	require.Equal(t, int64(0), g.Rerun())
+}

@@ -9,7 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/optio-edu/optio"
 	"github.com/optio-edu/optio/openbadges"
+	"github.com/optio-edu/optio/store"
 )
 
 func badgesCmd(getenv func(string) string) *cobra.Command {
@@ -71,24 +73,14 @@ func badgesRotateKeyCmd(getenv func(string) string) *cobra.Command {
 		Short: "Rotate Optio's Open Badges signing key (old keys stay served for verification)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(getenv)
-			if err != nil {
-				return err
-			}
-			db, err := openStore(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			if err := db.Migrate(cmd.Context()); err != nil {
-				return err
-			}
-			k, err := db.RotateSigningKey(cmd.Context(), openbadges.KeyPurpose, openbadges.SigningAlg, openbadges.GenerateKey)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "new signing key %s (%s); earlier keys are retired and still served\n", k.KID, k.Alg)
-			return nil
+			return withStore(cmd.Context(), getenv, func(_ *optio.Config, db *store.DB) error {
+				k, err := db.RotateSigningKey(cmd.Context(), openbadges.KeyPurpose, openbadges.SigningAlg, openbadges.GenerateKey)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "new signing key %s (%s); earlier keys are retired and still served\n", k.KID, k.Alg)
+				return nil
+			})
 		},
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -21,23 +20,6 @@ func ltiCmd(getenv func(string) string) *cobra.Command {
 	platform.AddCommand(ltiAddCmd(getenv), ltiListCmd(getenv), ltiRemoveCmd(getenv))
 	cmd.AddCommand(platform)
 	return cmd
-}
-
-// withStore opens and migrates the configured store for one command.
-func withStore(ctx context.Context, getenv func(string) string, fn func(cfg *optio.Config, db *store.DB) error) error {
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	db, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
-	return fn(cfg, db)
 }
 
 func ltiAddCmd(getenv func(string) string) *cobra.Command {

@@ -159,6 +159,23 @@ func migrateCmd(getenv func(string) string) *cobra.Command {
 	}
 }
 
+// withStore opens and migrates the configured store for one command.
+func withStore(ctx context.Context, getenv func(string) string, fn func(cfg *optio.Config, db *store.DB) error) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	return fn(cfg, db)
+}
+
 func openStore(ctx context.Context, cfg *optio.Config) (*store.DB, error) {
 	u := cfg.DatabaseURL
 	if !cfg.IsPostgres() {
@@ -174,24 +191,14 @@ func adminCmd(getenv func(string) string) *cobra.Command {
 		Use:   "create",
 		Short: "Create an admin in the configured database",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(getenv)
-			if err != nil {
-				return err
-			}
-			db, err := openStore(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			if err := db.Migrate(cmd.Context()); err != nil {
-				return err
-			}
-			u, err := createAdmin(cmd.Context(), db, email, password, given, family)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created admin %s (%s)\n", u.Email, u.ID)
-			return nil
+			return withStore(cmd.Context(), getenv, func(_ *optio.Config, db *store.DB) error {
+				u, err := createAdmin(cmd.Context(), db, email, password, given, family)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "created admin %s (%s)\n", u.Email, u.ID)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&email, "email", "", "admin email (required)")

@@ -204,6 +204,7 @@ func New(ctx context.Context, cfg *optio.Config, db *store.DB, files *filestore.
 		AfterSync: opts.AfterSync,
 		Logger:    opts.Logger,
 		metrics:   m,
+		dbSlots:   newDBSlots(),
 	}
 	r.Poll = &PollWorker{DB: db, Spark: sparkClient, Logger: opts.Logger, AutoMap: cfg.SparkAutoMap, metrics: m,
 		Limits: PollLimits{MaxCourses: cfg.SparkPollMaxCourses, MaxAssignments: cfg.SparkPollMaxAssignments,

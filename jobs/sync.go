@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -34,6 +35,32 @@ type SyncWorker struct {
 	AfterSync func(ctx context.Context, userID string) error
 	Logger    *slog.Logger
 	metrics   *metrics
+	// dbSlots bounds how many syncs are in a database step at once (nil:
+	// no bound); see newDBSlots.
+	dbSlots chan struct{}
+}
+
+// newDBSlots bounds the syncs writing to the database at once to twice the
+// cores this process may use, while downloads (most of a real sync's time)
+// keep every worker. A burst of syncs — River hands a backlog to all 16
+// workers at once — otherwise puts as many database sessions beside the
+// requests being answered, and on two cores the answers' tail doubled
+// (docs/PERFORMANCE.md, "What the background work costs the answers").
+func newDBSlots() chan struct{} { return make(chan struct{}, 2*runtime.GOMAXPROCS(0)) }
+
+// inDB runs fn, a step of a sync that writes to the database, in one of the
+// slots; waiting for one ends with ctx.
+func (w *SyncWorker) inDB(ctx context.Context, fn func() error) error {
+	if w.dbSlots == nil {
+		return fn()
+	}
+	select {
+	case w.dbSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-w.dbSlots }()
+	return fn()
 }
 
 // Work runs one attempt. Permanent failures cancel the job (no retry); a
@@ -65,12 +92,16 @@ func (w *SyncWorker) attempt(ctx context.Context, queueID string, final bool) er
 	if ctx.Err() != nil && !isPermanent(err) {
 		// Shutting down (or the attempt's time ran out): River runs the
 		// job again, here or in another process.
-		_ = w.DB.FailSync(context.WithoutCancel(ctx), queueID, "interrupted; will be retried", false)
+		_ = w.inDB(context.WithoutCancel(ctx), func() error {
+			return w.DB.FailSync(context.WithoutCancel(ctx), queueID, "interrupted; will be retried", false)
+		})
 		w.metrics.jobs.WithLabelValues(outcomeRetry).Inc()
 		return err
 	}
 	if isPermanent(err) {
-		if ferr := w.DB.FailSync(context.WithoutCancel(ctx), queueID, err.Error(), true); ferr != nil {
+		if ferr := w.inDB(context.WithoutCancel(ctx), func() error {
+			return w.DB.FailSync(context.WithoutCancel(ctx), queueID, err.Error(), true)
+		}); ferr != nil {
 			w.Logger.Error("record sync failure", "queue_id", queueID, "error", ferr)
 		}
 		w.metrics.jobs.WithLabelValues(outcomeFailed).Inc()
@@ -79,7 +110,12 @@ func (w *SyncWorker) attempt(ctx context.Context, queueID string, final bool) er
 	// Transient: Optio schedules the next attempt itself, by its clock, on
 	// the queue row (the sweeper runs it when due), so retries span an
 	// outage of SPARK_SYNC_RETRY_WINDOW and admins see when the next is.
-	next, serr := w.DB.ScheduleRetry(context.WithoutCancel(ctx), queueID, err.Error(), w.Retry.Delay, w.Retry.Window)
+	var next *time.Time
+	serr := w.inDB(context.WithoutCancel(ctx), func() error {
+		var err2 error
+		next, err2 = w.DB.ScheduleRetry(context.WithoutCancel(ctx), queueID, err.Error(), w.Retry.Delay, w.Retry.Window)
+		return err2
+	})
 	if optio.ErrorCode(serr) == optio.ENOTFOUND {
 		// The queue row went with its student (deleted): nothing to retry.
 		w.metrics.jobs.WithLabelValues(outcomeFailed).Inc()
@@ -105,7 +141,12 @@ func (w *SyncWorker) Timeout(*river.Job[optio.SyncSubmissionJob]) time.Duration 
 
 // Sync does one sync of a queue row, start to finish.
 func (w *SyncWorker) Sync(ctx context.Context, queueID string) error {
-	work, err := w.DB.BeginSync(ctx, queueID)
+	var work *store.SyncWork
+	err := w.inDB(ctx, func() error {
+		var err error
+		work, err = w.DB.BeginSync(ctx, queueID)
+		return err
+	})
 	if err != nil {
 		return gone(err)
 	}
@@ -121,7 +162,12 @@ func (w *SyncWorker) Sync(ctx context.Context, queueID string) error {
 	if err != nil {
 		return err
 	}
-	res, err := w.DB.FinishSync(ctx, work, blocks)
+	var res *store.SyncResult
+	err = w.inDB(ctx, func() error {
+		var err error
+		res, err = w.DB.FinishSync(ctx, work, blocks)
+		return err
+	})
 	if err != nil {
 		return gone(err)
 	}
@@ -132,7 +178,7 @@ func (w *SyncWorker) Sync(ctx context.Context, queueID string) error {
 	w.metrics.jobs.WithLabelValues(outcomeCompleted).Inc()
 	w.metrics.latency.Observe(time.Since(work.QueueCreatedAt).Seconds())
 	if w.AfterSync != nil {
-		if err := w.AfterSync(ctx, work.UserID); err != nil {
+		if err := w.inDB(ctx, func() error { return w.AfterSync(ctx, work.UserID) }); err != nil {
 			w.Logger.Warn("after sync hook", "user_id", work.UserID, "error", err)
 		}
 	}

@@ -418,3 +418,12 @@ func (r *Runner) Stop(ctx context.Context) error {
 	}
 	return err
 }
+
+// cancelIfGone cancels a job whose data is gone (a course, platform,
+// completion or student deleted meanwhile: retrying cannot bring it back).
+func cancelIfGone(err error) error {
+	if optio.ErrorCode(err) == optio.ENOTFOUND {
+		return river.JobCancel(err)
+	}
+	return err
+}

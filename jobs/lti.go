@@ -111,15 +111,6 @@ func (w *ltiScoreWorker) Work(ctx context.Context, job *river.Job[optio.LTIScore
 	return ltiRetry(err)
 }
 
-// cancelIfGone cancels a job whose course, platform or completion was
-// deleted (retrying cannot bring it back).
-func cancelIfGone(err error) error {
-	if optio.ErrorCode(err) == optio.ENOTFOUND {
-		return river.JobCancel(err)
-	}
-	return err
-}
-
 // ltiRetry turns a platform's answer into the job's outcome: permanent
 // refusals cancel, a Retry-After snoozes, other failures retry.
 func ltiRetry(err error) error {

@@ -33,10 +33,7 @@ func (w *passbackWorker) Work(ctx context.Context, job *river.Job[optio.GradePas
 	}
 	g, err := w.db.GradeForPassback(ctx, job.Args.CompletionID)
 	if err != nil {
-		if optio.ErrorCode(err) == optio.ENOTFOUND {
-			return river.JobCancel(err)
-		}
-		return err
+		return cancelIfGone(err)
 	}
 	grade, at := job.Args.Grade, job.Args.GradedAt
 	if grade == "" || at.IsZero() { // a job queued before grade revisions were sent

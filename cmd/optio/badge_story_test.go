@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -23,18 +22,8 @@ import (
 func TestPlanBadgeThroughRealWebhooks(t *testing.T) {
 	t.Parallel()
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
-		env := map[string]string{"OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": storetest.URL(t, d)}
-		if d == store.SQLite {
-			env["OPTIO_DATABASE_URL"] = "sqlite://" + env["OPTIO_DATABASE_URL"]
-		}
-		optioLn, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		sandboxLn, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
 		ctx := context.Background()
-		dm, err := startDemo(ctx, func(k string) string { return env[k] }, optioLn, sandboxLn, app.Options{})
-		require.NoError(t, err)
-		t.Cleanup(dm.Close)
+		dm := startTestDemo(t, testDemoEnv(t, d), true, app.Options{})
 
 		sample, ok := sandbox.Sample("drawing-png")
 		require.True(t, ok)
@@ -83,7 +72,7 @@ func TestPlanBadgeThroughRealWebhooks(t *testing.T) {
 			_, err := dm.Sandbox.Submit(ctx, "spark-stu-ava", a, "My work on "+a, []sandbox.SampleFile{sample})
 			require.NoError(t, err)
 		}
-		_, err = dm.Sandbox.Submit(ctx, "spark-stu-ava", rest[0], "A better version", []sandbox.SampleFile{sample})
+		_, err := dm.Sandbox.Submit(ctx, "spark-stu-ava", rest[0], "A better version", []sandbox.SampleFile{sample})
 		require.NoError(t, err, "a resubmission")
 		waitSynced()
 		// No course webhooks: Optio reads each course's assignments from the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"html"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -33,18 +32,8 @@ import (
 func TestLTIThroughTheSandbox(t *testing.T) {
 	t.Parallel()
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
-		env := map[string]string{"OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": storetest.URL(t, d)}
-		if d == store.SQLite {
-			env["OPTIO_DATABASE_URL"] = "sqlite://" + env["OPTIO_DATABASE_URL"]
-		}
-		optioLn, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		sandboxLn, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
 		ctx := context.Background()
-		dm, err := startDemo(ctx, func(k string) string { return env[k] }, optioLn, sandboxLn, app.Options{})
-		require.NoError(t, err)
-		t.Cleanup(dm.Close)
+		dm := startTestDemo(t, testDemoEnv(t, d), true, app.Options{})
 		require.Equal(t, dm.Sandbox.URL()+"/lti/courses/"+sandbox.LTICourseID, dm.LTICourse)
 
 		browser := func() *http.Client {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,15 +51,9 @@ func TestPagesInBrowser(t *testing.T) {
 
 	// The demo on SQLite: what is checked is the page, the same on either store.
 	env := map[string]string{"OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": "sqlite://" + storetest.URL(t, store.SQLite)}
-	optioLn, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	sandboxLn, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	dm, err := startDemo(ctx, func(k string) string { return env[k] }, optioLn, sandboxLn, app.Options{Logger: quiet})
-	require.NoError(t, err)
-	t.Cleanup(dm.Close)
+	dm := startTestDemo(t, env, true, app.Options{Logger: quiet})
 	base, sb := dm.App.URL(), dm.Sandbox.URL()
 
 	// Ava hands in work in two courses, so her pages have something to show.

@@ -21,22 +21,37 @@ import (
 )
 
 // startPlanDemo runs optio demo's wiring (the sandbox as Spark's API) on a
-// store of dialect d, with extra environment.
+// store of dialect d, with extra environment, without the demo's seeded
+// work: these tests count a course's submissions.
 func startPlanDemo(t *testing.T, d store.Dialect, extra map[string]string) *demo {
+	t.Helper()
+	env := testDemoEnv(t, d)
+	for k, v := range extra {
+		env[k] = v
+	}
+	return startTestDemo(t, env, false, app.Options{})
+}
+
+// testDemoEnv is the environment of a test demo: its own data directory and a
+// fresh store of dialect d.
+func testDemoEnv(t *testing.T, d store.Dialect) map[string]string {
 	t.Helper()
 	env := map[string]string{"OPTIO_DATA_DIR": t.TempDir(), "OPTIO_DATABASE_URL": storetest.URL(t, d)}
 	if d == store.SQLite {
 		env["OPTIO_DATABASE_URL"] = "sqlite://" + env["OPTIO_DATABASE_URL"]
 	}
-	for k, v := range extra {
-		env[k] = v
-	}
+	return env
+}
+
+// startTestDemo runs optio demo's wiring on env, on loopback ports, closed
+// when the test ends; withWork as launchDemo's.
+func startTestDemo(t *testing.T, env map[string]string, withWork bool, opts app.Options) *demo {
+	t.Helper()
 	optioLn, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	sandboxLn, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	// Without the demo's seeded work: these tests count a course's submissions.
-	dm, err := launchDemo(context.Background(), func(k string) string { return env[k] }, optioLn, sandboxLn, app.Options{}, false)
+	dm, err := launchDemo(context.Background(), func(k string) string { return env[k] }, optioLn, sandboxLn, opts, withWork)
 	require.NoError(t, err)
 	t.Cleanup(dm.Close)
 	return dm

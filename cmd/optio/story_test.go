@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -22,14 +21,7 @@ func TestDemoStoryInBrowser(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(browsertest.Start(t), 3*time.Minute)
 	defer cancel()
-	optioLn, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	sandboxLn, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	env := map[string]string{"OPTIO_DATA_DIR": t.TempDir()}
-	d, err := startDemo(context.Background(), func(k string) string { return env[k] }, optioLn, sandboxLn, app.Options{})
-	require.NoError(t, err)
-	t.Cleanup(d.Close)
+	d := startTestDemo(t, map[string]string{"OPTIO_DATA_DIR": t.TempDir()}, true, app.Options{})
 	sb := d.Sandbox.URL()
 
 	// Sandbox login → SSO → Optio dashboard.

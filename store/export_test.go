@@ -1,6 +1,11 @@
 package store
 
-import "context"
+import (
+	"context"
+	"database/sql"
+
+	"github.com/optio-edu/optio"
+)
 
 // GroupCommit exposes the PostgreSQL group committer to the store_test
 // package's tests.
@@ -25,3 +30,21 @@ func (g GroupCommit) Queued() int { return len(g.g.reqs) }
 // back and run again one by one.
 func (g GroupCommit) Batches() int64 { return g.g.batches.Load() }
 func (g GroupCommit) Rerun() int64   { return g.g.rerun.Load() }
+
+// FirstStudentLogin runs the one-statement first login of a student met
+// before SSO alone: nil, nil when it does not apply.
+func (db *DB) FirstStudentLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOResult, error) {
+	return db.firstStudentLogin(ctx, in)
+}
+
+// SSOLoginInTransaction runs the full login transaction, as SparkSSOLogin
+// does when no one-statement login applies.
+func (db *DB) SSOLoginInTransaction(ctx context.Context, in optio.SSOLogin) (*optio.SSOResult, error) {
+	var res *optio.SSOResult
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = db.ssoLoginTx(ctx, tx, in)
+		return err
+	})
+	return res, err
+}

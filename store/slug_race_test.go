@@ -81,7 +81,8 @@ func TestConcurrentSparkSignInsWithOneNameGetDistinctSlugs(t *testing.T) {
 
 // A first sign-in does not wait for another one with the same name that is
 // still open: the open one holds "samlee" uncommitted (here it is stopped
-// at its course enrolment, after taking its slug), and the second takes
+// where it records its new course, after taking its slug; a course Optio
+// has not recorded keeps it out of the one-statement first login), and the second takes
 // "samlee-2" and commits at once instead of queueing behind it on the slug's
 // unique index. PostgreSQL only: SQLite has one writer, so there a second
 // sign-in always waits for the first.
@@ -97,7 +98,7 @@ func TestSparkSignInDoesNotWaitForAnOpenSignInWithTheSameName(t *testing.T) {
 	hold, err := db.W.BeginTx(ctx, nil)
 	require.NoError(t, err)
 	defer hold.Rollback() //nolint:errcheck // released below
-	_, err = hold.ExecContext(ctx, `LOCK TABLE spark_enrollments IN SHARE MODE`)
+	_, err = hold.ExecContext(ctx, `LOCK TABLE spark_course_mappings IN SHARE MODE`)
 	require.NoError(t, err)
 	type result struct {
 		res *optio.SSOResult
@@ -113,9 +114,9 @@ func TestSparkSignInDoesNotWaitForAnOpenSignInWithTheSameName(t *testing.T) {
 	require.Eventually(t, func() bool {
 		var waiting bool
 		require.NoError(t, db.R.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks
-			WHERE NOT granted AND relation = 'spark_enrollments'::regclass)`).Scan(&waiting))
+			WHERE NOT granted AND relation = 'spark_course_mappings'::regclass)`).Scan(&waiting))
 		return waiting
-	}, 30*time.Second, 10*time.Millisecond, "the first sign-in reaches its enrolment")
+	}, 30*time.Second, 10*time.Millisecond, "the first sign-in reaches its new course")
 
 	ctx2, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

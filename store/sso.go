@@ -29,6 +29,12 @@ func (db *DB) SparkSSOLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOR
 		}
 		return res, nil
 	}
+	if res, err := db.firstStudentLogin(ctx, in); err != nil || res != nil {
+		if err != nil {
+			return nil, fmt.Errorf("sso login %s: %w", in.Identity.SparkUserID, err)
+		}
+		return res, nil
+	}
 	var res *optio.SSOResult
 	var err error
 	for attempt := 1; attempt <= ssoLoginAttempts; attempt++ {
@@ -103,6 +109,114 @@ func (db *DB) returningStudentLogin(ctx context.Context, in optio.SSOLogin) (*op
 		return nil, optio.Errorf(optio.ETokenReplayed, "This sign-in link was already used.")
 	}
 	return &optio.SSOResult{User: u}, nil
+}
+
+// firstStudentLogin is the first login of a student Optio met before SSO
+// (a webhook or a roster event created them, provisional, with no names,
+// email or portfolio slug), in one statement on PostgreSQL instead of a
+// transaction of a dozen round trips. It does what ssoLoginTx does for such
+// a student, and only when that needs nothing but these writes: the Spark
+// link exists, the account is a student, the token is a student's with an
+// email no other account holds and both names, no Spark facts came with
+// it, and every course in it is recorded and needs no mapping. Then, if the
+// nonce is fresh (acceptNonceTx's rule): the names, email (verified) and a
+// slug (claimSlugSQL) are written if any differs, the session is opened,
+// the enrolments recorded (a dropped one re-opened) and the mapped quests
+// joined (enrollSparkCoursesTx's rules). The user row is locked first, so a
+// concurrent first login of the same student sees this one's slug and
+// keeps it. Otherwise nothing is written and it returns nil, nil: the full
+// transaction runs, as it does when a slug or the email was committed by
+// another login after this statement began (ECONFLICT).
+func (db *DB) firstStudentLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOResult, error) {
+	id := in.Identity
+	given, family := strings.TrimSpace(id.GivenName), strings.TrimSpace(id.FamilyName)
+	if db.Dialect != Postgres || id.Role != optio.RoleStudent || in.BirthDate != nil || in.PublishConsent != nil ||
+		in.SessionTokenHash == "" || id.SparkUserID == "" || strings.TrimSpace(id.SparkUserID) != id.SparkUserID ||
+		given == "" || family == "" {
+		return nil, nil
+	}
+	email, err := optio.NormalizeEmail("email", id.Email)
+	if err != nil || email == "" {
+		return nil, nil
+	}
+	now := db.now()
+	base := optio.SlugBase(given, family)
+	courses := dedupe(in.SparkCourseIDs)
+	args := []any{optio.PlatformSpark, id.SparkUserID, email, id.GivenName, given, id.FamilyName, family,
+		in.Nonce, in.NonceExpiry.UTC(), now, newID(), in.SessionTokenHash, now.Add(in.SessionTTL), in.SessionDevice,
+		base, base + "-%", slugAttempts, slugLockClass}
+	ready, courseList := "TRUE", "NULL::text[]"
+	if len(courses) > 0 {
+		var in string
+		in, args = inList(courses, args)
+		ready = fmt.Sprintf(`(SELECT COUNT(*) FROM spark_course_mappings WHERE spark_course_id IN (%s)
+			AND (optio_quest_id IS NOT NULL OR %s)) = %d`, in, db.unmappedStays(), len(courses))
+		courseList = "ARRAY[" + in + "]::text[]"
+	}
+	query := `WITH u AS (
+			SELECT ` + prefixed("u.", userColsT) + `, COALESCE(u.portfolio_slug, '') AS cur_slug
+			FROM lms_integrations l JOIN users u ON u.id = l.user_id
+			WHERE l.platform = $1 AND l.external_user_id = $2 AND u.role = 'student'
+				AND NOT EXISTS (SELECT 1 FROM users o WHERE o.email = $3::text AND o.id <> u.id)
+				AND ` + ready + `
+			FOR NO KEY UPDATE OF u
+		), ` + claimSlugSQL("$15", "$16", "$17", "$18", `EXISTS (SELECT 1 FROM u WHERE u.cur_slug = '')`) + `, ok AS (
+			SELECT u.id FROM u WHERE u.cur_slug <> '' OR EXISTS (SELECT 1 FROM claimed_slug)
+		), n AS (
+			INSERT INTO sso_nonces (nonce, expires_at) SELECT $8::text, $9::timestamptz FROM ok
+			ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE sso_nonces.expires_at < $10
+			RETURNING nonce
+		), upd AS (
+			UPDATE users SET
+				given_name = CASE WHEN $4::text <> users.given_name THEN $5::text ELSE users.given_name END,
+				family_name = CASE WHEN $6::text <> users.family_name THEN $7::text ELSE users.family_name END,
+				email = $3, email_verified = TRUE, provisional = FALSE,
+				portfolio_slug = CASE WHEN u.cur_slug = '' THEN (SELECT slug FROM claimed_slug) ELSE users.portfolio_slug END,
+				updated_at = $10
+			FROM u, n
+			WHERE users.id = u.id AND (users.given_name <> $4 OR users.family_name <> $6 OR users.email IS DISTINCT FROM $3
+				OR NOT users.email_verified OR users.provisional OR u.cur_slug = '')
+			RETURNING ` + prefixed("users.", userColsT) + `, COALESCE(users.portfolio_slug, '')
+		), s AS (
+			INSERT INTO sessions (id, token_hash, user_id, expires_at, created_at, last_seen_at, user_agent)
+			SELECT $11::uuid, $12::text, u.id, $13::timestamptz, $10, $10, $14::text FROM u, n
+		), e AS (
+			INSERT INTO spark_enrollments (user_id, spark_course_id, status, occurred_at, updated_at)
+			SELECT u.id, c.id, 'enrolled', $10, $10 FROM u, n, unnest(` + courseList + `) AS c(id)
+			ON CONFLICT (user_id, spark_course_id) DO UPDATE SET status = 'enrolled', updated_at = excluded.updated_at
+			WHERE spark_enrollments.status = 'dropped'
+		), q AS (
+			INSERT INTO user_quests (user_id, quest_id, status, started_at, updated_at)
+			SELECT u.id, m.optio_quest_id, 'active', $10, $10
+			FROM u, n, spark_course_mappings m
+				LEFT JOIN spark_enrollments pe ON pe.user_id = (SELECT id FROM u) AND pe.spark_course_id = m.spark_course_id
+			WHERE m.spark_course_id = ANY (` + courseList + `) AND m.optio_quest_id IS NOT NULL AND m.auto_enroll_students
+				AND COALESCE(pe.status, 'enrolled') <> 'completed'
+			ON CONFLICT (user_id, quest_id) DO NOTHING
+			RETURNING 1
+		)
+		SELECT r.*, EXISTS (SELECT 1 FROM ok), EXISTS (SELECT 1 FROM n), (SELECT COUNT(*) FROM q)
+		FROM (SELECT * FROM upd UNION ALL SELECT * FROM u WHERE NOT EXISTS (SELECT 1 FROM upd)) r`
+	var slugged, fresh bool
+	var slug string
+	var enrolled int
+	var u *optio.User
+	err = db.group.queryRow(ctx, query, args, func(row scanner) error {
+		var err error
+		u, err = scanUser(extraScanner{row, []any{&slug, &slugged, &fresh, &enrolled}})
+		return err
+	})
+	switch {
+	case errors.Is(err, sql.ErrNoRows), optio.ErrorCode(translate(err)) == optio.ECONFLICT:
+		return nil, nil
+	case err != nil:
+		return nil, translate(err)
+	case !slugged:
+		return nil, nil // every candidate slug is held by an open login: the full path says so
+	case !fresh:
+		return nil, optio.Errorf(optio.ETokenReplayed, "This sign-in link was already used.")
+	}
+	return &optio.SSOResult{User: u, QuestsEnrolled: enrolled}, nil
 }
 
 func (db *DB) ssoLoginTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) (*optio.SSOResult, error) {

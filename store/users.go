@@ -212,18 +212,29 @@ const slugLockClass = 0x736c7567
 // every candidate); a taken slug is never locked (the CASE).
 func (db *DB) claimSlugPostgres(ctx context.Context, tx *sql.Tx, base string) (string, error) {
 	var slug string
-	err := tx.QueryRowContext(ctx, `WITH taken AS MATERIALIZED (
-			SELECT portfolio_slug AS slug FROM users WHERE portfolio_slug = $1 OR portfolio_slug LIKE $2
-		)
-		SELECT c.slug FROM generate_series(1, (SELECT COUNT(*) FROM taken)::int + $3) AS n,
-			LATERAL (SELECT CASE WHEN n = 1 THEN $1::text ELSE $1::text || '-' || n END AS slug) c
-		WHERE CASE WHEN EXISTS (SELECT 1 FROM taken t WHERE t.slug = c.slug) THEN FALSE
-			ELSE pg_try_advisory_xact_lock($4, hashtext(c.slug)) END
-		LIMIT 1`, base, base+"-%", slugAttempts, slugLockClass).Scan(&slug)
+	err := tx.QueryRowContext(ctx, `WITH `+claimSlugSQL("$1", "$2", "$3", "$4", "TRUE")+` SELECT slug FROM claimed_slug`,
+		base, base+"-%", slugAttempts, slugLockClass).Scan(&slug)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("allocate a portfolio slug for %q: %d sign-ins with this name at once", base, slugAttempts)
 	}
 	return slug, translate(err)
+}
+
+// claimSlugSQL is claimSlugPostgres's statement as two common table
+// expressions, taken_slug and claimed_slug (one row: the slug claimed, or
+// none), for use inside a larger statement: base, like (base-%), attempts
+// and lockClass are its parameters' placeholders, and the claim is made
+// only when the SQL condition when holds.
+func claimSlugSQL(base, like, attempts, lockClass, when string) string {
+	return `taken_slug AS MATERIALIZED (
+			SELECT portfolio_slug AS slug FROM users WHERE portfolio_slug = ` + base + ` OR portfolio_slug LIKE ` + like + `
+		), claimed_slug AS MATERIALIZED (
+			SELECT c.slug FROM generate_series(1, (SELECT COUNT(*) FROM taken_slug)::int + ` + attempts + `) AS n,
+				LATERAL (SELECT CASE WHEN n = 1 THEN ` + base + `::text ELSE ` + base + `::text || '-' || n END AS slug) c
+			WHERE (` + when + `) AND CASE WHEN EXISTS (SELECT 1 FROM taken_slug t WHERE t.slug = c.slug) THEN FALSE
+				ELSE pg_try_advisory_xact_lock(` + lockClass + `, hashtext(c.slug)) END
+			LIMIT 1
+		)`
 }
 
 // UserByID returns a user or ENOTFOUND.

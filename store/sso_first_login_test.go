@@ -1,0 +1,185 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/optio-edu/optio"
+	"github.com/optio-edu/optio/store"
+	"github.com/optio-edu/optio/store/storetest"
+)
+
+// firstLoginFixture is a PostgreSQL store where courses c-1 (mapped to a
+// quest its students join) and c-2 (recorded, unmapped) are known, and
+// students met only in a submission webhook in c-1 are provisional.
+func firstLoginFixture(t *testing.T, students ...string) *store.DB {
+	t.Helper()
+	db := storetest.Open(t, store.Postgres, nil)
+	ctx := context.Background()
+	_, err := db.SparkSSOLogin(ctx, optio.SSOLogin{Identity: optio.SparkIdentity{SparkUserID: "seed", Email: "seed@school.test",
+		GivenName: "Sid", FamilyName: "Seed", Role: optio.RoleStudent}, Nonce: "seed", NonceExpiry: time.Now().Add(time.Hour),
+		SparkCourseIDs: []string{"c-1", "c-2"}, SessionTokenHash: "seed", SessionTTL: time.Hour})
+	require.NoError(t, err)
+	_, err = db.MapSparkCourse(ctx, "c-1", optio.CourseMapInput{CreateNew: true, Title: "Biology"})
+	require.NoError(t, err)
+	for _, s := range students {
+		_, err := db.AcceptSparkSubmission(ctx, "wh-"+s, optio.SparkSubmissionEvent{SparkUserID: s, SparkAssignmentID: "a-1",
+			SparkCourseID: "c-1", Text: "essay", FilesJSON: []byte(`[]`), SubmittedAt: time.Now()})
+		require.NoError(t, err)
+		u, err := db.UserBySparkID(ctx, s)
+		require.NoError(t, err)
+		require.True(t, u.Provisional)
+	}
+	return db
+}
+
+// firstLogin is a student's login link from Spark. Each test gives its
+// students a family name of its own: the slug claims are advisory locks,
+// which the tests' schemas in one database share.
+func firstLogin(sub, nonce, family string) optio.SSOLogin {
+	return optio.SSOLogin{Identity: optio.SparkIdentity{SparkUserID: sub, Email: sub + "@school.test", GivenName: " Mia ",
+		FamilyName: family, Role: optio.RoleStudent}, Nonce: nonce, NonceExpiry: time.Now().Add(time.Hour),
+		SparkCourseIDs: []string{"c-1", "c-2", "c-1"}, SessionTokenHash: "hash-" + nonce, SessionTTL: time.Hour, SessionDevice: "Firefox"}
+}
+
+// The first sign-in of a student a webhook created is one statement on
+// PostgreSQL, and leaves what the full transaction leaves: the same user
+// (names trimmed, email verified, no longer provisional, a slug of their
+// own), a session, both enrolments, the mapped quest joined, and a nonce
+// that a replay cannot use.
+func TestFirstSSOLoginInOneStatementLeavesWhatTheTransactionLeaves(t *testing.T) {
+	t.Parallel()
+	db := firstLoginFixture(t, "stu-one", "stu-tx")
+	ctx := context.Background()
+
+	one, err := db.FirstStudentLogin(ctx, firstLogin("stu-one", "n-one", "Lopez"))
+	require.NoError(t, err)
+	require.NotNil(t, one, "the one-statement login applies to a webhook-created student")
+	tx, err := db.SSOLoginInTransaction(ctx, firstLogin("stu-tx", "n-tx", "Lopez"))
+	require.NoError(t, err)
+
+	require.Equal(t, "mialopez", one.User.PortfolioSlug)
+	require.Equal(t, "mialopez-2", tx.User.PortfolioSlug)
+	require.Equal(t, "Mia", one.User.GivenName)
+	require.False(t, one.User.Provisional)
+	require.True(t, one.User.EmailVerified)
+	require.Equal(t, "stu-one@school.test", one.User.Email)
+	require.Equal(t, 1, one.QuestsEnrolled)
+	require.Equal(t, tx.QuestsEnrolled, one.QuestsEnrolled)
+	require.Equal(t, tx.Created, one.Created)
+
+	comparable := func(u *optio.User) optio.User {
+		c := *u
+		c.ID, c.Email, c.PortfolioSlug, c.CreatedAt, c.UpdatedAt = "", "", "", time.Time{}, time.Time{}
+		return c
+	}
+	require.Equal(t, comparable(tx.User), comparable(one.User))
+	for _, r := range []*optio.SSOResult{one, tx} {
+		stored, err := db.UserByID(ctx, r.User.ID)
+		require.NoError(t, err)
+		require.Equal(t, comparable(r.User), comparable(stored), "the result is the stored user")
+		require.Equal(t, r.User.PortfolioSlug, stored.PortfolioSlug)
+	}
+
+	state := func(userID string) string {
+		t.Helper()
+		var s string
+		require.NoError(t, db.R.QueryRowContext(ctx, `SELECT
+			(SELECT string_agg(spark_course_id || ':' || status, ',' ORDER BY spark_course_id) FROM spark_enrollments WHERE user_id = $1)
+			|| ' quests:' || (SELECT string_agg(q.title || ':' || uq.status, ',') FROM user_quests uq JOIN quests q ON q.id = uq.quest_id WHERE uq.user_id = $1)
+			|| ' sessions:' || (SELECT string_agg(user_agent, ',') FROM sessions WHERE user_id = $1)`, userID).Scan(&s))
+		return s
+	}
+	require.Equal(t, "c-1:enrolled,c-2:enrolled quests:Biology:active sessions:Firefox", state(one.User.ID))
+	require.Equal(t, state(tx.User.ID), state(one.User.ID))
+	u, err := db.SessionUser(ctx, "hash-n-one")
+	require.NoError(t, err)
+	require.Equal(t, one.User.ID, u.ID)
+
+	// A replay of the link is refused through the usual entry point, and
+	// opens no session.
+	replay := firstLogin("stu-one", "n-one", "Lopez")
+	replay.SessionTokenHash = "hash-replay"
+	_, err = db.SparkSSOLogin(ctx, replay)
+	require.Equal(t, optio.ETokenReplayed, optio.ErrorCode(err))
+	_, err = db.SessionUser(ctx, "hash-replay")
+	require.Equal(t, optio.EUNAUTHORIZED, optio.ErrorCode(err))
+
+	// A second login (a new link) changes nothing and joins nothing.
+	again, err := db.SparkSSOLogin(ctx, firstLogin("stu-one", "n-again", "Lopez"))
+	require.NoError(t, err)
+	require.Equal(t, "mialopez", again.User.PortfolioSlug)
+	require.Zero(t, again.QuestsEnrolled)
+}
+
+// When the full transaction has more to do than the one statement can, the
+// statement writes nothing, not even the nonce, and leaves the login to it:
+// here another account proved it owns the email, so the student stays
+// provisional without it.
+func TestFirstSSOLoginLeavesTheUnusualCasesToTheTransaction(t *testing.T) {
+	t.Parallel()
+	db := firstLoginFixture(t, "stu-a")
+	ctx := context.Background()
+	_, err := db.CreateUser(ctx, optio.NewUser{Email: "stu-a@school.test", GivenName: "Other", FamilyName: "Person",
+		Role: optio.RoleStudent, EmailVerified: true})
+	require.NoError(t, err)
+
+	in := firstLogin("stu-a", "n-1", "Ortiz")
+	res, err := db.FirstStudentLogin(ctx, in)
+	require.NoError(t, err)
+	require.Nil(t, res)
+	_, err = db.SessionUser(ctx, in.SessionTokenHash)
+	require.Equal(t, optio.EUNAUTHORIZED, optio.ErrorCode(err))
+
+	res, err = db.SparkSSOLogin(ctx, in)
+	require.NoError(t, err, "the nonce was not consumed")
+	require.True(t, res.User.Provisional)
+	require.Empty(t, res.User.Email)
+	require.Equal(t, "miaortiz", res.User.PortfolioSlug)
+
+	// A course Optio has not recorded needs the transaction too.
+	in = firstLogin("stu-b", "n-2", "Ortiz")
+	in.SparkCourseIDs = []string{"c-new"}
+	_, err = db.ResolveSparkUser(ctx, optio.SparkIdentity{SparkUserID: "stu-b"}, optio.LinkedViaWebhook)
+	require.NoError(t, err)
+	res, err = db.FirstStudentLogin(ctx, in)
+	require.NoError(t, err)
+	require.Nil(t, res)
+}
+
+// Concurrent first sign-ins of one student (two tabs, two links) all
+// succeed and agree on one slug, which does not change afterwards.
+func TestConcurrentFirstSSOLoginsOfOneStudentKeepOneSlug(t *testing.T) {
+	t.Parallel()
+	db := firstLoginFixture(t, "stu-c")
+	ctx := context.Background()
+	const n = 8
+	slugs := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			res, err := db.SparkSSOLogin(ctx, firstLogin("stu-c", fmt.Sprint("n-", i), "Nakamura"))
+			errs[i] = err
+			if err == nil {
+				slugs[i] = res.User.PortfolioSlug
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.Equal(t, "mianakamura", slugs[i])
+	}
+	u, err := db.UserBySparkID(ctx, "stu-c")
+	require.NoError(t, err)
+	require.Equal(t, "mianakamura", u.PortfolioSlug)
+	var sessions int
+	require.NoError(t, db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = $1`, u.ID).Scan(&sessions))
+	require.Equal(t, n, sessions)
+}

@@ -47,7 +47,13 @@ type PortfolioVersion struct {
 type PortfolioWork struct {
 	Items []PortfolioItem
 	Total int
+	// Quests counts, for each quest the student finished work in, its
+	// tasks and the ones they finished: the "3 of 8 finished" of a group.
+	Quests map[string]QuestCount
 }
+
+// QuestCount is how many of a quest's tasks a student finished.
+type QuestCount struct{ Done, Total int }
 
 // PortfolioItem is a completion as a portfolio shows it: with the quest's
 // source and, for Spark coursework, the Spark course it belongs to.

@@ -35,15 +35,34 @@ func (e extraScanner) Scan(dest ...any) error { return e.s.Scan(append(dest, e.e
 
 // PortfolioWork returns a page of a student's completions, newest first,
 // with evidence and the Spark course title (from spark_course_mappings,
-// falling back to the quest title), and how many completions there are.
+// falling back to the quest title), how many completions there are, and
+// how many of each quest's tasks are finished.
 func (db *DB) PortfolioWork(ctx context.Context, userID string, limit, offset int) (*optio.PortfolioWork, error) {
-	w := &optio.PortfolioWork{Items: []optio.PortfolioItem{}}
+	w := &optio.PortfolioWork{Items: []optio.PortfolioItem{}, Quests: map[string]optio.QuestCount{}}
 	if !validID(userID) {
 		return w, nil
 	}
-	if err := db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM quest_task_completions WHERE user_id = $1`, userID).Scan(&w.Total); err != nil {
+	// The finished work per quest, with each quest's task count, in one pass
+	// over the student's completions; the total is their sum.
+	counts, err := db.query(ctx, `SELECT d.quest_id, d.n, (SELECT COUNT(*) FROM tasks t WHERE t.quest_id = d.quest_id)
+		FROM (SELECT quest_id, COUNT(*) AS n FROM quest_task_completions WHERE user_id = $1 GROUP BY quest_id) d`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer counts.Close()
+	for counts.Next() {
+		var id string
+		var c optio.QuestCount
+		if err := counts.Scan(&id, &c.Done, &c.Total); err != nil {
+			return nil, err
+		}
+		w.Quests[id] = c
+		w.Total += c.Done
+	}
+	if err := counts.Err(); err != nil {
 		return nil, translate(err)
 	}
+	counts.Close()
 	if w.Total == 0 || offset >= w.Total {
 		return w, nil
 	}

@@ -138,6 +138,8 @@ type workItem struct {
 	// For the pages: the picture or video the card leads with, and the rest.
 	Hero *evidenceView  `json:"-"`
 	Rest []evidenceView `json:"-"`
+	// Card is the item rendered as its page shows it (renderCards).
+	Card template.HTML `json:"-"`
 }
 
 // evidenceView is one evidence block as a viewer may see it. Files are
@@ -278,9 +280,7 @@ func (s *Server) buildPortfolio(ctx context.Context, page int, student *optio.Us
 		}
 		v.Quests[i].Items = append(v.Quests[i].Items, wi)
 	}
-	if err := s.addCompletion(ctx, v, student.ID); err != nil {
-		return nil, false, err
-	}
+	addCompletion(v, work.Quests)
 	if acc == accessFamily || acc == accessObserver {
 		if err := s.addComments(ctx, v); err != nil {
 			return nil, false, err
@@ -483,6 +483,9 @@ func (s *Server) portfolioRendering(r *http.Request, form string) (*optio.User, 
 	switch form {
 	case "page":
 		t := portfolioTemplates["page"]
+		if err := s.renderCards(v, t, acc != accessEmbed); err != nil {
+			return nil, accessNone, nil, err
+		}
 		if err := t.ExecuteTemplate(&buf, "portfolio-head", v); err != nil {
 			return nil, accessNone, nil, err
 		}
@@ -495,6 +498,9 @@ func (s *Server) portfolioRendering(r *http.Request, form string) (*optio.User, 
 	case "embed":
 		// The embed names no viewer (no layout), so all of it is kept.
 		v.Embedded = true
+		if err := s.renderCards(v, portfolioTemplates["embed"], false); err != nil {
+			return nil, accessNone, nil, err
+		}
 		d := pageData{Title: v.Student.Name + "’s portfolio", Data: v}
 		if err := portfolioTemplates["embed"].ExecuteTemplate(&buf, "embed", d); err != nil {
 			return nil, accessNone, nil, err

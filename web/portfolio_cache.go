@@ -41,17 +41,19 @@ func (r *portfolioRender) size() int64 {
 // dropped first, within a byte budget. An entry is used only while the
 // store's version of the portfolio equals the one it was rendered at, so a
 // change made by any process sharing the database is seen on the next
-// request. A nil cache keeps nothing.
+// request. It keeps the cards of the pages too (portfolio_cards.go): those
+// are named by everything they show, so they need no version. A nil cache
+// keeps nothing.
 type portfolioCache struct {
 	mu    sync.Mutex
 	max   int64
 	size  int64
-	order *list.List // of *portfolioEntry, most recently used first
-	items map[portfolioKey]*list.Element
+	order *list.List            // of *portfolioEntry, most recently used first
+	items map[any]*list.Element // by portfolioKey (a rendering) or cardKey (one card)
 }
 
 type portfolioEntry struct {
-	key portfolioKey
+	key any
 	r   *portfolioRender
 }
 
@@ -61,11 +63,11 @@ func newPortfolioCache(maxBytes int64) *portfolioCache {
 	if maxBytes <= 0 {
 		return nil
 	}
-	return &portfolioCache{max: maxBytes, order: list.New(), items: map[portfolioKey]*list.Element{}}
+	return &portfolioCache{max: maxBytes, order: list.New(), items: map[any]*list.Element{}}
 }
 
 // get returns the rendering for k made at version v.
-func (c *portfolioCache) get(k portfolioKey, v optio.PortfolioVersion) (*portfolioRender, bool) {
+func (c *portfolioCache) get(k any, v optio.PortfolioVersion) (*portfolioRender, bool) {
 	if c == nil {
 		return nil, false
 	}
@@ -86,7 +88,7 @@ func (c *portfolioCache) get(k portfolioKey, v optio.PortfolioVersion) (*portfol
 // put keeps r for k, unless an entry rendered at a version at least as new
 // is there already (a slower request finishing late must not replace a newer
 // rendering). Entries larger than a quarter of the budget are not kept.
-func (c *portfolioCache) put(k portfolioKey, r *portfolioRender) {
+func (c *portfolioCache) put(k any, r *portfolioRender) {
 	if c == nil || r.size() > c.max/4 {
 		return
 	}
@@ -114,12 +116,17 @@ func (c *portfolioCache) put(k portfolioKey, r *portfolioRender) {
 	}
 }
 
-// stats reports the entries and bytes held (tests).
-func (c *portfolioCache) stats() (entries int, bytes int64) {
+// stats reports the renderings and cards held, and their bytes (tests).
+func (c *portfolioCache) stats() (renderings, cards int, bytes int64) {
 	if c == nil {
-		return 0, 0
+		return 0, 0, 0
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.items), c.size
+	for k := range c.items {
+		if _, ok := k.(cardKey); ok {
+			cards++
+		}
+	}
+	return len(c.items) - cards, cards, c.size
 }

@@ -88,7 +88,7 @@ func TestPortfolioCacheShowsEveryChange(t *testing.T) {
 			require.NotContains(t, body, "Bird count", "%s %s", who, path)
 		})
 		require.Greater(t, cacheHits(e.srv), hits, "second views come from the cache")
-		entries, _ := e.srv.portfolioCache.stats()
+		entries, _, _ := e.srv.portfolioCache.stats()
 		require.Equal(t, 9, entries, "one rendering per form and access level (family, observer, public)")
 
 		// The layout names the viewer; the kept part never does.
@@ -294,10 +294,10 @@ func TestPortfolioCacheBounds(t *testing.T) {
 	big := strings.Repeat("x", 10<<10)
 	for i := range 20 {
 		c.put(portfolioKey{studentID: string(rune('a' + i)), form: "page"}, &portfolioRender{version: v1, body: big})
-		_, bytes := c.stats()
+		_, _, bytes := c.stats()
 		require.LessOrEqual(t, bytes, int64(64<<10))
 	}
-	entries, _ := c.stats()
+	entries, _, _ := c.stats()
 	require.Equal(t, 6, entries, "six 10 kB pages fit in 64 kB")
 	_, ok = c.get(portfolioKey{studentID: "t", form: "page"}, v1)
 	require.True(t, ok, "the newest stay")

@@ -73,30 +73,19 @@ func splitBadges(all []optio.BadgeProgress, student *optio.User, family bool) (s
 }
 
 // addCompletion fills each group's share of finished tasks from the
-// student's quest progress.
-func (s *Server) addCompletion(ctx context.Context, v *portfolioView, studentID string) error {
-	qs, err := s.Store.QuestProgressFor(ctx, studentID)
-	if err != nil {
-		return err
-	}
-	byQuest := make(map[string]optio.QuestProgress, len(qs))
-	for _, q := range qs {
-		byQuest[q.Quest.ID] = q
-	}
+// counts PortfolioWork returns (a group shows at least its own items).
+func addCompletion(v *portfolioView, counts map[string]optio.QuestCount) {
 	for _, groups := range [][]workGroup{v.SparkCourses, v.Quests} {
 		for i := range groups {
 			g := &groups[i]
-			if q, ok := byQuest[g.QuestID]; ok {
-				g.TasksDone, g.TasksTotal = q.TasksDone, q.TasksTotal
-			}
-			g.TasksDone = max(g.TasksDone, len(g.Items))
-			g.TasksTotal = max(g.TasksTotal, g.TasksDone)
+			c := counts[g.QuestID]
+			g.TasksDone = max(c.Done, len(g.Items))
+			g.TasksTotal = max(c.Total, g.TasksDone)
 			if g.TasksTotal > 0 {
 				g.Percent = g.TasksDone * 100 / g.TasksTotal
 			}
 		}
 	}
-	return nil
 }
 
 // addComments puts the visible encouragement next to each piece of work.

@@ -483,7 +483,8 @@ func (s *Server) portfolioRendering(r *http.Request, form string) (*optio.User, 
 	switch form {
 	case "page":
 		t := portfolioTemplates["page"]
-		if err := s.renderCards(v, t, acc != accessEmbed); err != nil {
+		cards, err := s.renderCards(v, t, acc != accessEmbed)
+		if err != nil {
 			return nil, accessNone, nil, err
 		}
 		if err := t.ExecuteTemplate(&buf, "portfolio-head", v); err != nil {
@@ -491,6 +492,7 @@ func (s *Server) portfolioRendering(r *http.Request, form string) (*optio.User, 
 		}
 		pr.head = buf.String()
 		buf.Reset()
+		buf.Grow(cards + 32<<10) // the cards and the page around them, without regrowing
 		if err := t.ExecuteTemplate(&buf, "portfolio-content", v); err != nil {
 			return nil, accessNone, nil, err
 		}
@@ -498,9 +500,11 @@ func (s *Server) portfolioRendering(r *http.Request, form string) (*optio.User, 
 	case "embed":
 		// The embed names no viewer (no layout), so all of it is kept.
 		v.Embedded = true
-		if err := s.renderCards(v, portfolioTemplates["embed"], false); err != nil {
+		cards, err := s.renderCards(v, portfolioTemplates["embed"], false)
+		if err != nil {
 			return nil, accessNone, nil, err
 		}
+		buf.Grow(cards + 32<<10)
 		d := pageData{Title: v.Student.Name + "’s portfolio", Data: v}
 		if err := portfolioTemplates["embed"].ExecuteTemplate(&buf, "embed", d); err != nil {
 			return nil, accessNone, nil, err

@@ -79,10 +79,12 @@ func appendValue(b []byte, v reflect.Value) []byte {
 // form's templates, reusing the kept rendering of a card when keep is set
 // (never for an embed shown through a token: its file grants differ every
 // time).
-func (s *Server) renderCards(v *portfolioView, t *template.Template, keep bool) error {
+// It returns the cards' length, for the buffer of the page that holds them.
+func (s *Server) renderCards(v *portfolioView, t *template.Template, keep bool) (int, error) {
 	var buf bytes.Buffer
 	var enc []byte
 	var err error
+	n := 0
 	v.eachItem(func(it *workItem) {
 		if err != nil {
 			return
@@ -92,6 +94,7 @@ func (s *Server) renderCards(v *portfolioView, t *template.Template, keep bool) 
 			k, enc = keyOfCard(it, enc)
 			if r, ok := s.portfolioCache.get(k, optio.PortfolioVersion{}); ok {
 				it.Card = template.HTML(r.body) // html/template's output, kept
+				n += len(it.Card)
 				return
 			}
 		}
@@ -100,9 +103,10 @@ func (s *Server) renderCards(v *portfolioView, t *template.Template, keep bool) 
 			return
 		}
 		it.Card = template.HTML(buf.String()) // html/template's output
+		n += len(it.Card)
 		if keep {
 			s.portfolioCache.put(k, &portfolioRender{body: string(it.Card)})
 		}
 	})
-	return err
+	return n, err
 }

@@ -48,3 +48,6 @@ func (db *DB) SSOLoginInTransaction(ctx context.Context, in optio.SSOLogin) (*op
 	})
 	return res, err
 }
+
+// SlugLockClass is the first key of the slug claims' advisory locks.
+const SlugLockClass = slugLockClass

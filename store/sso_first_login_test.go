@@ -183,3 +183,52 @@ func TestConcurrentFirstSSOLoginsOfOneStudentKeepOneSlug(t *testing.T) {
 	require.NoError(t, db.R.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = $1`, u.ID).Scan(&sessions))
 	require.Equal(t, n, sessions)
 }
+
+// A slug committed after the login's statement began (here while it waited
+// for the student's row) is not taken again: once the statement holds the
+// slug's claim it asks for the committed state (portfolio_slug_committed),
+// so it takes the next slug instead of failing on the unique index, which
+// would roll back every login batched with it.
+func TestFirstSSOLoginSkipsASlugCommittedWhileItWaited(t *testing.T) {
+	t.Parallel()
+	db := firstLoginFixture(t, "stu-w", "stu-other")
+	ctx := context.Background()
+	w, err := db.UserBySparkID(ctx, "stu-w")
+	require.NoError(t, err)
+	other, err := db.UserBySparkID(ctx, "stu-other")
+	require.NoError(t, err)
+
+	hold, err := db.W.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer hold.Rollback() //nolint:errcheck // committed below
+	var holder int
+	require.NoError(t, hold.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&holder))
+	_, err = hold.ExecContext(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, w.ID)
+	require.NoError(t, err)
+	_, err = hold.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext('miawaite'))`, store.SlugLockClass)
+	require.NoError(t, err)
+
+	type result struct {
+		res *optio.SSOResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := db.FirstStudentLogin(ctx, firstLogin("stu-w", "n-w", "Waite"))
+		done <- result{res, err}
+	}()
+	require.Eventually(t, func() bool {
+		var waiting bool
+		require.NoError(t, db.R.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE $1::int = ANY (pg_blocking_pids(pid)))`, holder).Scan(&waiting))
+		return waiting
+	}, 30*time.Second, 10*time.Millisecond, "the login waits for the student's row")
+	_, err = hold.ExecContext(ctx, `UPDATE users SET portfolio_slug = 'miawaite' WHERE id = $1`, other.ID)
+	require.NoError(t, err)
+	require.NoError(t, hold.Commit())
+
+	r := <-done
+	require.NoError(t, r.err)
+	require.NotNil(t, r.res, "the one statement completed the login instead of failing on the unique index")
+	require.Equal(t, "miawaite-2", r.res.User.PortfolioSlug)
+}

@@ -205,11 +205,14 @@ const slugLockClass = 0x736c7567
 // same free slug, and each waited on the unique index for the previous
 // one's whole transaction to commit before retrying with the next: a queue
 // of sign-ins, each as long as all the ones before it (docs/PERFORMANCE.md).
-// Now each takes a different slug at once, and the unique index only catches
-// a slug committed after this statement's snapshot (withFreshSlug retries).
-// The candidates are scanned in order and the scan stops at the first
-// claimed (LIMIT 1 with no ORDER BY, which would evaluate the lock for
-// every candidate); a taken slug is never locked (the CASE).
+// Now each takes a different slug at once. A slug committed after this
+// statement's snapshot, by a claim that held the lock until then, is seen by
+// portfolio_slug_committed (a fresh snapshot; migration 00032) once the lock
+// is taken, so the unique index does not refuse the update (under load that
+// rolled back a whole group-commit batch; withFreshSlug still retries if it
+// does). The candidates are scanned in order and the scan stops at the first
+// claimed (LIMIT 1 with no ORDER BY, which would evaluate the lock for every
+// candidate); a taken slug is never locked (the CASE).
 func (db *DB) claimSlugPostgres(ctx context.Context, tx *sql.Tx, base string) (string, error) {
 	var slug string
 	err := tx.QueryRowContext(ctx, `WITH `+claimSlugSQL("$1", "$2", "$3", "$4", "TRUE")+` SELECT slug FROM claimed_slug`,
@@ -232,7 +235,8 @@ func claimSlugSQL(base, like, attempts, lockClass, when string) string {
 			SELECT c.slug FROM generate_series(1, (SELECT COUNT(*) FROM taken_slug)::int + ` + attempts + `) AS n,
 				LATERAL (SELECT CASE WHEN n = 1 THEN ` + base + `::text ELSE ` + base + `::text || '-' || n END AS slug) c
 			WHERE (` + when + `) AND CASE WHEN EXISTS (SELECT 1 FROM taken_slug t WHERE t.slug = c.slug) THEN FALSE
-				ELSE pg_try_advisory_xact_lock(` + lockClass + `, hashtext(c.slug)) END
+				WHEN NOT pg_try_advisory_xact_lock(` + lockClass + `, hashtext(c.slug)) THEN FALSE
+				ELSE NOT portfolio_slug_committed(c.slug) END
 			LIMIT 1
 		)`
 }

@@ -51,3 +51,9 @@ func (db *DB) SSOLoginInTransaction(ctx context.Context, in optio.SSOLogin) (*op
 
 // SlugLockClass is the first key of the slug claims' advisory locks.
 const SlugLockClass = slugLockClass
+
+// NewStudentLogin runs the one-statement login of a student Optio has never
+// met alone: nil, nil when it does not apply.
+func (db *DB) NewStudentLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOResult, error) {
+	return db.newStudentLogin(ctx, in)
+}

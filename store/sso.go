@@ -29,11 +29,13 @@ func (db *DB) SparkSSOLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOR
 		}
 		return res, nil
 	}
-	if res, err := db.firstStudentLogin(ctx, in); err != nil || res != nil {
-		if err != nil {
-			return nil, fmt.Errorf("sso login %s: %w", in.Identity.SparkUserID, err)
+	for _, oneStatement := range []func(context.Context, optio.SSOLogin) (*optio.SSOResult, error){db.firstStudentLogin, db.newStudentLogin} {
+		if res, err := oneStatement(ctx, in); err != nil || res != nil {
+			if err != nil {
+				return nil, fmt.Errorf("sso login %s: %w", in.Identity.SparkUserID, err)
+			}
+			return res, nil
 		}
-		return res, nil
 	}
 	var res *optio.SSOResult
 	var err error
@@ -111,99 +113,103 @@ func (db *DB) returningStudentLogin(ctx context.Context, in optio.SSOLogin) (*op
 	return &optio.SSOResult{User: u}, nil
 }
 
-// firstStudentLogin is the first login of a student Optio met before SSO
-// (a webhook or a roster event created them, provisional, with no names,
-// email or portfolio slug), in one statement on PostgreSQL instead of a
-// transaction of a dozen round trips. It does what ssoLoginTx does for such
-// a student, and only when that needs nothing but these writes: the Spark
-// link exists, the account is a student, the token is a student's with an
-// email no other account holds and both names, no Spark facts came with
-// it, and every course in it is recorded and needs no mapping. Then, if the
-// nonce is fresh (acceptNonceTx's rule): the names, email (verified) and a
-// slug (claimSlugSQL) are written if any differs, the session is opened,
-// the enrolments recorded (a dropped one re-opened) and the mapped quests
-// joined (enrollSparkCoursesTx's rules). The user row is locked first, so a
-// concurrent first login of the same student sees this one's slug and
-// keeps it. Otherwise nothing is written and it returns nil, nil: the full
-// transaction runs, as it does when a slug or the email was committed by
-// another login after this statement began (ECONFLICT).
-func (db *DB) firstStudentLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOResult, error) {
+// studentLogin is what the one-statement logins of a student
+// (firstStudentLogin, newStudentLogin) share: their parameters and the SQL
+// of what they write once the student is known. They apply only when a
+// login needs nothing but these writes; otherwise they write nothing, not
+// even the nonce, and the full transaction runs (ssoLoginTx).
+type studentLogin struct {
+	// args are the parameters: $1 platform, $2 Spark id, $3 email, $4/$5
+	// the given and family names trimmed, $6/$7 nonce and its expiry, $8
+	// now, $9–$12 the session, $13–$16 the slug claim (claimSlugSQL), then
+	// the caller's own from $17, then the courses.
+	args []any
+	// courses are the token's courses, deduplicated.
+	courses []string
+}
+
+// newStudentLoginArgs returns nil when in is not a student's login that one
+// statement can serve on this store: PostgreSQL, a student's token with an
+// email, both names, a session and no Spark facts.
+func (db *DB) newStudentLoginArgs(in optio.SSOLogin) *studentLogin {
 	id := in.Identity
 	given, family := strings.TrimSpace(id.GivenName), strings.TrimSpace(id.FamilyName)
 	if db.Dialect != Postgres || id.Role != optio.RoleStudent || in.BirthDate != nil || in.PublishConsent != nil ||
 		in.SessionTokenHash == "" || id.SparkUserID == "" || strings.TrimSpace(id.SparkUserID) != id.SparkUserID ||
 		given == "" || family == "" {
-		return nil, nil
+		return nil
 	}
 	email, err := optio.NormalizeEmail("email", id.Email)
 	if err != nil || email == "" {
-		return nil, nil
+		return nil
 	}
 	now := db.now()
 	base := optio.SlugBase(given, family)
-	courses := dedupe(in.SparkCourseIDs)
-	args := []any{optio.PlatformSpark, id.SparkUserID, email, id.GivenName, given, id.FamilyName, family,
-		in.Nonce, in.NonceExpiry.UTC(), now, newID(), in.SessionTokenHash, now.Add(in.SessionTTL), in.SessionDevice,
-		base, base + "-%", slugAttempts, slugLockClass}
-	ready, courseList := "TRUE", "NULL::text[]"
-	if len(courses) > 0 {
-		var in string
-		in, args = inList(courses, args)
-		ready = fmt.Sprintf(`(SELECT COUNT(*) FROM spark_course_mappings WHERE spark_course_id IN (%s)
-			AND (optio_quest_id IS NOT NULL OR %s)) = %d`, in, db.unmappedStays(), len(courses))
-		courseList = "ARRAY[" + in + "]::text[]"
+	return &studentLogin{courses: dedupe(in.SparkCourseIDs), args: []any{optio.PlatformSpark, id.SparkUserID, email,
+		given, family, in.Nonce, in.NonceExpiry.UTC(), now,
+		newID(), in.SessionTokenHash, now.Add(in.SessionTTL), in.SessionDevice,
+		base, base + "-%", slugAttempts, slugLockClass}}
+}
+
+// coursesSQL appends the courses to the parameters and returns the SQL
+// condition that every one is recorded and needs no mapping (the
+// transaction would record or map it), and the courses as a text[].
+func (db *DB) coursesSQL(l *studentLogin) (ready, list string) {
+	if len(l.courses) == 0 {
+		return "TRUE", "NULL::text[]"
 	}
-	query := `WITH u AS (
-			SELECT ` + prefixed("u.", userColsT) + `, COALESCE(u.portfolio_slug, '') AS cur_slug
-			FROM lms_integrations l JOIN users u ON u.id = l.user_id
-			WHERE l.platform = $1 AND l.external_user_id = $2 AND u.role = 'student'
-				AND NOT EXISTS (SELECT 1 FROM users o WHERE o.email = $3::text AND o.id <> u.id)
-				AND ` + ready + `
-			FOR NO KEY UPDATE OF u
-		), ` + claimSlugSQL("$15", "$16", "$17", "$18", `EXISTS (SELECT 1 FROM u WHERE u.cur_slug = '')`) + `, ok AS (
-			SELECT u.id FROM u WHERE u.cur_slug <> '' OR EXISTS (SELECT 1 FROM claimed_slug)
-		), n AS (
-			INSERT INTO sso_nonces (nonce, expires_at) SELECT $8::text, $9::timestamptz FROM ok
-			ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE sso_nonces.expires_at < $10
-			RETURNING nonce
-		), upd AS (
-			UPDATE users SET
-				given_name = CASE WHEN $4::text <> users.given_name THEN $5::text ELSE users.given_name END,
-				family_name = CASE WHEN $6::text <> users.family_name THEN $7::text ELSE users.family_name END,
-				email = $3, email_verified = TRUE, provisional = FALSE,
-				portfolio_slug = CASE WHEN u.cur_slug = '' THEN (SELECT slug FROM claimed_slug) ELSE users.portfolio_slug END,
-				updated_at = $10
-			FROM u, n
-			WHERE users.id = u.id AND (users.given_name <> $4 OR users.family_name <> $6 OR users.email IS DISTINCT FROM $3
-				OR NOT users.email_verified OR users.provisional OR u.cur_slug = '')
-			RETURNING ` + prefixed("users.", userColsT) + `, COALESCE(users.portfolio_slug, '')
-		), s AS (
+	var in string
+	in, l.args = inList(l.courses, l.args)
+	return fmt.Sprintf(`(SELECT COUNT(*) FROM spark_course_mappings WHERE spark_course_id IN (%s)
+		AND (optio_quest_id IS NOT NULL OR %s)) = %d`, in, db.unmappedStays(), len(l.courses)), "ARRAY[" + in + "]::text[]"
+}
+
+// studentLoginWrites is the SQL of a one-statement login once the student
+// is known, as the CTE who (one row, id), and the nonce accepted: the
+// session, the enrolments (a dropped one re-opened) and the mapped quests
+// joined, counted by q (enrollSparkCoursesTx's rules).
+func studentLoginWrites(list string) string {
+	return `s AS (
 			INSERT INTO sessions (id, token_hash, user_id, expires_at, created_at, last_seen_at, user_agent)
-			SELECT $11::uuid, $12::text, u.id, $13::timestamptz, $10, $10, $14::text FROM u, n
+			SELECT $9::uuid, $10::text, who.id, $11::timestamptz, $8, $8, $12::text FROM who
 		), e AS (
 			INSERT INTO spark_enrollments (user_id, spark_course_id, status, occurred_at, updated_at)
-			SELECT u.id, c.id, 'enrolled', $10, $10 FROM u, n, unnest(` + courseList + `) AS c(id)
+			SELECT who.id, c.id, 'enrolled', $8, $8 FROM who, unnest(` + list + `) AS c(id)
 			ON CONFLICT (user_id, spark_course_id) DO UPDATE SET status = 'enrolled', updated_at = excluded.updated_at
 			WHERE spark_enrollments.status = 'dropped'
 		), q AS (
 			INSERT INTO user_quests (user_id, quest_id, status, started_at, updated_at)
-			SELECT u.id, m.optio_quest_id, 'active', $10, $10
-			FROM u, n, spark_course_mappings m
-				LEFT JOIN spark_enrollments pe ON pe.user_id = (SELECT id FROM u) AND pe.spark_course_id = m.spark_course_id
-			WHERE m.spark_course_id = ANY (` + courseList + `) AND m.optio_quest_id IS NOT NULL AND m.auto_enroll_students
+			SELECT who.id, m.optio_quest_id, 'active', $8, $8
+			FROM who, spark_course_mappings m
+				LEFT JOIN spark_enrollments pe ON pe.user_id = (SELECT id FROM who) AND pe.spark_course_id = m.spark_course_id
+			WHERE m.spark_course_id = ANY (` + list + `) AND m.optio_quest_id IS NOT NULL AND m.auto_enroll_students
 				AND COALESCE(pe.status, 'enrolled') <> 'completed'
 			ON CONFLICT (user_id, quest_id) DO NOTHING
 			RETURNING 1
-		)
-		SELECT r.*, EXISTS (SELECT 1 FROM ok), EXISTS (SELECT 1 FROM n), (SELECT COUNT(*) FROM q)
-		FROM (SELECT * FROM upd UNION ALL SELECT * FROM u WHERE NOT EXISTS (SELECT 1 FROM upd)) r`
-	var slugged, fresh bool
-	var slug string
+		)`
+}
+
+// acceptNonceSQL is acceptNonceTx's rule as a CTE n over the rows of from.
+func acceptNonceSQL(from string) string {
+	return `n AS (
+			INSERT INTO sso_nonces (nonce, expires_at) SELECT $6::text, $7::timestamptz FROM ` + from + `
+			ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE sso_nonces.expires_at < $8
+			RETURNING nonce
+		)`
+}
+
+// runStudentLogin runs a one-statement login whose row is the user's
+// columns, the columns scanned into extra, then whether it applies, whether
+// the nonce was fresh and how many quests it joined. It answers nil, nil when the login is the transaction's
+// to do, including when a unique index refused it (a slug, the email or the
+// Spark link committed by another login meanwhile).
+func (db *DB) runStudentLogin(ctx context.Context, query string, args []any, created bool, extra ...any) (*optio.SSOResult, error) {
+	var applies, fresh bool
 	var enrolled int
 	var u *optio.User
-	err = db.group.queryRow(ctx, query, args, func(row scanner) error {
+	err := db.group.queryRow(ctx, query, args, func(row scanner) error {
 		var err error
-		u, err = scanUser(extraScanner{row, []any{&slug, &slugged, &fresh, &enrolled}})
+		u, err = scanUser(extraScanner{row, append(extra, &applies, &fresh, &enrolled)})
 		return err
 	})
 	switch {
@@ -211,12 +217,99 @@ func (db *DB) firstStudentLogin(ctx context.Context, in optio.SSOLogin) (*optio.
 		return nil, nil
 	case err != nil:
 		return nil, translate(err)
-	case !slugged:
-		return nil, nil // every candidate slug is held by an open login: the full path says so
+	case !applies:
+		return nil, nil // e.g. every candidate slug is held by an open login: the transaction says so
 	case !fresh:
 		return nil, optio.Errorf(optio.ETokenReplayed, "This sign-in link was already used.")
 	}
-	return &optio.SSOResult{User: u, QuestsEnrolled: enrolled}, nil
+	return &optio.SSOResult{User: u, Created: created, QuestsEnrolled: enrolled}, nil
+}
+
+// firstStudentLogin is the first login of a student Optio met before SSO
+// (a webhook or a roster event created them, provisional, with no names,
+// email or portfolio slug), in one statement on PostgreSQL instead of a
+// transaction of a dozen round trips. It does what ssoLoginTx does for such
+// a student when the Spark link exists, the account is a student, no other
+// account holds the token's email, and every course in it is recorded and
+// needs no mapping: if the nonce is fresh, the names, email (verified) and a
+// slug (claimSlugSQL) are written if any differs, then studentLoginWrites.
+// The user row is locked first, so a concurrent first login of the same
+// student sees this one's slug and keeps it.
+func (db *DB) firstStudentLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOResult, error) {
+	l := db.newStudentLoginArgs(in)
+	if l == nil {
+		return nil, nil
+	}
+	// $17/$18: the names as sent, compared as refreshSparkUserTx does.
+	l.args = append(l.args, in.Identity.GivenName, in.Identity.FamilyName)
+	ready, list := db.coursesSQL(l)
+	query := `WITH u AS (
+			SELECT ` + prefixed("u.", userColsT) + `, COALESCE(u.portfolio_slug, '') AS cur_slug
+			FROM lms_integrations l JOIN users u ON u.id = l.user_id
+			WHERE l.platform = $1 AND l.external_user_id = $2 AND u.role = 'student'
+				AND NOT EXISTS (SELECT 1 FROM users o WHERE o.email = $3::text AND o.id <> u.id)
+				AND ` + ready + `
+			FOR NO KEY UPDATE OF u
+		), ` + claimSlugSQL("$13", "$14", "$15", "$16", `EXISTS (SELECT 1 FROM u WHERE u.cur_slug = '')`) + `, ok AS (
+			SELECT u.id FROM u WHERE u.cur_slug <> '' OR EXISTS (SELECT 1 FROM claimed_slug)
+		), ` + acceptNonceSQL("ok") + `, upd AS (
+			UPDATE users SET
+				given_name = CASE WHEN $17::text <> users.given_name THEN $4::text ELSE users.given_name END,
+				family_name = CASE WHEN $18::text <> users.family_name THEN $5::text ELSE users.family_name END,
+				email = $3, email_verified = TRUE, provisional = FALSE,
+				portfolio_slug = CASE WHEN u.cur_slug = '' THEN (SELECT slug FROM claimed_slug) ELSE users.portfolio_slug END,
+				updated_at = $8
+			FROM u, n
+			WHERE users.id = u.id AND (users.given_name <> $17 OR users.family_name <> $18 OR users.email IS DISTINCT FROM $3
+				OR NOT users.email_verified OR users.provisional OR u.cur_slug = '')
+			RETURNING ` + prefixed("users.", userColsT) + `, COALESCE(users.portfolio_slug, '')
+		), who AS (
+			SELECT u.id FROM u, n
+		), ` + studentLoginWrites(list) + `
+		SELECT r.*, EXISTS (SELECT 1 FROM ok), EXISTS (SELECT 1 FROM n), (SELECT COUNT(*) FROM q)
+		FROM (SELECT * FROM upd UNION ALL SELECT * FROM u WHERE NOT EXISTS (SELECT 1 FROM upd)) r`
+	var slug string // r's last column, the slug again
+	return db.runStudentLogin(ctx, query, l.args, false, &slug)
+}
+
+// newStudentLogin is the first login of a student Optio has never met, in
+// one statement on PostgreSQL: what ssoLoginTx does when it creates the
+// student (resolveSparkIdentityTx's third case) and nothing else is needed:
+// no Spark link for them and no account with their email yet, and every
+// course recorded and needing no mapping. If the nonce is fresh it creates
+// the student (names, verified email, a claimed slug, the admin's default
+// visibility), links them to Spark as met by SSO, then studentLoginWrites.
+// A concurrent first login of the same student loses on the link's or the
+// email's unique index and takes the transaction, which finds this one; a
+// replayed nonce, or no slug free, creates nothing and leaves the answer to
+// the transaction too.
+func (db *DB) newStudentLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOResult, error) {
+	l := db.newStudentLoginArgs(in)
+	if l == nil {
+		return nil, nil
+	}
+	l.args = append(l.args, newID(), newID(), settingSparkDefaultVisibility, string(optio.VisibilityPublic), optio.LinkedViaSSO)
+	ready, list := db.coursesSQL(l)
+	query := `WITH fresh AS (
+			SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM lms_integrations WHERE platform = $1 AND external_user_id = $2)
+				AND NOT EXISTS (SELECT 1 FROM users WHERE email = $3::text) AND ` + ready + `
+		), ` + claimSlugSQL("$13", "$14", "$15", "$16", `EXISTS (SELECT 1 FROM fresh)`) + `, ok AS (
+			SELECT 1 FROM fresh WHERE EXISTS (SELECT 1 FROM claimed_slug)
+		), ` + acceptNonceSQL("ok") + `, nu AS (
+			INSERT INTO users (id, email, given_name, family_name, role, portfolio_slug, portfolio_visibility, provisional,
+				email_verified, created_at, updated_at)
+			SELECT $17::uuid, $3::text, $4::text, $5::text, 'student', (SELECT slug FROM claimed_slug),
+				COALESCE((SELECT value FROM app_settings WHERE key = $19), $20), FALSE, TRUE, $8, $8
+			FROM n
+			RETURNING ` + userCols + `
+		), link AS (
+			INSERT INTO lms_integrations (id, user_id, platform, external_user_id, linked_via, created_at, updated_at)
+			SELECT $18::uuid, nu.id, $1, $2, $21, $8, $8 FROM nu
+		), who AS (
+			SELECT nu.id FROM nu
+		), ` + studentLoginWrites(list) + `
+		SELECT nu.*, TRUE, TRUE, (SELECT COUNT(*) FROM q) FROM nu`
+	return db.runStudentLogin(ctx, query, l.args, true)
 }
 
 func (db *DB) ssoLoginTx(ctx context.Context, tx *sql.Tx, in optio.SSOLogin) (*optio.SSOResult, error) {

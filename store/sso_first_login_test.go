@@ -232,3 +232,113 @@ func TestFirstSSOLoginSkipsASlugCommittedWhileItWaited(t *testing.T) {
 	require.NotNil(t, r.res, "the one statement completed the login instead of failing on the unique index")
 	require.Equal(t, "miawaite-2", r.res.User.PortfolioSlug)
 }
+
+// The first sign-in of a student Optio has never met is one statement on
+// PostgreSQL too, and leaves what the transaction leaves: a student with the
+// admin's default visibility, linked to Spark as met by SSO, signed in,
+// enrolled, in the mapped quest; a replay is refused; and a student whose
+// email an account already holds is left to the transaction, with nothing
+// written.
+func TestNewStudentSSOLoginInOneStatementLeavesWhatTheTransactionLeaves(t *testing.T) {
+	t.Parallel()
+	db := firstLoginFixture(t)
+	ctx := context.Background()
+	admin := storetest.MustCreateUser(t, db, optio.RoleAdmin, "Ada", "Admin")
+	require.NoError(t, db.SetSparkDefaultVisibility(ctx, admin.ID, optio.VisibilityUnlisted))
+
+	one, err := db.NewStudentLogin(ctx, firstLogin("new-one", "n-one", "Quinn"))
+	require.NoError(t, err)
+	require.NotNil(t, one, "the one-statement login applies to a student never met")
+	tx, err := db.SSOLoginInTransaction(ctx, firstLogin("new-tx", "n-tx", "Quinn"))
+	require.NoError(t, err)
+
+	require.True(t, one.Created)
+	require.Equal(t, tx.Created, one.Created)
+	require.Equal(t, "miaquinn", one.User.PortfolioSlug)
+	require.Equal(t, "miaquinn-2", tx.User.PortfolioSlug)
+	require.Equal(t, optio.VisibilityUnlisted, one.User.Visibility)
+	require.Equal(t, "Mia", one.User.GivenName)
+	require.Equal(t, 1, one.QuestsEnrolled)
+	require.Equal(t, tx.QuestsEnrolled, one.QuestsEnrolled)
+	comparable := func(u *optio.User) optio.User {
+		c := *u
+		c.ID, c.Email, c.PortfolioSlug, c.CreatedAt, c.UpdatedAt = "", "", "", time.Time{}, time.Time{}
+		return c
+	}
+	require.Equal(t, comparable(tx.User), comparable(one.User))
+	var via []string
+	rows, err := db.R.QueryContext(ctx, `SELECT linked_via FROM lms_integrations WHERE external_user_id IN ('new-one', 'new-tx') ORDER BY external_user_id`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var v string
+		require.NoError(t, rows.Scan(&v))
+		via = append(via, v)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{optio.LinkedViaSSO, optio.LinkedViaSSO}, via)
+	for _, r := range []*optio.SSOResult{one, tx} {
+		stored, err := db.UserBySparkID(ctx, map[*optio.SSOResult]string{one: "new-one", tx: "new-tx"}[r])
+		require.NoError(t, err)
+		require.Equal(t, r.User.ID, stored.ID)
+		require.Equal(t, comparable(r.User), comparable(stored))
+	}
+	var oneState, txState string
+	for id, dst := range map[string]*string{one.User.ID: &oneState, tx.User.ID: &txState} {
+		require.NoError(t, db.R.QueryRowContext(ctx, `SELECT
+			(SELECT string_agg(spark_course_id || ':' || status, ',' ORDER BY spark_course_id) FROM spark_enrollments WHERE user_id = $1)
+			|| ' quests:' || (SELECT string_agg(q.title || ':' || uq.status, ',') FROM user_quests uq JOIN quests q ON q.id = uq.quest_id WHERE uq.user_id = $1)
+			|| ' sessions:' || (SELECT string_agg(user_agent, ',') FROM sessions WHERE user_id = $1)`, id).Scan(dst))
+	}
+	require.Equal(t, "c-1:enrolled,c-2:enrolled quests:Biology:active sessions:Firefox", oneState)
+	require.Equal(t, txState, oneState)
+
+	replay := firstLogin("new-one", "n-one", "Quinn")
+	replay.SessionTokenHash = "hash-replay"
+	_, err = db.SparkSSOLogin(ctx, replay)
+	require.Equal(t, optio.ETokenReplayed, optio.ErrorCode(err))
+
+	// An account holds the email: nothing is written, the transaction decides.
+	_, err = db.CreateUser(ctx, optio.NewUser{Email: "new-held@school.test", GivenName: "Held", FamilyName: "Email",
+		Role: optio.RoleStudent, EmailVerified: false})
+	require.NoError(t, err)
+	in := firstLogin("new-held", "n-held", "Quinn")
+	res, err := db.NewStudentLogin(ctx, in)
+	require.NoError(t, err)
+	require.Nil(t, res)
+	_, err = db.UserBySparkID(ctx, "new-held")
+	require.Equal(t, optio.ENOTFOUND, optio.ErrorCode(err))
+	res, err = db.SparkSSOLogin(ctx, in)
+	require.NoError(t, err, "the nonce was not consumed")
+	require.True(t, res.Created, "the unverified account loses the email to a new student (the transaction's rule)")
+}
+
+// Concurrent first sign-ins of one student Optio has never met (two tabs)
+// all succeed and make one student, with one slug.
+func TestConcurrentNewStudentSSOLoginsMakeOneStudent(t *testing.T) {
+	t.Parallel()
+	db := firstLoginFixture(t)
+	ctx := context.Background()
+	const n = 8
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			res, err := db.SparkSSOLogin(ctx, firstLogin("new-c", fmt.Sprint("n-", i), "Reyes"))
+			errs[i] = err
+			if err == nil {
+				ids[i] = res.User.ID
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.Equal(t, ids[0], ids[i])
+	}
+	var users, links int
+	require.NoError(t, db.R.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM users WHERE portfolio_slug LIKE 'miareyes%'),
+		(SELECT COUNT(*) FROM lms_integrations WHERE external_user_id = 'new-c')`).Scan(&users, &links))
+	require.Equal(t, 1, users)
+	require.Equal(t, 1, links)
+}

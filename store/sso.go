@@ -86,11 +86,7 @@ func (db *DB) returningStudentLogin(ctx context.Context, in optio.SSOLogin) (*op
 				AND u.email = $3::text AND u.email_verified AND NOT u.provisional AND COALESCE(u.portfolio_slug, '') <> ''
 				AND ($4::text = '' OR u.given_name = $4) AND ($5::text = '' OR u.family_name = $5)
 				AND ` + settled + `
-		), n AS (
-			INSERT INTO sso_nonces (nonce, expires_at) SELECT $6::text, $7::timestamptz FROM u
-			ON CONFLICT (nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE sso_nonces.expires_at < $8
-			RETURNING nonce
-		), s AS (
+		), ` + acceptNonceSQL("u") + `, s AS (
 			INSERT INTO sessions (id, token_hash, user_id, expires_at, created_at, last_seen_at, user_agent)
 			SELECT $9::uuid, $10::text, u.id, $11::timestamptz, $8, $8, $12::text FROM u, n
 		)
@@ -128,10 +124,10 @@ type studentLogin struct {
 	courses []string
 }
 
-// newStudentLoginArgs returns nil when in is not a student's login that one
+// studentLoginArgs returns nil when in is not a student's login that one
 // statement can serve on this store: PostgreSQL, a student's token with an
 // email, both names, a session and no Spark facts.
-func (db *DB) newStudentLoginArgs(in optio.SSOLogin) *studentLogin {
+func (db *DB) studentLoginArgs(in optio.SSOLogin) *studentLogin {
 	id := in.Identity
 	given, family := strings.TrimSpace(id.GivenName), strings.TrimSpace(id.FamilyName)
 	if db.Dialect != Postgres || id.Role != optio.RoleStudent || in.BirthDate != nil || in.PublishConsent != nil ||
@@ -236,7 +232,7 @@ func (db *DB) runStudentLogin(ctx context.Context, query string, args []any, cre
 // The user row is locked first, so a concurrent first login of the same
 // student sees this one's slug and keeps it.
 func (db *DB) firstStudentLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOResult, error) {
-	l := db.newStudentLoginArgs(in)
+	l := db.studentLoginArgs(in)
 	if l == nil {
 		return nil, nil
 	}
@@ -284,7 +280,7 @@ func (db *DB) firstStudentLogin(ctx context.Context, in optio.SSOLogin) (*optio.
 // replayed nonce, or no slug free, creates nothing and leaves the answer to
 // the transaction too.
 func (db *DB) newStudentLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOResult, error) {
-	l := db.newStudentLoginArgs(in)
+	l := db.studentLoginArgs(in)
 	if l == nil {
 		return nil, nil
 	}

@@ -78,8 +78,8 @@ func appendValue(b []byte, v reflect.Value) []byte {
 // renderCards renders the card of every item of v into its Card, with the
 // form's templates, reusing the kept rendering of a card when keep is set
 // (never for an embed shown through a token: its file grants differ every
-// time).
-// It returns the cards' length, for the buffer of the page that holds them.
+// time). It returns the cards' length, for the buffer of the page that holds
+// them.
 func (s *Server) renderCards(v *portfolioView, t *template.Template, keep bool) (int, error) {
 	var buf bytes.Buffer
 	var enc []byte

@@ -23,13 +23,11 @@ func (db *DB) SparkSSOLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOR
 	if strings.TrimSpace(in.Nonce) == "" {
 		return nil, &optio.Error{Code: optio.EINVALID, Message: "An SSO login needs a nonce."}
 	}
-	if res, err := db.returningStudentLogin(ctx, in); err != nil || res != nil {
-		if err != nil {
-			return nil, fmt.Errorf("sso login %s: %w", in.Identity.SparkUserID, err)
-		}
-		return res, nil
-	}
-	for _, oneStatement := range []func(context.Context, optio.SSOLogin) (*optio.SSOResult, error){db.firstStudentLogin, db.newStudentLogin} {
+	// The one-statement logins on PostgreSQL, the likeliest first; each
+	// answers nil, nil when the login is not one it can serve.
+	for _, oneStatement := range []func(context.Context, optio.SSOLogin) (*optio.SSOResult, error){
+		db.returningStudentLogin, db.firstStudentLogin, db.newStudentLogin,
+	} {
 		if res, err := oneStatement(ctx, in); err != nil || res != nil {
 			if err != nil {
 				return nil, fmt.Errorf("sso login %s: %w", in.Identity.SparkUserID, err)

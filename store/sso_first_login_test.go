@@ -47,6 +47,37 @@ func firstLogin(sub, nonce, family string) optio.SSOLogin {
 		SparkCourseIDs: []string{"c-1", "c-2", "c-1"}, SessionTokenHash: "hash-" + nonce, SessionTTL: time.Hour, SessionDevice: "Firefox"}
 }
 
+// loginState is what a login left for userID: enrolments, quests joined and
+// sessions (by device).
+func loginState(t *testing.T, db *store.DB, userID string) string {
+	t.Helper()
+	var s string
+	require.NoError(t, db.R.QueryRowContext(context.Background(), `SELECT
+		(SELECT string_agg(spark_course_id || ':' || status, ',' ORDER BY spark_course_id) FROM spark_enrollments WHERE user_id = $1)
+		|| ' quests:' || (SELECT string_agg(q.title || ':' || uq.status, ',') FROM user_quests uq JOIN quests q ON q.id = uq.quest_id WHERE uq.user_id = $1)
+		|| ' sessions:' || (SELECT string_agg(user_agent, ',') FROM sessions WHERE user_id = $1)`, userID).Scan(&s))
+	return s
+}
+
+// loginsAtOnce signs sub in n times at once (n tabs, n links) and requires
+// every login to succeed.
+func loginsAtOnce(t *testing.T, db *store.DB, n int, sub, family string) []*optio.SSOResult {
+	t.Helper()
+	results := make([]*optio.SSOResult, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			results[i], errs[i] = db.SparkSSOLogin(context.Background(), firstLogin(sub, fmt.Sprint("n-", i), family))
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i], "login %d", i)
+	}
+	return results
+}
+
 // The first sign-in of a student a webhook created is one statement on
 // PostgreSQL, and leaves what the full transaction leaves: the same user
 // (names trimmed, email verified, no longer provisional, a slug of their
@@ -86,17 +117,8 @@ func TestFirstSSOLoginInOneStatementLeavesWhatTheTransactionLeaves(t *testing.T)
 		require.Equal(t, r.User.PortfolioSlug, stored.PortfolioSlug)
 	}
 
-	state := func(userID string) string {
-		t.Helper()
-		var s string
-		require.NoError(t, db.R.QueryRowContext(ctx, `SELECT
-			(SELECT string_agg(spark_course_id || ':' || status, ',' ORDER BY spark_course_id) FROM spark_enrollments WHERE user_id = $1)
-			|| ' quests:' || (SELECT string_agg(q.title || ':' || uq.status, ',') FROM user_quests uq JOIN quests q ON q.id = uq.quest_id WHERE uq.user_id = $1)
-			|| ' sessions:' || (SELECT string_agg(user_agent, ',') FROM sessions WHERE user_id = $1)`, userID).Scan(&s))
-		return s
-	}
-	require.Equal(t, "c-1:enrolled,c-2:enrolled quests:Biology:active sessions:Firefox", state(one.User.ID))
-	require.Equal(t, state(tx.User.ID), state(one.User.ID))
+	require.Equal(t, "c-1:enrolled,c-2:enrolled quests:Biology:active sessions:Firefox", loginState(t, db, one.User.ID))
+	require.Equal(t, loginState(t, db, tx.User.ID), loginState(t, db, one.User.ID))
 	u, err := db.SessionUser(ctx, "hash-n-one")
 	require.NoError(t, err)
 	require.Equal(t, one.User.ID, u.ID)
@@ -159,22 +181,8 @@ func TestConcurrentFirstSSOLoginsOfOneStudentKeepOneSlug(t *testing.T) {
 	db := firstLoginFixture(t, "stu-c")
 	ctx := context.Background()
 	const n = 8
-	slugs := make([]string, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			res, err := db.SparkSSOLogin(ctx, firstLogin("stu-c", fmt.Sprint("n-", i), "Nakamura"))
-			errs[i] = err
-			if err == nil {
-				slugs[i] = res.User.PortfolioSlug
-			}
-		})
-	}
-	wg.Wait()
-	for i := range n {
-		require.NoError(t, errs[i])
-		require.Equal(t, "mianakamura", slugs[i])
+	for _, res := range loginsAtOnce(t, db, n, "stu-c", "Nakamura") {
+		require.Equal(t, "mianakamura", res.User.PortfolioSlug)
 	}
 	u, err := db.UserBySparkID(ctx, "stu-c")
 	require.NoError(t, err)
@@ -282,15 +290,8 @@ func TestNewStudentSSOLoginInOneStatementLeavesWhatTheTransactionLeaves(t *testi
 		require.Equal(t, r.User.ID, stored.ID)
 		require.Equal(t, comparable(r.User), comparable(stored))
 	}
-	var oneState, txState string
-	for id, dst := range map[string]*string{one.User.ID: &oneState, tx.User.ID: &txState} {
-		require.NoError(t, db.R.QueryRowContext(ctx, `SELECT
-			(SELECT string_agg(spark_course_id || ':' || status, ',' ORDER BY spark_course_id) FROM spark_enrollments WHERE user_id = $1)
-			|| ' quests:' || (SELECT string_agg(q.title || ':' || uq.status, ',') FROM user_quests uq JOIN quests q ON q.id = uq.quest_id WHERE uq.user_id = $1)
-			|| ' sessions:' || (SELECT string_agg(user_agent, ',') FROM sessions WHERE user_id = $1)`, id).Scan(dst))
-	}
-	require.Equal(t, "c-1:enrolled,c-2:enrolled quests:Biology:active sessions:Firefox", oneState)
-	require.Equal(t, txState, oneState)
+	require.Equal(t, "c-1:enrolled,c-2:enrolled quests:Biology:active sessions:Firefox", loginState(t, db, one.User.ID))
+	require.Equal(t, loginState(t, db, tx.User.ID), loginState(t, db, one.User.ID))
 
 	replay := firstLogin("new-one", "n-one", "Quinn")
 	replay.SessionTokenHash = "hash-replay"
@@ -318,23 +319,9 @@ func TestConcurrentNewStudentSSOLoginsMakeOneStudent(t *testing.T) {
 	t.Parallel()
 	db := firstLoginFixture(t)
 	ctx := context.Background()
-	const n = 8
-	ids := make([]string, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			res, err := db.SparkSSOLogin(ctx, firstLogin("new-c", fmt.Sprint("n-", i), "Reyes"))
-			errs[i] = err
-			if err == nil {
-				ids[i] = res.User.ID
-			}
-		})
-	}
-	wg.Wait()
-	for i := range n {
-		require.NoError(t, errs[i])
-		require.Equal(t, ids[0], ids[i])
+	results := loginsAtOnce(t, db, 8, "new-c", "Reyes")
+	for _, res := range results {
+		require.Equal(t, results[0].User.ID, res.User.ID)
 	}
 	var users, links int
 	require.NoError(t, db.R.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM users WHERE portfolio_slug LIKE 'miareyes%'),

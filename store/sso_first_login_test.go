@@ -47,6 +47,14 @@ func firstLogin(sub, nonce, family string) optio.SSOLogin {
 		SparkCourseIDs: []string{"c-1", "c-2", "c-1"}, SessionTokenHash: "hash-" + nonce, SessionTTL: time.Hour, SessionDevice: "Firefox"}
 }
 
+// withoutIdentity is u without what differs between two students created
+// alike: id, email, slug and times.
+func withoutIdentity(u *optio.User) optio.User {
+	c := *u
+	c.ID, c.Email, c.PortfolioSlug, c.CreatedAt, c.UpdatedAt = "", "", "", time.Time{}, time.Time{}
+	return c
+}
+
 // loginState is what a login left for userID: enrolments, quests joined and
 // sessions (by device).
 func loginState(t *testing.T, db *store.DB, userID string) string {
@@ -104,16 +112,11 @@ func TestFirstSSOLoginInOneStatementLeavesWhatTheTransactionLeaves(t *testing.T)
 	require.Equal(t, tx.QuestsEnrolled, one.QuestsEnrolled)
 	require.Equal(t, tx.Created, one.Created)
 
-	comparable := func(u *optio.User) optio.User {
-		c := *u
-		c.ID, c.Email, c.PortfolioSlug, c.CreatedAt, c.UpdatedAt = "", "", "", time.Time{}, time.Time{}
-		return c
-	}
-	require.Equal(t, comparable(tx.User), comparable(one.User))
+	require.Equal(t, withoutIdentity(tx.User), withoutIdentity(one.User))
 	for _, r := range []*optio.SSOResult{one, tx} {
 		stored, err := db.UserByID(ctx, r.User.ID)
 		require.NoError(t, err)
-		require.Equal(t, comparable(r.User), comparable(stored), "the result is the stored user")
+		require.Equal(t, withoutIdentity(r.User), withoutIdentity(stored), "the result is the stored user")
 		require.Equal(t, r.User.PortfolioSlug, stored.PortfolioSlug)
 	}
 
@@ -268,12 +271,7 @@ func TestNewStudentSSOLoginInOneStatementLeavesWhatTheTransactionLeaves(t *testi
 	require.Equal(t, "Mia", one.User.GivenName)
 	require.Equal(t, 1, one.QuestsEnrolled)
 	require.Equal(t, tx.QuestsEnrolled, one.QuestsEnrolled)
-	comparable := func(u *optio.User) optio.User {
-		c := *u
-		c.ID, c.Email, c.PortfolioSlug, c.CreatedAt, c.UpdatedAt = "", "", "", time.Time{}, time.Time{}
-		return c
-	}
-	require.Equal(t, comparable(tx.User), comparable(one.User))
+	require.Equal(t, withoutIdentity(tx.User), withoutIdentity(one.User))
 	var via []string
 	rows, err := db.R.QueryContext(ctx, `SELECT linked_via FROM lms_integrations WHERE external_user_id IN ('new-one', 'new-tx') ORDER BY external_user_id`)
 	require.NoError(t, err)
@@ -288,7 +286,7 @@ func TestNewStudentSSOLoginInOneStatementLeavesWhatTheTransactionLeaves(t *testi
 		stored, err := db.UserBySparkID(ctx, map[*optio.SSOResult]string{one: "new-one", tx: "new-tx"}[r])
 		require.NoError(t, err)
 		require.Equal(t, r.User.ID, stored.ID)
-		require.Equal(t, comparable(r.User), comparable(stored))
+		require.Equal(t, withoutIdentity(r.User), withoutIdentity(stored))
 	}
 	require.Equal(t, "c-1:enrolled,c-2:enrolled quests:Biology:active sessions:Firefox", loginState(t, db, one.User.ID))
 	require.Equal(t, loginState(t, db, tx.User.ID), loginState(t, db, one.User.ID))

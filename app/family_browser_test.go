@@ -58,7 +58,7 @@ func TestFamilyInBrowser(t *testing.T) {
 	person := func() context.Context {
 		c, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 		t.Cleanup(cancel)
-		c, cancelT := context.WithTimeout(c, 60*time.Second)
+		c, cancelT := context.WithTimeout(c, 120*time.Second)
 		t.Cleanup(cancelT)
 		return c
 	}

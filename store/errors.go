@@ -125,6 +125,16 @@ func notFound(what string) error {
 	return &optio.Error{Code: optio.ENOTFOUND, Message: what + " not found."}
 }
 
+// isDeadlock reports whether PostgreSQL aborted the statement to break a
+// deadlock (or a serialization failure): nothing of it was written, and the
+// same work run again, or another way, can succeed. Two one-statement
+// logins with one nonce (a replayed link) batched with other logins can
+// wait for each other's rows in opposite orders.
+func isDeadlock(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+}
+
 // isConflict reports whether err is a unique violation after translation.
 func isConflict(err error) bool { return optio.ErrorCode(translate(err)) == optio.ECONFLICT }
 

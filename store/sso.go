@@ -14,7 +14,8 @@ import (
 
 // ssoLoginAttempts bounds retries of a login that lost a race (two first
 // logins of the same Spark user, or two new students taking the same slug,
-// on PostgreSQL); the retry then finds what the winner created.
+// on PostgreSQL) or was aborted to break a deadlock; the retry then finds
+// what the winner created.
 const ssoLoginAttempts = 3
 
 // SparkSSOLogin implements optio.SSOStore: nonce, identity, role rule,
@@ -43,7 +44,7 @@ func (db *DB) SparkSSOLogin(ctx context.Context, in optio.SSOLogin) (*optio.SSOR
 			res, err = db.ssoLoginTx(ctx, tx, in)
 			return err
 		})
-		if optio.ErrorCode(err) != optio.ECONFLICT {
+		if optio.ErrorCode(err) != optio.ECONFLICT && !isDeadlock(err) {
 			break
 		}
 	}
@@ -97,8 +98,8 @@ func (db *DB) returningStudentLogin(ctx context.Context, in optio.SSOLogin) (*op
 		return err
 	})
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, nil
+	case errors.Is(err, sql.ErrNoRows), isDeadlock(err):
+		return nil, nil // the transaction decides (see isDeadlock)
 	case err != nil:
 		return nil, translate(err)
 	case !fresh:
@@ -207,7 +208,7 @@ func (db *DB) runStudentLogin(ctx context.Context, query string, args []any, cre
 		return err
 	})
 	switch {
-	case errors.Is(err, sql.ErrNoRows), optio.ErrorCode(translate(err)) == optio.ECONFLICT:
+	case errors.Is(err, sql.ErrNoRows), optio.ErrorCode(translate(err)) == optio.ECONFLICT, isDeadlock(err):
 		return nil, nil
 	case err != nil:
 		return nil, translate(err)
